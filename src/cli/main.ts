@@ -1,0 +1,68 @@
+import { Command, CommanderError, Option } from "commander";
+import { ConfigError } from "../config.js";
+import { ImportError } from "../import/import-service.js";
+import { NotFoundError } from "../services/report-service.js";
+import { ZoneMismatchError } from "../db/zone-guard.js";
+import { processIo, UsageError, withContext, type CliIo } from "./context.js";
+import { runImport } from "./import.js";
+import { FORMATS, runPreview } from "./preview.js";
+import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
+
+/** Runs the CLI and returns the exit code: 0 done, 1 the work failed, 2 bad usage or configuration. */
+export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let code = 0;
+  const run = (fn: Parameters<typeof withContext>[2]) => withContext(io, env, fn).then((c) => void (code = c as number));
+  const program = new Command()
+    .name("mentorship-report")
+    .description("Mentorship reports for people managers, delivered in Slack.")
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError("(run with --help for usage)");
+
+  program
+    .command("migrate")
+    .description("bring the database schema up to date")
+    .action(() => run(async () => (io.out("Schema is up to date.\n"), 0)));
+
+  program
+    .command("import")
+    .description("import the CSV files in DIR (all or nothing)")
+    .argument("<dir>", "folder with programs.csv, people.csv, enrollments.csv, match_requests.csv, matches.csv, meetings.csv")
+    .option("--dry-run", "check every row, write nothing")
+    .action((dir: string, opts: { dryRun?: boolean }) => run((ctx) => runImport(ctx, dir, opts)));
+
+  program
+    .command("preview")
+    .description("print one manager's report or one program's summary")
+    .option("--manager <email>", "the manager whose team to report")
+    .option("--program <id>", "the program to summarise")
+    .option("--as-of <iso>", "report time (ISO 8601; a date means midnight in REPORT_TIMEZONE)")
+    .addOption(new Option("--format <format>", "output format").choices([...FORMATS]).default("text"))
+    .action((opts) => run((ctx) => runPreview(ctx, opts)));
+
+  program
+    .command("demo")
+    .description("the whole pipeline on bundled sample data, no Slack workspace needed")
+    .option("--as-of <iso>", "report time", "2026-03-02T09:00")
+    .action(async (opts: { asOf: string }) => {
+      resetDemoDatabase();
+      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE }, (ctx) => runDemo(ctx, opts));
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      io.err(`${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof NotFoundError || err instanceof ImportError || err instanceof ZoneMismatchError) {
+      io.err(`Error: ${err.message}\n`);
+      return 1;
+    }
+    io.err(`Unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,72 @@
+import { DateTime } from "luxon";
+import cron from "node-cron";
+import { z } from "zod";
+import { isValidZone } from "./domain/dates.js";
+
+const emailList = z
+  .string()
+  .default("")
+  .transform((s) => s.split(/[;,]/).map((e) => e.trim().toLowerCase()).filter(Boolean));
+
+const intIn = (min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .default(String(dflt))
+    .refine((s) => /^\d+$/.test(s.trim()) && +s >= min && +s <= max, `must be a whole number from ${min} to ${max}`)
+    .transform((s) => Number(s));
+
+const schema = z.object({
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .refine((s) => s.startsWith("xapp-"), "must be an app-level token (xapp-…)")
+    .optional(),
+  SLACK_API_URL: z
+    .string()
+    .default("https://slack.com/api/")
+    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "must be an http(s) URL")
+    .transform((s) => (s.endsWith("/") ? s : `${s}/`)),
+  DATABASE_URL: z.string().min(1).default("./data/mentorship.sqlite"),
+  REPORT_TIMEZONE: z.string().default("UTC").refine(isValidZone, "must be an IANA time zone such as Europe/Berlin"),
+  REPORT_ANCHOR_DATE: z
+    .string()
+    .default("2026-01-05")
+    .refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && DateTime.fromISO(s).isValid, "must be a date YYYY-MM-DD"),
+  REPORT_INTERVAL_WEEKS: intIn(1, 52, 2),
+  REPORT_SCHEDULE: z
+    .string()
+    .default("0 9 * * 1")
+    .refine((s) => s === "off" || cron.validate(s), "must be a cron expression (e.g. `0 9 * * 1`) or `off`"),
+  REPORT_SCOPE: z.enum(["direct", "all"]).default("direct"),
+  ADMIN_EMAILS: emailList,
+  PORT: intIn(0, 65535, 3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Our pace for chat.postMessage across the workspace; Slack allows "several hundred a minute". */
+  DELIVERY_RATE_PER_MINUTE: intIn(1, 100000, 300),
+  /** How long a claim on a recipient holds before another process may take it over. */
+  DELIVERY_LEASE_SECONDS: intIn(1, 3600, 60),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+}
+
+/** Reads the environment once; a bad value stops the app with a message that names the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const picked = Object.fromEntries(
+    Object.keys(schema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
+  );
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      const shown = /TOKEN|SECRET/.test(name) ? "" : `=${JSON.stringify(env[name] ?? "")}`;
+      return `  ${name}${shown}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,57 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import knexFactory, { type Knex } from "knex";
+import pg from "pg";
+import { migrationSource } from "./migrations/index.js";
+
+export type Db = Knex;
+export type Engine = "sqlite" | "pg";
+
+// int8 (counts, epoch milliseconds) as numbers: every value we keep fits in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function engineOf(databaseUrl: string): Engine {
+  return /^postgres(ql)?:\/\//.test(databaseUrl) ? "pg" : "sqlite";
+}
+
+export function sqlitePath(databaseUrl: string): string {
+  const path = databaseUrl.replace(/^sqlite:(\/\/)?/, "");
+  return path === ":memory:" ? path : resolve(path);
+}
+
+export function createDb(databaseUrl: string): Db {
+  if (engineOf(databaseUrl) === "pg") {
+    return knexFactory({ client: "pg", connection: databaseUrl, pool: { min: 0, max: 10 } });
+  }
+  const filename = sqlitePath(databaseUrl);
+  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+  return knexFactory({
+    client: "better-sqlite3",
+    connection: { filename },
+    useNullAsDefault: true,
+    // One connection: better-sqlite3 is synchronous, and a single writer is what SQLite wants.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          conn.pragma("journal_mode = WAL");
+          conn.pragma("synchronous = NORMAL");
+          conn.pragma("foreign_keys = ON");
+          conn.pragma("busy_timeout = 10000");
+          done(null, conn);
+        } catch (err) {
+          done(err as Error, conn);
+        }
+      },
+    },
+  });
+}
+
+export function isPg(db: Db): boolean {
+  return db.client.config.client === "pg";
+}
+
+export async function migrate(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}

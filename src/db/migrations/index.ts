@@ -1,0 +1,20 @@
+import type { Knex } from "knex";
+import * as m001 from "./20260101000000_core.js";
+import * as m002 from "./20260102000000_delivery.js";
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Migrations are compiled with the app, so the same list runs from the sources (tests) and from dist/.
+const migrations: Record<string, Migration> = {
+  "20260101000000_core": m001,
+  "20260102000000_delivery": m002,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

@@ -1,0 +1,160 @@
+import type { Knex } from "knex";
+import type { ReportScope } from "../domain/reports.js";
+import type { Millis, MentorEnrollment, MentorMatch, MentorRequest, Person, Program, ReportInput } from "../domain/types.js";
+import type { Db } from "./knex.js";
+
+export interface ReportQuery {
+  asOf: Millis;
+  programId?: string;
+  /** Only the mentors who report to this manager, directly or through the whole tree. */
+  team?: { managerEmail: string; scope: ReportScope };
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const bool = (v: unknown): boolean => v === true || v === 1 || v === "1" || v === "true";
+
+export function toProgram(r: Record<string, unknown>): Program {
+  return {
+    id: String(r.program_id),
+    name: String(r.name),
+    matchDurationMonths: Number(r.match_duration_months),
+    requiresMentorApproval: bool(r.requires_mentor_approval),
+    requiresMenteeApproval: bool(r.requires_mentee_approval),
+    requiresAdminApproval: bool(r.requires_admin_approval),
+    adminChannel: (r.admin_channel as string | null) || null,
+    adminEmails: String(r.admin_emails ?? "").split(";").filter(Boolean),
+  };
+}
+
+/** The emails of a manager's team as a subquery: direct reports, or the whole reporting tree. */
+function teamQuery(db: Db, managerEmail: string, scope: ReportScope): Knex.QueryBuilder {
+  if (scope === "direct") return db("people").select("email").where("manager_email", managerEmail);
+  // UNION (not UNION ALL) stops at a cycle, should one ever slip into the data.
+  return db
+    .withRecursive("team", ["email"], (qb) => {
+      qb.select("email")
+        .from("people")
+        .where("manager_email", managerEmail)
+        .union((u) => u.select("p.email").from("people as p").join("team as t", "p.manager_email", "t.email"));
+    })
+    .select("email")
+    .from("team");
+}
+
+/**
+ * Everything the status engine needs for one batch, in one set-based query per table. Mentee
+ * columns are never selected: the mentee's identity stays in the database.
+ */
+export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInput> {
+  const scoped = (qb: Knex.QueryBuilder, programCol: string, emailCol: string) => {
+    if (q.programId !== undefined) qb.where(programCol, q.programId);
+    if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmail, q.team.scope));
+    return qb;
+  };
+
+  const programsQ = db("programs").select("*");
+  if (q.programId !== undefined) programsQ.where("program_id", q.programId);
+
+  const enrollmentsQ = scoped(
+    db("enrollments as e")
+      .join("people as p", "p.email", "e.email")
+      .where("e.role", "mentor")
+      .select("e.program_id", "e.email", "e.registered_at", "p.name", "p.organization", "p.manager_email"),
+    "e.program_id",
+    "e.email",
+  );
+
+  const matchesQ = scoped(
+    db("matches").select("match_id", "program_id", "mentor_email", "matched_at", "closed_at").where("matched_at", "<=", q.asOf),
+    "program_id",
+    "mentor_email",
+  );
+
+  const requestsQ = scoped(
+    db("match_requests")
+      .select("request_id", "program_id", "mentor_email", "requested_at", "mentor_approved_at", "mentee_approved_at", "admin_approved_at", "closed_at")
+      .where("requested_at", "<=", q.asOf)
+      .where((w) => w.whereNull("closed_at").orWhere("closed_at", ">", q.asOf)),
+    "program_id",
+    "mentor_email",
+  );
+
+  const meetingsQ = db("meetings")
+    .select("match_id")
+    .select(db.raw("sum(case when scheduled_at > ? then 1 else 0 end) as upcoming", [q.asOf]))
+    .select(db.raw("sum(case when scheduled_at <= ? then 1 else 0 end) as completed", [q.asOf]))
+    .where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", q.asOf))
+    .groupBy("match_id");
+  if (q.programId !== undefined || q.team) {
+    meetingsQ.whereIn("match_id", scoped(db("matches").select("match_id").where("matched_at", "<=", q.asOf), "program_id", "mentor_email"));
+  }
+
+  type Row = Record<string, any>;
+  const [programs, enrollments, matches, requests, meetings]: Row[][] = await Promise.all([programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ]);
+
+  const counts = new Map<string, { upcoming: number; completed: number }>();
+  for (const m of meetings) counts.set(String(m.match_id), { upcoming: Number(m.upcoming), completed: Number(m.completed) });
+
+  return {
+    programs: programs.map(toProgram),
+    enrollments: enrollments.map(
+      (r): MentorEnrollment => ({
+        programId: r.program_id,
+        email: r.email,
+        name: r.name,
+        organization: r.organization ?? "",
+        managerEmail: r.manager_email ?? null,
+        registeredAt: num(r.registered_at),
+      }),
+    ),
+    matches: matches.map((r): MentorMatch => {
+      const c = counts.get(String(r.match_id));
+      return {
+        id: r.match_id,
+        programId: r.program_id,
+        mentorEmail: r.mentor_email,
+        matchedAt: Number(r.matched_at),
+        closedAt: num(r.closed_at),
+        upcomingMeetings: c?.upcoming ?? 0,
+        completedMeetings: c?.completed ?? 0,
+      };
+    }),
+    requests: requests.map(
+      (r): MentorRequest => ({
+        id: r.request_id,
+        programId: r.program_id,
+        mentorEmail: r.mentor_email,
+        requestedAt: Number(r.requested_at),
+        mentorApprovedAt: num(r.mentor_approved_at),
+        menteeApprovedAt: num(r.mentee_approved_at),
+        adminApprovedAt: num(r.admin_approved_at),
+        closedAt: num(r.closed_at),
+      }),
+    ),
+  };
+}
+
+export async function findPerson(db: Db, email: string): Promise<Person | null> {
+  const r = await db("people").where("email", email.trim().toLowerCase()).first();
+  return r ? { email: r.email, name: r.name, organization: r.organization ?? "", managerEmail: r.manager_email ?? null } : null;
+}
+
+export async function findProgram(db: Db, id: string): Promise<Program | null> {
+  const r = await db("programs").where("program_id", id).first();
+  return r ? toProgram(r) : null;
+}
+
+export async function listPrograms(db: Db): Promise<Program[]> {
+  return (await db("programs").select("*").orderBy("program_id")).map(toProgram);
+}
+
+/** Everyone's name and manager, for splitting a whole company's rows among its managers. */
+export async function readRoster(db: Db): Promise<Map<string, { name: string; managerEmail: string | null }>> {
+  const rows = await db("people").select("email", "name", "manager_email");
+  return new Map(rows.map((r) => [r.email as string, { name: r.name as string, managerEmail: (r.manager_email as string | null) ?? null }]));
+}
+
+export async function getSetting(db: Db, key: string): Promise<string | null> {
+  const r = await db("settings").where("key", key).first();
+  return r ? String(r.value) : null;
+}

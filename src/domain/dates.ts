@@ -1,0 +1,34 @@
+import { DateTime, IANAZone } from "luxon";
+import type { Millis } from "./types.js";
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+
+export function isValidZone(zone: string): boolean {
+  return IANAZone.isValidZone(zone);
+}
+
+/**
+ * Parses an ISO 8601 date or date-time. A date alone is midnight in `zone`, and so is a date-time
+ * without an offset; an explicit offset or `Z` wins. Returns null for anything else.
+ */
+export function parseInstant(value: string, zone: string): Millis | null {
+  const v = value.trim();
+  if (!DATE_ONLY.test(v) && !ISO_DATETIME.test(v)) return null;
+  const dt = DateTime.fromISO(v.replace(" ", "T"), { zone });
+  return dt.isValid ? dt.toMillis() : null;
+}
+
+/** MM-DD-YYYY in `zone`, the report's date format. */
+export function formatDate(ms: Millis, zone: string): string {
+  return DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
+}
+
+export function formatInstant(ms: Millis, zone: string): string {
+  return DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true }) ?? new Date(ms).toISOString();
+}
+
+/** Calendar months added in `zone`, so that a match made on the 31st ends on the month's last day. */
+export function addMonths(ms: Millis, months: number, zone: string): Millis {
+  return DateTime.fromMillis(ms, { zone }).plus({ months }).toMillis();
+}

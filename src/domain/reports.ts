@@ -1,0 +1,128 @@
+import { relevantStatuses, STATUSES, type Status } from "./statuses.js";
+import type { Millis, Person, Program, ReportRow } from "./types.js";
+
+export type ReportScope = "direct" | "all";
+
+export interface StatusGroup {
+  status: Status;
+  rows: ReportRow[];
+}
+
+export interface ManagerReport {
+  manager: { email: string; name: string };
+  asOf: Millis;
+  groups: StatusGroup[];
+}
+
+export interface OrganizationCounts {
+  organization: string;
+  counts: Partial<Record<Status, number>>;
+  total: number;
+}
+
+export interface ProgramSummary {
+  program: { id: string; name: string };
+  asOf: Millis;
+  /** Every status relevant to the program, in report order, zeros included. */
+  counts: Array<{ status: Status; count: number }>;
+  byOrganization: OrganizationCounts[];
+  groups: StatusGroup[];
+}
+
+/** Rows (already in report order) grouped by status; empty groups are left out. */
+export function groupByStatus(rows: readonly ReportRow[]): StatusGroup[] {
+  const groups = new Map<Status, ReportRow[]>();
+  for (const r of rows) {
+    const g = groups.get(r.status);
+    if (g) g.push(r);
+    else groups.set(r.status, [r]);
+  }
+  return STATUSES.filter((s) => groups.has(s)).map((status) => ({ status, rows: groups.get(status)! }));
+}
+
+export function buildManagerReport(manager: Pick<Person, "email" | "name">, rows: readonly ReportRow[], asOf: Millis): ManagerReport {
+  return { manager: { email: manager.email, name: manager.name }, asOf, groups: groupByStatus(rows) };
+}
+
+export function rowCount(report: { groups: StatusGroup[] }): number {
+  return report.groups.reduce((n, g) => n + g.rows.length, 0);
+}
+
+export function buildProgramSummary(program: Program, rows: readonly ReportRow[], asOf: Millis): ProgramSummary {
+  const mine = rows.filter((r) => r.programId === program.id);
+  const relevant = relevantStatuses(program);
+  const total = new Map<Status, number>(relevant.map((s) => [s, 0]));
+  const orgs = new Map<string, OrganizationCounts>();
+  for (const r of mine) {
+    total.set(r.status, (total.get(r.status) ?? 0) + 1);
+    let o = orgs.get(r.organization);
+    if (!o) orgs.set(r.organization, (o = { organization: r.organization, counts: {}, total: 0 }));
+    o.counts[r.status] = (o.counts[r.status] ?? 0) + 1;
+    o.total++;
+  }
+  return {
+    program: { id: program.id, name: program.name },
+    asOf,
+    counts: [...total].map(([status, count]) => ({ status, count })),
+    byOrganization: [...orgs.values()].sort((a, b) => (a.organization < b.organization ? -1 : a.organization > b.organization ? 1 : 0)),
+    groups: groupByStatus(mine),
+  };
+}
+
+/**
+ * Splits rows among the managers who see them: the mentor's own manager (`direct`) or every manager
+ * up the chain (`all`). Rows keep their order within each manager.
+ */
+export function rowsByManager(
+  rows: readonly ReportRow[],
+  managerOf: ReadonlyMap<string, string | null>,
+  scope: ReportScope,
+): Map<string, ReportRow[]> {
+  const chains = new Map<string, string[]>();
+  const chainOf = (email: string): string[] => {
+    let chain = chains.get(email);
+    if (chain) return chain;
+    chain = [];
+    const seen = new Set<string>([email]);
+    for (let m = managerOf.get(email) ?? null; m && !seen.has(m); m = managerOf.get(m) ?? null) {
+      chain.push(m);
+      seen.add(m);
+      if (scope === "direct") break;
+    }
+    chains.set(email, chain);
+    return chain;
+  };
+  const out = new Map<string, ReportRow[]>();
+  for (const r of rows) {
+    for (const m of chainOf(r.mentorEmail)) {
+      const list = out.get(m);
+      if (list) list.push(r);
+      else out.set(m, [r]);
+    }
+  }
+  return out;
+}
+
+export interface ReportDiff {
+  added: ReportRow[];
+  removed: ReportRow[];
+  changed: Array<{ before: ReportRow; after: ReportRow }>;
+}
+
+/** What changed between two reports of the same people: rows matched by program, mentor and source. */
+export function diffRows(before: readonly ReportRow[], after: readonly ReportRow[]): ReportDiff {
+  const id = (r: ReportRow) => `${r.programId}\u0000${r.mentorEmail}\u0000${r.sourceId}`;
+  const prev = new Map(before.map((r) => [id(r), r]));
+  const diff: ReportDiff = { added: [], removed: [], changed: [] };
+  for (const r of after) {
+    const p = prev.get(id(r));
+    if (!p) diff.added.push(r);
+    else {
+      prev.delete(id(r));
+      if (p.status !== r.status || p.upcomingMeetings !== r.upcomingMeetings || p.completedMeetings !== r.completedMeetings)
+        diff.changed.push({ before: p, after: r });
+    }
+  }
+  diff.removed = [...prev.values()];
+  return diff;
+}

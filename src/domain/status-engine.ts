@@ -1,0 +1,124 @@
+import { addMonths, formatDate } from "./dates.js";
+import { STATUS_ORDER, type Status } from "./statuses.js";
+import type {
+  Millis,
+  MentorEnrollment,
+  MentorMatch,
+  MentorRequest,
+  Program,
+  ReportInput,
+  ReportRow,
+} from "./types.js";
+
+export const DEFAULT_MATCH_DURATION_MONTHS = 6;
+
+/** Something that happened at `at` has happened by `asOf`; null never happened. */
+const happened = (at: Millis | null, asOf: Millis): at is Millis => at !== null && at <= asOf;
+
+export function matchStatus(match: MentorMatch, program: Program, asOf: Millis, zone: string): Status | null {
+  if (!happened(match.matchedAt, asOf)) return null;
+  const end = addMonths(match.matchedAt, program.matchDurationMonths || DEFAULT_MATCH_DURATION_MONTHS, zone);
+  if (happened(match.closedAt, asOf) && match.closedAt < end) return "Concluded";
+  if (end <= asOf) return "Matched-Duration Completed";
+  return "Matched-Active";
+}
+
+/** The status of a request that is open at `asOf`, or null when it is not open then. */
+export function requestStatus(req: MentorRequest, program: Program, asOf: Millis): Status | null {
+  if (!happened(req.requestedAt, asOf) || happened(req.closedAt, asOf)) return null;
+  const mentorMissing = program.requiresMentorApproval && !happened(req.mentorApprovedAt, asOf);
+  const menteeMissing = program.requiresMenteeApproval && !happened(req.menteeApprovedAt, asOf);
+  const adminMissing = program.requiresAdminApproval && !happened(req.adminApprovedAt, asOf);
+  if (mentorMissing && menteeMissing) return "Match Request-Waiting 2 Approvals";
+  if (menteeMissing) return "Match Request-Waiting Mentee Approval";
+  if (mentorMissing) return "Match Request-Waiting Mentor Approval";
+  if (adminMissing) return "Match Request-Waiting Admin Approval";
+  return null;
+}
+
+const key = (programId: string, email: string) => `${programId}\u0000${email}`;
+
+function groupBy<T>(items: readonly T[], k: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const kk = k(item);
+    const list = out.get(kk);
+    if (list) list.push(item);
+    else out.set(kk, [item]);
+  }
+  return out;
+}
+
+export function compareRows(a: ReportRow, b: ReportRow): number {
+  return (
+    STATUS_ORDER.get(a.status)! - STATUS_ORDER.get(b.status)! ||
+    cmp(a.program, b.program) ||
+    cmp(a.programId, b.programId) ||
+    cmp(a.mentorName, b.mentorName) ||
+    cmp(a.mentorEmail, b.mentorEmail) ||
+    cmp(a.matchDate.slice(6) + a.matchDate, b.matchDate.slice(6) + b.matchDate) ||
+    cmp(a.sourceId, b.sourceId)
+  );
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Turns the data into report rows as of `asOf` (spec §2–§3). Pure: the same input, time and zone
+ * always give the same rows in the same order.
+ */
+export function buildRows(input: ReportInput, asOf: Millis, zone: string): ReportRow[] {
+  const programs = new Map(input.programs.map((p) => [p.id, p]));
+  const matchesOf = groupBy(input.matches, (m) => key(m.programId, m.mentorEmail));
+  const requestsOf = groupBy(input.requests, (r) => key(r.programId, r.mentorEmail));
+  const rows: ReportRow[] = [];
+
+  for (const e of input.enrollments) {
+    const program = programs.get(e.programId);
+    if (!program) continue;
+    const base = baseRow(e, program);
+    if (!happened(e.registeredAt, asOf)) {
+      rows.push({ ...base, status: "Not Registered" });
+      continue;
+    }
+    base.registered = formatDate(e.registeredAt, zone);
+    const before = rows.length;
+    for (const m of matchesOf.get(key(e.programId, e.email)) ?? []) {
+      const status = matchStatus(m, program, asOf, zone);
+      if (!status) continue;
+      rows.push({
+        ...base,
+        status,
+        mentee: "Mentee",
+        matchDate: status === "Concluded" ? "" : formatDate(m.matchedAt, zone),
+        upcomingMeetings: m.upcomingMeetings,
+        completedMeetings: m.completedMeetings,
+        sourceId: m.id,
+      });
+    }
+    for (const r of requestsOf.get(key(e.programId, e.email)) ?? []) {
+      const status = requestStatus(r, program, asOf);
+      if (status) rows.push({ ...base, status, mentee: "Mentee", sourceId: r.id });
+    }
+    if (rows.length === before) rows.push({ ...base, status: "Unmatched" });
+  }
+  return rows.sort(compareRows);
+}
+
+function baseRow(e: MentorEnrollment, program: Program): ReportRow {
+  return {
+    status: "Unmatched",
+    programId: program.id,
+    program: program.name,
+    organization: e.organization,
+    mentorName: e.name,
+    mentorEmail: e.email,
+    managerEmail: e.managerEmail,
+    registered: "",
+    mentee: "",
+    matchDate: "",
+    upcomingMeetings: 0,
+    completedMeetings: 0,
+    sourceId: "",
+  };
+}

@@ -1,0 +1,55 @@
+import { DateTime } from "luxon";
+import type { ManagerReport, ProgramSummary, StatusGroup } from "../domain/reports.js";
+import { rowCount } from "../domain/reports.js";
+
+const COLUMNS = ["Program", "Organization", "Mentor", "Email", "Registered", "Mentee", "Match Date", "Upcoming", "Completed"] as const;
+
+function table(header: readonly string[], rows: string[][], numericFrom: number): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) =>
+    r.map((c, i) => (i >= numericFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+}
+
+function groupLines(groups: StatusGroup[]): string[] {
+  const out: string[] = [];
+  for (const g of groups) {
+    out.push("", `${g.status} (${g.rows.length})`);
+    const rows = g.rows.map((r) => [
+      r.program,
+      r.organization,
+      r.mentorName,
+      r.mentorEmail,
+      r.registered || "-",
+      r.mentee || "-",
+      r.matchDate || "-",
+      String(r.upcomingMeetings),
+      String(r.completedMeetings),
+    ]);
+    out.push(...table(COLUMNS, rows, 7).map((l) => `  ${l}`));
+  }
+  return out;
+}
+
+const when = (ms: number, zone: string) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
+
+export function buildManagerText(report: ManagerReport, zone: string): string {
+  const n = rowCount(report);
+  const head = [`Mentorship report for ${report.manager.name} <${report.manager.email}>`, `As of ${when(report.asOf, zone)}`];
+  if (n === 0) return [...head, "", "None of your team takes part in a mentorship program as a mentor."].join("\n") + "\n";
+  const counts = report.groups.map((g) => [g.status, String(g.rows.length)]);
+  return [...head, `${n} mentor connection${n === 1 ? "" : "s"}:`, ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`), ...groupLines(report.groups)].join("\n") + "\n";
+}
+
+export function buildProgramText(summary: ProgramSummary, zone: string): string {
+  const counts = summary.counts.map((c) => [c.status, String(c.count)]);
+  const total = summary.counts.reduce((n, c) => n + c.count, 0);
+  return (
+    [
+      `Program summary: ${summary.program.name} (${summary.program.id})`,
+      `As of ${when(summary.asOf, zone)} · ${total} mentor connection${total === 1 ? "" : "s"}`,
+      ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`),
+      ...groupLines(summary.groups),
+    ].join("\n") + "\n"
+  );
+}

@@ -1,0 +1,57 @@
+import type { Config } from "../config.js";
+import type { Db } from "../db/knex.js";
+import { findPerson, findProgram, listPrograms, readReportInput, readRoster } from "../db/report-repo.js";
+import { assertZone } from "../db/zone-guard.js";
+import { buildManagerReport, buildProgramSummary, rowsByManager, type ManagerReport, type ProgramSummary } from "../domain/reports.js";
+import { buildRows } from "../domain/status-engine.js";
+import type { Millis, Program } from "../domain/types.js";
+
+export class NotFoundError extends Error {
+  readonly code = "NOT_FOUND";
+}
+
+export type ReportDeps = { db: Db; config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_SCOPE"> };
+
+export function createReportService({ db, config }: ReportDeps) {
+  const zone = config.REPORT_TIMEZONE;
+  let zoneChecked = false;
+  const checkZone = async () => {
+    if (!zoneChecked) await assertZone(db, zone);
+    zoneChecked = true;
+  };
+
+  return {
+    /** One manager's team report; an email that is not in the roster is a NotFoundError. */
+    async managerReport(email: string, asOf: Millis, programId?: string): Promise<ManagerReport> {
+      await checkZone();
+      const manager = await findPerson(db, email);
+      if (!manager) throw new NotFoundError(`${email.trim()} is not in the roster (people.csv)`);
+      if (programId !== undefined && !(await findProgram(db, programId))) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
+      const input = await readReportInput(db, { asOf, programId, team: { managerEmail: manager.email, scope: config.REPORT_SCOPE } });
+      return buildManagerReport(manager, buildRows(input, asOf, zone), asOf);
+    },
+
+    async programSummary(programId: string, asOf: Millis): Promise<ProgramSummary> {
+      await checkZone();
+      const program = await findProgram(db, programId);
+      if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
+      const input = await readReportInput(db, { asOf, programId });
+      return buildProgramSummary(program, buildRows(input, asOf, zone), asOf);
+    },
+
+    /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
+    async everything(asOf: Millis): Promise<{ managers: ManagerReport[]; programs: Array<{ program: Program; summary: ProgramSummary }> }> {
+      await checkZone();
+      const [input, roster, programs] = await Promise.all([readReportInput(db, { asOf }), readRoster(db), listPrograms(db)]);
+      const rows = buildRows(input, asOf, zone);
+      const managerOf = new Map([...roster].map(([email, p]) => [email, p.managerEmail]));
+      const managers = [...rowsByManager(rows, managerOf, config.REPORT_SCOPE)]
+        .filter(([email]) => roster.has(email))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([email, mine]) => buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf));
+      return { managers, programs: programs.map((program) => ({ program, summary: buildProgramSummary(program, rows, asOf) })) };
+    },
+  };
+}
+
+export type ReportService = ReturnType<typeof createReportService>;
