@@ -145,7 +145,9 @@ export async function importDirectory(db: Db, dir: string, opts: ImportOptions):
   const parsed: ParsedFile[] = [];
   for (const spec of present) parsed.push(await parseFile(dir, spec, opts.zone, problems, opts.onProgress));
   crossCheck(parsed, await readImportContext(db), problems);
-  problems.sort((a, b) => FILES.findIndex((f) => f.file === a.file) - FILES.findIndex((f) => f.file === b.file) || a.line - b.line);
+  const fileIndex = (p: ImportProblem) => FILES.findIndex((f) => f.file === p.file);
+  const columnIndex = (p: ImportProblem) => FILES[fileIndex(p)]?.columns.indexOf(p.column) ?? -1;
+  problems.sort((a, b) => fileIndex(a) - fileIndex(b) || a.line - b.line || columnIndex(a) - columnIndex(b));
 
   const result: ImportResult = {
     ok: problems.length === 0,

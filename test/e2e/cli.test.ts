@@ -1,0 +1,115 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli } from "../helpers/cli.js";
+import { csvDir, SAMPLE } from "../helpers/files.js";
+
+describe("the command line", () => {
+  let env: Record<string, string>;
+  beforeAll(() => {
+    env = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), "mr-cli-")), "db.sqlite") };
+    const r = cli(["import", SAMPLE], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Imported in one transaction");
+  });
+
+  it("--help lists the commands", () => {
+    const r = cli(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["migrate", "import", "preview", "send", "serve", "demo"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+  });
+
+  it("preview --format json prints the contract's shape, groups in status order", () => {
+    const r = cli(["preview", "--manager", "Marcus@Acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"], env);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.manager).toEqual({ email: "marcus@acme.example", name: "Marcus Lee" });
+    expect(j.asOf).toBe("2026-03-02T09:00:00Z");
+    expect(j.groups.map((g: { status: string }) => g.status)).toEqual(["Matched-Active", "Match Request-Waiting Mentor Approval", "Not Registered"]);
+    expect(j.groups[0].rows[0]).toEqual({
+      program: "Leadership Circle",
+      organization: "Sales",
+      mentorName: "Parks, Rosa",
+      mentorEmail: "rosa@acme.example",
+      registered: "12-16-2025",
+      mentee: "Mentee",
+      matchDate: "01-10-2026",
+      upcomingMeetings: 1,
+      completedMeetings: 1,
+    });
+  });
+
+  it("preview --program --format json carries counts for every relevant status", () => {
+    const r = cli(["preview", "--program", "buddy", "--as-of", "2026-03-02T09:00", "--format", "json"], env);
+    const j = JSON.parse(r.stdout);
+    expect(j.program).toEqual({ id: "buddy", name: "New Hire Buddies" });
+    expect(j.counts).toEqual({
+      "Matched-Active": 0,
+      Unmatched: 0,
+      "Matched-Duration Completed": 0,
+      Concluded: 0,
+      "Match Request-Waiting Mentor Approval": 1,
+      "Not Registered": 1,
+    });
+  });
+
+  it("preview --format csv prints the seed columns with RFC 4180 quoting", () => {
+    const r = cli(["preview", "--manager", "marcus@acme.example", "--as-of", "2026-03-02T09:00", "--format", "csv"], env);
+    const lines = r.stdout.split("\r\n");
+    expect(lines[0]).toBe("Matching Status,Program,Current Company/Organization,Mentor Name,Mentor Email,Registered (MM-DD-YYYY),Mentee Name,Match Date,Upcoming Meetings,Completed Meetings");
+    expect(lines[1]).toBe('Matched-Active,Leadership Circle,Sales,"Parks, Rosa",rosa@acme.example,12-16-2025,Mentee,01-10-2026,1,1');
+    expect(lines[3]).toBe("Not Registered,New Hire Buddies,Sales,Victor Okafor,victor@acme.example,,,,0,0");
+  });
+
+  it("preview text groups rows by status with counts", () => {
+    const r = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("8 mentor connections:");
+    expect(r.stdout).toMatch(/^Matched-Duration Completed \(1\)$/m);
+    expect(r.stdout).not.toMatch(/Secret-Mentee|mia@/);
+  });
+
+  it("a person in the roster with no mentors gets an empty report and exit 0", () => {
+    const r = cli(["preview", "--manager", "priya@acme.example", "--format", "json"], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).groups).toEqual([]);
+  });
+
+  it("an unknown manager or program is a clear error with a non-zero exit", () => {
+    const m = cli(["preview", "--manager", "nobody@acme.example"], env);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toContain("nobody@acme.example is not in the roster");
+    const p = cli(["preview", "--program", "nope"], env);
+    expect(p.code).toBe(1);
+    expect(p.stderr).toContain('program "nope" does not exist');
+  });
+
+  it("bad flags and bad variables stop with a message that names them", () => {
+    expect(cli(["preview", "--manager", "a@b.c", "--as-of", "yesterday"], env).stderr).toContain('--as-of "yesterday"');
+    const tz = cli(["migrate"], { ...env, REPORT_TIMEZONE: "Mars/Olympus" });
+    expect(tz.code).toBe(2);
+    expect(tz.stderr).toContain('REPORT_TIMEZONE="Mars/Olympus": must be an IANA time zone');
+    const weeks = cli(["migrate"], { ...env, REPORT_INTERVAL_WEEKS: "0" });
+    expect(weeks.stderr).toContain("REPORT_INTERVAL_WEEKS");
+    expect(cli(["migrate"], { ...env, SLACK_APP_TOKEN: "secret-value" }).stderr).not.toContain("secret-value");
+  });
+
+  it("a failed import lists every problem, exits 1 and changes nothing", () => {
+    const dir = csvDir({ "meetings.csv": "meeting_id,match_id,scheduled_at,cancelled_at\nmt1,m1,soon,\nmt2,m404,2026-01-01,\n" });
+    const r = cli(["import", dir], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('meetings.csv:2: scheduled_at: "soon" is not an ISO 8601 date or date-time');
+    expect(r.stderr).toContain('meetings.csv:3: match_id: unknown match "m404"');
+    expect(r.stderr).toContain("nothing was written");
+    const after = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"], env);
+    expect(JSON.parse(after.stdout).groups[0].rows[0].completedMeetings).toBe(2);
+  });
+
+  it("import of a folder without the files says which files it expects", () => {
+    const r = cli(["import", mkdtempSync(join(tmpdir(), "mr-empty-"))], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/none of the expected files is there \(programs\.csv, people\.csv/);
+  });
+});
