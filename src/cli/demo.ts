@@ -1,23 +1,37 @@
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { createDeliveryService } from "../delivery/delivery-service.js";
+import { messageAsText } from "../emulator/transcript.js";
+import { SlackEmulator, type EmulatedUser } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
-import { buildManagerText, buildProgramText } from "../render/text.js";
+import { buildRunSummaryText } from "../render/run-summary.js";
 import { createReportService } from "../services/report-service.js";
+import { createSlackClient } from "../slack/client.js";
+import { createDirectory } from "../slack/directory.js";
 import { parseAsOf, type CliContext } from "./context.js";
 
 export const SAMPLE_DIR = fileURLToPath(new URL("../../examples/sample/", import.meta.url));
 export const DEMO_DATABASE = "./data/demo.sqlite";
+/** In the sample company, Sam has no Slack account: the demo shows how a permanent failure is reported. */
+const NOT_IN_SLACK = new Set(["sam@acme.example"]);
 
 /** The demo starts from an empty database of its own every time, so reruns show the same thing. */
 export function resetDemoDatabase(path = DEMO_DATABASE): void {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
 }
 
+const rule = (title: string) => `\n── ${title} ${"─".repeat(Math.max(4, 74 - title.length))}\n`;
+
+/**
+ * The whole job on the sample company: import, then a delivery run against the bundled Slack
+ * emulator, each DM and channel post printed as it reads in Slack, then a second run that sends
+ * nothing because the period is already delivered.
+ */
 export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<number> {
-  const { io, db, config } = ctx;
-  const zone = config.REPORT_TIMEZONE;
+  const { io, db } = ctx;
+  const zone = ctx.config.REPORT_TIMEZONE;
   const asOf = parseAsOf(opts.asOf, zone);
-  io.out(`Importing the sample company from ${SAMPLE_DIR}\n`);
+  io.out(rule("1. Import the sample company (examples/sample)"));
   const imported = await importDirectory(db, SAMPLE_DIR, { zone });
   if (!imported.ok) {
     for (const p of imported.problems) io.err(`${p.file}:${p.line}: ${p.column}: ${p.problem}\n`);
@@ -25,9 +39,36 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
   }
   for (const f of imported.files) io.out(`  ${f.file.padEnd(19)} ${String(f.rows).padStart(4)} rows\n`);
 
-  const { managers, programs } = await createReportService(ctx).everything(asOf);
-  io.out(`\n${managers.length} managers have mentors on their team (REPORT_SCOPE=${config.REPORT_SCOPE}).\n`);
-  for (const report of managers) io.out(`\n${"=".repeat(78)}\n${buildManagerText(report, zone)}`);
-  for (const { summary } of programs) io.out(`\n${"=".repeat(78)}\n${buildProgramText(summary, zone)}`);
-  return 0;
+  const people: Array<{ email: string; name: string }> = await db("people").select("email", "name").orderBy("email");
+  const users: EmulatedUser[] = people.filter((p) => !NOT_IN_SLACK.has(p.email)).map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
+  const emulator = await new SlackEmulator({ users, channels: [{ id: "C0000ENG1", name: "mentorship-eng" }, { id: "C0000LEAD", name: "leadership-circle" }] }).start();
+  const nameOf = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
+  try {
+    const config = { ...ctx.config, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, DELIVERY_RATE_PER_MINUTE: 6000 };
+    const slack = createSlackClient(config);
+    const reports = createReportService({ db, config });
+    const delivery = createDeliveryService({ db, slack, reports, log: ctx.log, config, directory: createDirectory({ db, slack, log: ctx.log }) });
+
+    io.out(rule(`2. Deliver the period (report as of ${opts.asOf} ${zone}) to the Slack emulator at ${emulator.url}`));
+    const first = await delivery.deliverPeriod({ asOf });
+    io.out(buildRunSummaryText(first, zone));
+
+    for (const m of emulator.messages) {
+      const to = m.user ? `DM to ${nameOf.get(m.user)}` : `post in #${m.channel === "C0000ENG1" ? "mentorship-eng" : "leadership-circle"}`;
+      io.out(rule(to));
+      io.out(messageAsText(m) + "\n");
+    }
+
+    io.out(rule("3. Run the same period again: nothing is sent twice"));
+    const calls = emulator.calls.length;
+    const again = await delivery.deliverPeriod({ asOf });
+    io.out(buildRunSummaryText(again, zone));
+    io.out(`  Slack calls in the second run: ${emulator.calls.length - calls}\n`);
+    io.out(rule("Next"));
+    io.out("  npx mentorship-report preview --manager dana@acme.example --format csv   (with DATABASE_URL=./data/demo.sqlite)\n");
+    io.out("  README.md: install the app in a real workspace from manifest.yml.\n");
+    return 0;
+  } finally {
+    await emulator.stop();
+  }
 }

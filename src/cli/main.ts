@@ -1,11 +1,14 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../config.js";
+import { SlackSetupError } from "../slack/client.js";
 import { ImportError } from "../import/import-service.js";
 import { NotFoundError } from "../services/report-service.js";
 import { ZoneMismatchError } from "../db/zone-guard.js";
 import { processIo, UsageError, withContext, type CliIo } from "./context.js";
 import { runImport } from "./import.js";
 import { FORMATS, runPreview } from "./preview.js";
+import { runSend } from "./send.js";
+import { runServe } from "./serve.js";
 import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
 
 /** Runs the CLI and returns the exit code: 0 done, 1 the work failed, 2 bad usage or configuration. */
@@ -41,12 +44,25 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
     .action((opts) => run((ctx) => runPreview(ctx, opts)));
 
   program
+    .command("send")
+    .description("deliver the period that contains --as-of (default now): DMs and channel summaries")
+    .option("--as-of <iso>", "a time in the period to deliver, and the report time")
+    .option("--dry-run", "show what would be sent; send and record nothing")
+    .action((opts) => run((ctx) => runSend(ctx, opts)));
+
+  program
+    .command("serve")
+    .description("the Slack app: HTTP (or Socket Mode), /healthz and the scheduler")
+    .action(() => run((ctx) => runServe(ctx)));
+
+  program
     .command("demo")
     .description("the whole pipeline on bundled sample data, no Slack workspace needed")
     .option("--as-of <iso>", "report time", "2026-03-02T09:00")
     .action(async (opts: { asOf: string }) => {
       resetDemoDatabase();
-      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE }, (ctx) => runDemo(ctx, opts));
+      // The demo's story is on stdout; its logs only when asked for.
+      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, (ctx) => runDemo(ctx, opts));
     });
 
   try {
@@ -54,7 +70,7 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SlackSetupError) {
       io.err(`${err.message}\n`);
       return 2;
     }

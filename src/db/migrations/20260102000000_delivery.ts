@@ -17,6 +17,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string("state", 12).notNullable().defaultTo("pending");
     t.integer("attempts").notNullable().defaultTo(0);
     t.string("owner");
+    t.string("claim");
     t.bigInteger("lease_until");
     t.string("channel");
     t.string("ts");
@@ -24,10 +25,17 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger("updated_at").notNullable();
     t.unique(["period_id", "kind", "recipient"]);
     t.index(["period_id", "state"]);
+    t.index(["claim"]);
+  });
+  // A period whose run finished with nothing left to send: later ticks in it do nothing.
+  await knex.schema.createTable("delivery_periods", (t) => {
+    t.string("period_id", 10).primary();
+    t.bigInteger("completed_at").notNullable();
   });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists("delivery_periods");
   await knex.schema.dropTableIfExists("deliveries");
   await knex.schema.dropTableIfExists("slack_users");
 }

@@ -1,0 +1,336 @@
+import { randomUUID } from "node:crypto";
+import type { WebClient } from "@slack/web-api";
+import type { Config } from "../config.js";
+import type { Db } from "../db/knex.js";
+import {
+  claimDue,
+  isPeriodComplete,
+  markDelivered,
+  markFailed,
+  markPending,
+  markPeriodComplete,
+  markSending,
+  planDeliveries,
+  release,
+  renewLeases,
+  tallyPeriod,
+  type DeliveryKind,
+  type DeliveryRow,
+  type PeriodTally,
+} from "../db/ledger-repo.js";
+import { periodOf, type Period } from "../domain/periods.js";
+import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
+import type { Millis, Program } from "../domain/types.js";
+import type { Logger } from "../logger.js";
+import { buildManagerBlocks, buildProgramBlocks, type Message } from "../render/blocks.js";
+import type { ReportService } from "../services/report-service.js";
+import { classify } from "../slack/client.js";
+import type { Directory, Resolution } from "../slack/directory.js";
+import { readWithRetry, sleep } from "../slack/retry.js";
+import { Pacer } from "./pacer.js";
+
+export const METADATA_EVENT = "mentorship_report";
+const MAX_TRIES = 5;
+/** This many transient failures in a row, with no success between, means Slack is out of reach. */
+const UNREACHABLE_AFTER = 8;
+const CLAIM_BATCH = 200;
+
+export interface RunSummary {
+  period: Period;
+  asOf: Millis;
+  dryRun: boolean;
+  skipped?: "period-complete";
+  planned: { dm: number; channel: number };
+  deliveredNow: { dm: number; channel: number };
+  reconciled: number;
+  /** Delivered by earlier runs of the same period. */
+  alreadyDelivered: { dm: number; channel: number };
+  tally: PeriodTally | null;
+  /** Rows this run left for a later one (Slack out of reach, or another instance still holds them). */
+  left: number;
+  unreachable: boolean;
+  fatal: string | null;
+}
+
+export class FatalSlackError extends Error {
+  readonly code = "SLACK_FATAL";
+}
+
+export interface DeliveryDeps {
+  db: Db;
+  slack: WebClient;
+  directory: Directory;
+  reports: ReportService;
+  log: Logger;
+  config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS" | "DELIVERY_RATE_PER_MINUTE" | "DELIVERY_LEASE_SECONDS">;
+  now?: () => number;
+  instanceId?: string;
+  concurrency?: number;
+}
+
+interface Target {
+  kind: DeliveryKind;
+  recipient: string;
+  message: Message;
+  /** Where to post: a user id (Slack opens the DM) or a channel id or name. */
+  channel?: string;
+  problem?: string;
+}
+
+function buildTargets(zone: string, period: Period, managers: ManagerReport[], programs: Array<{ program: Program; summary: ProgramSummary }>): Map<string, Target> {
+  const targets = new Map<string, Target>();
+  for (const r of managers) targets.set(`dm:${r.manager.email}`, { kind: "dm", recipient: r.manager.email, message: buildManagerBlocks(r, { zone, period }) });
+  for (const { program, summary } of programs) {
+    if (!program.adminChannel) continue;
+    targets.set(`channel:${program.id}`, { kind: "channel", recipient: program.id, channel: program.adminChannel, message: buildProgramBlocks(summary, { zone, period }) });
+  }
+  return targets;
+}
+
+function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
+  return {
+    period,
+    asOf,
+    dryRun,
+    planned: { dm: 0, channel: 0 },
+    deliveredNow: { dm: 0, channel: 0 },
+    reconciled: 0,
+    alreadyDelivered: { dm: 0, channel: 0 },
+    tally: null,
+    left: 0,
+    unreachable: false,
+    fatal: null,
+  };
+}
+
+/** What a run would send, without Slack or the ledger. */
+export async function planPeriod(deps: Pick<DeliveryDeps, "reports" | "config">, asOf: Millis): Promise<RunSummary> {
+  const { config } = deps;
+  const period = periodOf(asOf, { anchorDate: config.REPORT_ANCHOR_DATE, intervalWeeks: config.REPORT_INTERVAL_WEEKS, zone: config.REPORT_TIMEZONE });
+  const summary = emptySummary(period, asOf, true);
+  const { managers, programs } = await deps.reports.everything(asOf);
+  for (const t of buildTargets(config.REPORT_TIMEZONE, period, managers, programs).values()) summary.planned[t.kind]++;
+  return summary;
+}
+
+export function createDeliveryService(deps: DeliveryDeps) {
+  const { db, slack, directory, reports, log, config } = deps;
+  const now = deps.now ?? Date.now;
+  const instanceId = deps.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const leaseMs = config.DELIVERY_LEASE_SECONDS * 1000;
+  const zone = config.REPORT_TIMEZONE;
+  const periods = { anchorDate: config.REPORT_ANCHOR_DATE, intervalWeeks: config.REPORT_INTERVAL_WEEKS, zone };
+  const pacer = new Pacer(config.DELIVERY_RATE_PER_MINUTE, now);
+
+  let channelIds: Map<string, string> | null = null;
+  /** conversations.history wants an id; a program may name its channel `#name`. */
+  async function channelId(nameOrId: string): Promise<string> {
+    if (/^[CGD][A-Z0-9]+$/.test(nameOrId)) return nameOrId;
+    if (!channelIds) {
+      channelIds = new Map();
+      let cursor: string | undefined;
+      do {
+        const page = await readWithRetry("conversations.list", () => slack.conversations.list({ limit: 1000, cursor, exclude_archived: true, types: "public_channel,private_channel" }), log);
+        for (const c of page.channels ?? []) if (c.name && c.id) channelIds.set(c.name, c.id);
+        cursor = page.response_metadata?.next_cursor || undefined;
+      } while (cursor);
+    }
+    return channelIds.get(nameOrId.replace(/^#/, "")) ?? nameOrId;
+  }
+
+  /** Looks in Slack for a post that may have gone out before a crash or a lost response. */
+  async function findPosted(row: DeliveryRow, t: Target): Promise<{ channel: string; ts: string } | null> {
+    let channel = t.channel!;
+    if (t.kind === "dm") {
+      const open = await readWithRetry("conversations.open", () => slack.conversations.open({ users: channel }), log);
+      channel = open.channel!.id!;
+    } else {
+      channel = await channelId(channel);
+    }
+    const history = await readWithRetry(
+      "conversations.history",
+      () => slack.conversations.history({ channel, oldest: String(Math.floor(row.updatedAt / 1000) - 300), limit: 200, include_all_metadata: true }),
+      log,
+    );
+    for (const m of history.messages ?? []) {
+      const md = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+      if (md?.event_type === METADATA_EVENT && md.event_payload?.delivery_id === row.id && md.event_payload?.period === row.periodId) {
+        return { channel, ts: m.ts! };
+      }
+    }
+    return null;
+  }
+
+  async function deliverPeriod(opts: { asOf: Millis; onlyIfIncomplete?: boolean }): Promise<RunSummary> {
+    const period = periodOf(opts.asOf, periods);
+    const summary = emptySummary(period, opts.asOf, false);
+    if (opts.onlyIfIncomplete && (await isPeriodComplete(db, period.id))) {
+      summary.skipped = "period-complete";
+      return summary;
+    }
+    const { managers, programs } = await reports.everything(opts.asOf);
+    const targets = buildTargets(zone, period, managers, programs);
+    for (const t of targets.values()) summary.planned[t.kind]++;
+
+    await planDeliveries(db, period.id, [...targets.values()].map((t) => ({ kind: t.kind, recipient: t.recipient })), now());
+    const before = await tallyPeriod(db, period.id);
+    summary.alreadyDelivered = { ...before.byState.delivered };
+    const open = before.byState.pending.dm + before.byState.sending.dm;
+    let resolved = new Map<string, Resolution>();
+    if (open > 0) {
+      resolved = await directory.resolve(
+        (await db("deliveries").where({ period_id: period.id, kind: "dm" }).whereIn("state", ["pending", "sending"]).pluck("recipient")) as string[],
+      );
+    }
+    for (const t of targets.values()) {
+      if (t.kind !== "dm") continue;
+      const r = resolved.get(t.recipient);
+      if (r && "userId" in r) t.channel = r.userId;
+      else if (r) t.problem = r.problem;
+    }
+
+    const activeClaims = new Set<string>();
+    const heartbeat = setInterval(() => {
+      renewLeases(db, [...activeClaims], now() + leaseMs).catch((err) => log.warn({ err: String(err) }, "lease renewal failed"));
+    }, Math.max(250, leaseMs / 3));
+    heartbeat.unref();
+
+    const gaveUp: number[] = [];
+    let transientStreak = 0;
+    let stop: "unreachable" | "fatal" | null = null;
+
+    async function deliverOne(row: DeliveryRow, claim: string): Promise<void> {
+      const fence = { id: row.id, claim };
+      const t = targets.get(`${row.kind}:${row.recipient}`);
+      if (!t) {
+        // Planned by an earlier run whose data had this recipient; today's data does not.
+        await markFailed(db, fence, "no_longer_in_report", now());
+        return;
+      }
+      if (t.problem && row.state === "pending") {
+        await markFailed(db, fence, t.problem, now());
+        return;
+      }
+      let state = row.state;
+      let message = t.message;
+      for (let tries = 0; tries < MAX_TRIES && !stop; ) {
+        try {
+          if (state === "sending") {
+            if (!t.channel) {
+              await markFailed(db, fence, t.problem ?? "not_in_slack", now());
+              return;
+            }
+            const found = await findPosted(row, t);
+            if (found) {
+              await markDelivered(db, fence, found, now());
+              summary.reconciled++;
+              return;
+            }
+          }
+          await pacer.take(t.channel!);
+          if (stop) break;
+          if (!(await markSending(db, fence, now()))) return; // Our claim was taken over.
+          state = "sending";
+          const res = await slack.chat.postMessage({
+            channel: t.channel!,
+            text: message.text,
+            blocks: message.blocks as never,
+            unfurl_links: false,
+            unfurl_media: false,
+            metadata: { event_type: METADATA_EVENT, event_payload: { delivery_id: row.id, period: row.periodId, kind: row.kind } },
+          });
+          transientStreak = 0;
+          await markDelivered(db, fence, { channel: res.channel!, ts: res.ts! }, now());
+          summary.deliveredNow[t.kind]++;
+          return;
+        } catch (err) {
+          const o = classify(err);
+          if (o.kind === "ratelimited") {
+            // A 429 means Slack did nothing: the row is plainly pending again, at no cost of a try.
+            pacer.pause(o.retryAfterMs);
+            await markPending(db, fence, "ratelimited", now());
+            state = "pending";
+            continue;
+          }
+          if (o.kind === "fatal") {
+            stop = "fatal";
+            summary.fatal = o.reason;
+            await markPending(db, fence, o.reason, now());
+            break;
+          }
+          if (o.kind === "permanent") {
+            if (o.reason === "invalid_blocks" && message.blocks.length) {
+              // A workspace or client that rejects a block still gets the report as plain text.
+              log.warn({ kind: t.kind }, "invalid_blocks: retrying as plain text");
+              await markPending(db, fence, o.reason, now());
+              message = { text: message.text, blocks: [] };
+              state = "pending";
+              tries++;
+              continue;
+            }
+            await markFailed(db, fence, o.reason, now());
+            return;
+          }
+          tries++;
+          if (++transientStreak >= UNREACHABLE_AFTER) stop = "unreachable";
+          log.warn({ kind: t.kind, reason: o.reason, tries }, "transient Slack error");
+          await sleep(Math.min(4000, 200 * 2 ** tries));
+        }
+      }
+      gaveUp.push(row.id);
+      await release(db, fence, stop ?? "gave_up_after_retries", now());
+    }
+
+    const workers = deps.concurrency ?? 4;
+    let idleSince = now();
+    let lastOpen = Infinity;
+    try {
+      for (;;) {
+        if (stop) break;
+        const claim = `${instanceId}:${randomUUID()}`;
+        activeClaims.add(claim);
+        const rows = await claimDue(db, { periodId: period.id, owner: instanceId, claim, now: now(), leaseMs, limit: CLAIM_BATCH, exclude: gaveUp });
+        if (rows.length === 0) {
+          activeClaims.delete(claim);
+          const openNow = Number(
+            (await db("deliveries").where("period_id", period.id).whereIn("state", ["pending", "sending"]).whereNotIn("id", gaveUp).count({ n: "*" }).first())?.n ?? 0,
+          );
+          if (openNow === 0) break;
+          // Another instance holds these; wait for it to finish them, or for its lease to run out.
+          if (openNow < lastOpen) idleSince = now();
+          lastOpen = openNow;
+          if (now() - idleSince > 3 * leaseMs) break;
+          await sleep(Math.min(1000, leaseMs / 4));
+          continue;
+        }
+        const queue = [...rows];
+        await Promise.all(
+          Array.from({ length: Math.min(workers, queue.length) }, async () => {
+            for (let row = queue.shift(); row; row = queue.shift()) {
+              if (stop) {
+                await release(db, { id: row.id, claim }, stop, now());
+                continue;
+              }
+              await deliverOne(row, claim);
+            }
+          }),
+        );
+        activeClaims.delete(claim);
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+
+    summary.unreachable = stop === "unreachable";
+    summary.tally = await tallyPeriod(db, period.id);
+    const t = summary.tally.byState;
+    summary.left = t.pending.dm + t.pending.channel + t.sending.dm + t.sending.channel;
+    if (summary.left === 0) await markPeriodComplete(db, period.id, now());
+    log.info({ period: period.id, deliveredNow: summary.deliveredNow, left: summary.left, failed: summary.tally.failed.length }, "delivery run finished");
+    return summary;
+  }
+
+  return { deliverPeriod, periodOf: (at: Millis) => periodOf(at, periods) };
+}
+
+export type DeliveryService = ReturnType<typeof createDeliveryService>;

@@ -1,0 +1,30 @@
+import { sleep } from "../slack/retry.js";
+
+/**
+ * Spaces posts evenly at the workspace rate, at most one a second per channel, and holds every
+ * sender after a 429 until its Retry-After has passed: we stay under Slack's limits instead of
+ * bouncing off them.
+ */
+export class Pacer {
+  private next = 0;
+  private pausedUntil = 0;
+  private readonly perChannel = new Map<string, number>();
+  private readonly interval: number;
+
+  constructor(perMinute: number, private readonly now: () => number = Date.now) {
+    this.interval = 60_000 / perMinute;
+  }
+
+  async take(channel: string): Promise<void> {
+    const t = this.now();
+    const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
+    this.next = slot + this.interval;
+    this.perChannel.set(channel, slot + 1000);
+    if (this.perChannel.size > 10_000) for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
+    if (slot > t) await sleep(slot - t);
+  }
+
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+  }
+}

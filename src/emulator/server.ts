@@ -1,0 +1,353 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { EventEmitter } from "node:events";
+import { blockErrors } from "./block-limits.js";
+
+export interface EmulatedUser {
+  id: string;
+  email: string;
+  name: string;
+  deleted?: boolean;
+  isBot?: boolean;
+}
+
+export interface EmulatedChannel {
+  id: string;
+  name: string;
+  /** False: the bot may not post there (`not_in_channel`). */
+  botCanPost?: boolean;
+}
+
+export interface EmulatorOptions {
+  token?: string;
+  users?: EmulatedUser[];
+  channels?: EmulatedChannel[];
+  /** Per-method limits in calls a minute; a method not named is not limited. */
+  methodLimits?: Record<string, number>;
+  /** Slack's one message a second per channel. Default on. */
+  perChannelLimit?: boolean;
+  /** Accept `table` and `data_visualization` blocks. Default on. */
+  newBlocks?: boolean;
+  /** Answer this share of calls with 429 or 5xx, from a seeded generator. */
+  faults?: { probability: number; seed?: number; methods?: string[] };
+  /** Hold each response this long (ms), so a test can act while a call is in flight. */
+  responseDelayMs?: number;
+}
+
+export interface RecordedCall {
+  method: string;
+  params: Record<string, unknown>;
+  at: number;
+  status: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[] | undefined;
+  metadata: { event_type: string; event_payload: Record<string, unknown> } | undefined;
+  /** The user a DM went to. */
+  user?: string;
+}
+
+export interface SlashResponse {
+  path: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+export interface PublishedView {
+  userId: string;
+  view: Record<string, unknown>;
+}
+
+/** A small deterministic PRNG (mulberry32), so fault runs repeat by seed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The Slack Web API as far as this app uses it, on loopback: the same request forms (form-encoded or
+ * JSON), response and error shapes, token check, Block Kit limits, rate limits with Retry-After, and a
+ * record of every call for assertions.
+ */
+export class SlackEmulator extends EventEmitter {
+  readonly token: string;
+  readonly calls: RecordedCall[] = [];
+  readonly messages: PostedMessage[] = [];
+  readonly responses: SlashResponse[] = [];
+  readonly views: PublishedView[] = [];
+  private users: EmulatedUser[];
+  private channels: EmulatedChannel[];
+  private server: Server | null = null;
+  private tsCounter = 0;
+  private buckets = new Map<string, { tokens: number; at: number }>();
+  private lastPostByChannel = new Map<string, number>();
+  private random: () => number;
+  url = "";
+  port = 0;
+
+  constructor(private readonly opts: EmulatorOptions = {}) {
+    super();
+    this.token = opts.token ?? "xoxb-emulator-token";
+    this.users = opts.users ?? [];
+    this.channels = opts.channels ?? [];
+    this.random = prng(opts.faults?.seed ?? 1);
+  }
+
+  setFaults(faults: EmulatorOptions["faults"]): void {
+    this.opts.faults = faults;
+    this.random = prng(faults?.seed ?? 1);
+  }
+
+  setResponseDelay(ms: number): void {
+    this.opts.responseDelayMs = ms;
+  }
+
+  setUsers(users: EmulatedUser[]): void {
+    this.users = users;
+  }
+
+  async start(port = 0): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}/api/`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+  }
+
+  /** A response_url for a slash command, served by this emulator. */
+  responseUrl(id: string): string {
+    return `http://127.0.0.1:${this.port}/response/${id}`;
+  }
+
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const type = req.headers["content-type"] ?? "";
+    if (type.includes("application/json")) return raw ? JSON.parse(raw) : {};
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of new URLSearchParams(raw)) {
+      // The SDK sends objects and arrays as JSON strings inside the form.
+      out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+    }
+    return out;
+  }
+
+  private take(key: string, perMinute: number): number {
+    const now = Date.now();
+    const capacity = Math.max(1, Math.ceil(perMinute / 60));
+    const b = this.buckets.get(key) ?? { tokens: capacity, at: now };
+    b.tokens = Math.min(capacity, b.tokens + ((now - b.at) * perMinute) / 60_000);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - b.tokens) * 60_000) / perMinute / 1000);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x");
+    let params: Record<string, unknown> = {};
+    try {
+      params = await this.readBody(req);
+    } catch {
+      return this.send(res, 400, { ok: false, error: "invalid_json" });
+    }
+    if (url.pathname.startsWith("/response/")) {
+      const errors = params.blocks ? blockErrors(params.blocks, { maxBlocks: 50, newBlocks: this.opts.newBlocks !== false }) : [];
+      this.responses.push({ path: url.pathname, body: params, at: Date.now() });
+      this.emit("response", params);
+      return this.send(res, errors.length ? 400 : 200, errors.length ? { ok: false, error: "invalid_blocks", errors } : { ok: true });
+    }
+    const method = url.pathname.replace(/^\/api\//, "");
+    const record: RecordedCall = { method, params, at: Date.now(), status: 200, ok: false };
+    this.calls.push(record);
+    this.emit("call", record);
+
+    const fault = this.opts.faults;
+    if (fault && (!fault.methods || fault.methods.includes(method)) && this.random() < fault.probability) {
+      const kind = this.random();
+      if (kind < 0.5) return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": "1" });
+      // Half the server errors happen after the work is done, as a lost response would.
+      if (kind < 0.75) this.dispatch(method, params);
+      return this.finish(res, record, 503, { ok: false, error: "service_unavailable" });
+    }
+
+    const auth = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || (params.token as string | undefined);
+    if (!auth) return this.finish(res, record, 200, { ok: false, error: "not_authed" });
+    if (auth !== this.token) return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
+
+    const limit = this.opts.methodLimits?.[method];
+    if (limit) {
+      const wait = this.take(method, limit);
+      if (wait) return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": String(wait) });
+    }
+    if (method === "chat.postMessage" && this.opts.perChannelLimit !== false) {
+      const ch = String(params.channel ?? "");
+      const last = this.lastPostByChannel.get(ch);
+      if (last !== undefined && Date.now() - last < 1000) return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": "1" });
+    }
+    const result = this.dispatch(method, params);
+    await this.finish(res, record, 200, result);
+  }
+
+  private async finish(res: ServerResponse, record: RecordedCall, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+    record.status = status;
+    record.ok = body.ok === true;
+    if (typeof body.error === "string") record.error = body.error;
+    if (this.opts.responseDelayMs) await new Promise((r) => setTimeout(r, this.opts.responseDelayMs));
+    this.send(res, status, body, headers);
+    this.emit("responded", record);
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    if (res.destroyed) return;
+    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private userById(id: string) {
+    return this.users.find((u) => u.id === id);
+  }
+
+  private dmChannelOf(userId: string): string {
+    return `D${userId.replace(/^[UW]/, "")}`;
+  }
+
+  private resolveChannel(ch: string): { id: string; user?: string } | { error: string } {
+    if (/^[UW]/.test(ch)) {
+      const u = this.userById(ch);
+      if (!u) return { error: "channel_not_found" };
+      if (u.deleted) return { error: "user_disabled" };
+      return { id: this.dmChannelOf(ch), user: ch };
+    }
+    if (ch.startsWith("D")) {
+      const u = this.users.find((x) => this.dmChannelOf(x.id) === ch);
+      return u ? { id: ch, user: u.id } : { error: "channel_not_found" };
+    }
+    const c = this.channels.find((x) => x.id === ch || `#${x.name}` === ch || x.name === ch);
+    if (!c) return { error: "channel_not_found" };
+    if (c.botCanPost === false) return { error: "not_in_channel" };
+    return { id: c.id };
+  }
+
+  private dispatch(method: string, p: Record<string, unknown>): Record<string, unknown> {
+    const newBlocks = this.opts.newBlocks !== false;
+    switch (method) {
+      case "auth.test":
+        return { ok: true, url: "https://emulated.slack.com/", team: "Emulated", user: "mentorship-bot", team_id: "T0EMULATED", user_id: "U0BOT", bot_id: "B0BOT" };
+      case "users.list": {
+        const limit = Math.min(Number(p.limit ?? 1000) || 1000, 1000);
+        const start = Number(p.cursor ? Buffer.from(String(p.cursor), "base64").toString() : 0) || 0;
+        const page = this.users.slice(start, start + limit);
+        const next = start + limit < this.users.length ? Buffer.from(String(start + limit)).toString("base64") : "";
+        return { ok: true, members: page.map((u) => this.member(u)), response_metadata: { next_cursor: next } };
+      }
+      case "users.lookupByEmail": {
+        const email = String(p.email ?? "").toLowerCase();
+        const u = this.users.find((x) => x.email.toLowerCase() === email);
+        // Slack answers users_not_found for deactivated users too.
+        return !u || u.deleted ? { ok: false, error: "users_not_found" } : { ok: true, user: this.member(u) };
+      }
+      case "users.info": {
+        const u = this.userById(String(p.user ?? ""));
+        return u ? { ok: true, user: this.member(u) } : { ok: false, error: "user_not_found" };
+      }
+      case "conversations.open": {
+        const ids = String(p.users ?? "").split(",").filter(Boolean);
+        const u = ids.length === 1 ? this.userById(ids[0]!) : undefined;
+        if (!u) return { ok: false, error: "user_not_found" };
+        if (u.deleted) return { ok: false, error: "user_disabled" };
+        return { ok: true, channel: { id: this.dmChannelOf(u.id) } };
+      }
+      case "conversations.list":
+        return { ok: true, channels: this.channels.map((c) => ({ id: c.id, name: c.name, is_member: c.botCanPost !== false })), response_metadata: { next_cursor: "" } };
+      case "conversations.history": {
+        const ch = this.resolveChannel(String(p.channel ?? ""));
+        if ("error" in ch) return { ok: false, error: ch.error };
+        const oldest = Number(p.oldest ?? 0);
+        const withMeta = p.include_all_metadata === true || p.include_all_metadata === "true";
+        const msgs = this.messages
+          .filter((m) => m.channel === ch.id && Number(m.ts) >= oldest)
+          .reverse()
+          .slice(0, Number(p.limit ?? 100) || 100)
+          .map((m) => ({ type: "message", ts: m.ts, text: m.text, bot_id: "B0BOT", ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) }));
+        return { ok: true, messages: msgs, has_more: false };
+      }
+      case "chat.postMessage": {
+        const ch = this.resolveChannel(String(p.channel ?? ""));
+        if ("error" in ch) return { ok: false, error: ch.error };
+        if (!p.text && !p.blocks) return { ok: false, error: "no_text" };
+        if (typeof p.text === "string" && p.text.length > 40000) return { ok: false, error: "msg_too_long" };
+        if (p.blocks !== undefined) {
+          const errors = blockErrors(p.blocks, { maxBlocks: 50, newBlocks });
+          if (errors.length) return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
+        }
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.tsCounter).padStart(6, "0")}`;
+        const msg: PostedMessage = {
+          channel: ch.id,
+          ts,
+          text: String(p.text ?? ""),
+          blocks: p.blocks as unknown[] | undefined,
+          metadata: p.metadata as PostedMessage["metadata"],
+          user: ch.user,
+        };
+        this.messages.push(msg);
+        this.lastPostByChannel.set(String(p.channel), Date.now());
+        this.emit("message", msg);
+        return { ok: true, channel: ch.id, ts, message: { type: "message", text: msg.text, ts } };
+      }
+      case "views.publish": {
+        const view = p.view as Record<string, any> | undefined;
+        const u = this.userById(String(p.user_id ?? ""));
+        if (!u) return { ok: false, error: "user_not_found" };
+        if (!view || view.type !== "home") return { ok: false, error: "invalid_arguments" };
+        const errors = blockErrors(view.blocks, { maxBlocks: 100, newBlocks });
+        if (errors.length) return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
+        this.views.push({ userId: u.id, view });
+        this.emit("view", { userId: u.id, view });
+        return { ok: true, view: { id: `V${this.views.length}`, ...view } };
+      }
+      default:
+        return { ok: false, error: "unknown_method" };
+    }
+  }
+
+  private member(u: EmulatedUser) {
+    return { id: u.id, name: u.name, deleted: !!u.deleted, is_bot: !!u.isBot, profile: { email: u.email, real_name: u.name } };
+  }
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}

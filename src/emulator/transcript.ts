@@ -1,0 +1,26 @@
+import type { PostedMessage } from "./server.js";
+
+type AnyBlock = { type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ text?: string }> };
+
+const unescape = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const plain = (s: string) => unescape(s.replace(/\*([^*\n]+)\*/g, "$1").replace(/`([^`\n]+)`/g, "$1"));
+
+/** A message as a person reads it in Slack, roughly: for the demo's terminal. */
+export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width = 78): string {
+  const blocks = (m.blocks ?? []) as AnyBlock[];
+  if (!blocks.length) return plain(m.text);
+  const out: string[] = [];
+  for (const b of blocks) {
+    if (b.type === "header") out.push(plain(b.text!.text).toUpperCase());
+    else if (b.type === "divider") out.push("─".repeat(Math.min(width, 40)));
+    else if (b.type === "context") out.push((b.elements ?? []).map((e) => plain(e.text ?? "")).join("  "));
+    else if (b.type === "section") {
+      if (b.text) out.push(plain(b.text.text));
+      if (b.fields) {
+        const cells = b.fields.map((f) => plain(f.text).replace("\n", ": "));
+        for (let i = 0; i < cells.length; i += 2) out.push(`${(cells[i] ?? "").padEnd(44)}${cells[i + 1] ?? ""}`.trimEnd());
+      }
+    }
+  }
+  return out.join("\n");
+}

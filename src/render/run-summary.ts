@@ -1,0 +1,42 @@
+import { DateTime } from "luxon";
+import type { RunSummary } from "../delivery/delivery-service.js";
+
+const day = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
+
+/** What a delivery run did, for the operator's terminal and logs. Names managers, never mentees. */
+export function buildRunSummaryText(s: RunSummary, zone: string): string {
+  const last = DateTime.fromMillis(s.period.end, { zone }).minus({ days: 1 }).toMillis();
+  const lines = [`Period ${s.period.id} (${day(s.period.start, zone)} – ${day(last, zone)}), report as of ${DateTime.fromMillis(s.asOf, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`];
+  if (s.skipped) return [...lines, "  Already delivered: nothing to do."].join("\n") + "\n";
+  if (s.dryRun) {
+    return [...lines, `  Dry run: would deliver ${s.planned.dm} DMs and ${s.planned.channel} channel summaries; nothing was sent or recorded.`].join("\n") + "\n";
+  }
+  const failed = s.tally?.failed ?? [];
+  const f = (k: "dm" | "channel") => failed.filter((x) => x.kind === k).length;
+  lines.push(
+    `  DMs:               ${s.planned.dm} planned · ${s.deliveredNow.dm} delivered now · ${s.alreadyDelivered.dm} already delivered · ${f("dm")} failed`,
+    `  Channel summaries: ${s.planned.channel} planned · ${s.deliveredNow.channel} delivered now · ${s.alreadyDelivered.channel} already delivered · ${f("channel")} failed`,
+  );
+  if (s.reconciled) lines.push(`  ${s.reconciled} found already posted in Slack after an interrupted run (not sent again)`);
+  if (failed.length) {
+    lines.push("  Failed (not retried this period):");
+    for (const x of failed) lines.push(`    ${x.kind === "dm" ? "DM to" : "program"} ${x.recipient}: ${reason(x.error)}`);
+  }
+  if (s.fatal) lines.push(`  Stopped: Slack refused the app's token (${s.fatal}). Fix SLACK_BOT_TOKEN or the app's scopes, then run send again.`);
+  else if (s.unreachable) lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
+  else if (s.left) lines.push(`  ${s.left} left for a later run (held by another instance or retried out).`);
+  else lines.push("  Period complete.");
+  return lines.join("\n") + "\n";
+}
+
+const REASONS: Record<string, string> = {
+  not_in_slack: "no Slack user with this email",
+  deactivated: "Slack account deactivated",
+  user_disabled: "Slack account deactivated",
+  channel_not_found: "channel not found",
+  not_in_channel: "the app is not in the channel (invite it, or grant chat:write.public)",
+  is_archived: "channel is archived",
+  no_longer_in_report: "no longer has mentors in the report",
+};
+
+const reason = (code: string) => (REASONS[code] ? `${REASONS[code]} (${code})` : code);

@@ -1,0 +1,82 @@
+import type { WebClient } from "@slack/web-api";
+import type { Db } from "../db/knex.js";
+import { readDirectory, writeDirectory, type DirectoryEntry } from "../db/directory-repo.js";
+import type { Logger } from "../logger.js";
+import { readWithRetry, SlackCallError } from "./retry.js";
+
+/** Below this many unknown emails, one users.lookupByEmail each costs less than paging users.list. */
+const LOOKUP_THRESHOLD = 25;
+const MAX_AGE_MS = 24 * 3600 * 1000;
+
+export type Resolution = { userId: string } | { problem: "not_in_slack" | "deactivated" };
+
+type Member = { id: string; deleted?: boolean; is_bot?: boolean; profile?: { email?: string } };
+
+/**
+ * Ties roster emails to Slack users, cached in the database: one paginated users.list when many are
+ * unknown (1,000 users a call), users.lookupByEmail for a few misses.
+ */
+export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; now?: () => number }) {
+  const { db, slack, log } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function listAll(): Promise<Map<string, Member>> {
+    const byEmail = new Map<string, Member>();
+    let cursor: string | undefined;
+    do {
+      const page = await readWithRetry("users.list", () => slack.users.list({ limit: 1000, cursor }), log);
+      for (const m of (page.members ?? []) as Member[]) {
+        const email = m.profile?.email?.toLowerCase();
+        if (email && !m.is_bot) byEmail.set(email, m);
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return byEmail;
+  }
+
+  async function lookup(email: string): Promise<Member | null> {
+    try {
+      const r = await readWithRetry("users.lookupByEmail", () => slack.users.lookupByEmail({ email }), log);
+      return (r.user as Member) ?? null;
+    } catch (err) {
+      if (err instanceof SlackCallError && err.outcome.kind === "permanent" && err.outcome.reason === "users_not_found") return null;
+      throw err;
+    }
+  }
+
+  const entry = (email: string, m: Member | null | undefined, at: number): DirectoryEntry =>
+    !m ? { email, userId: null, problem: "not_in_slack", checkedAt: at } : m.deleted ? { email, userId: m.id, problem: "deactivated", checkedAt: at } : { email, userId: m.id, problem: null, checkedAt: at };
+
+  return {
+    async resolve(emails: string[], opts: { refresh?: boolean } = {}): Promise<Map<string, Resolution>> {
+      const wanted = [...new Set(emails.map((e) => e.toLowerCase()))];
+      const cached = opts.refresh ? new Map<string, DirectoryEntry>() : await readDirectory(db, wanted);
+      const fresh = (e: DirectoryEntry | undefined) => e && now() - e.checkedAt < MAX_AGE_MS;
+      const missing = wanted.filter((e) => !fresh(cached.get(e)));
+      if (missing.length) {
+        const at = now();
+        let found: DirectoryEntry[];
+        if (missing.length > LOOKUP_THRESHOLD) {
+          const all = await listAll();
+          // Cache the whole workspace: the next run's misses are then rare.
+          const seen = [...all].map(([email, m]) => entry(email, m, at));
+          found = [...seen, ...missing.filter((e) => !all.has(e)).map((e) => entry(e, null, at))];
+        } else {
+          found = [];
+          for (const e of missing) found.push(entry(e, await lookup(e), at));
+        }
+        await writeDirectory(db, found);
+        for (const f of found) cached.set(f.email, f);
+        log.info({ resolved: missing.length, via: missing.length > LOOKUP_THRESHOLD ? "users.list" : "users.lookupByEmail" }, "directory refreshed");
+      }
+      const out = new Map<string, Resolution>();
+      for (const e of wanted) {
+        const c = cached.get(e)!;
+        out.set(e, c.problem ? { problem: c.problem as "not_in_slack" | "deactivated" } : { userId: c.userId! });
+      }
+      return out;
+    },
+  };
+}
+
+export type Directory = ReturnType<typeof createDirectory>;

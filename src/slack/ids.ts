@@ -1,0 +1,18 @@
+/** Names that manifest.yml and the listeners share (a test checks the manifest against these). */
+export const COMMAND = "/mentorship-report";
+export const EVENTS_PATH = "/slack/events";
+export const HEALTH_PATH = "/healthz";
+export const BOT_SCOPES = [
+  "chat:write",
+  "chat:write.public",
+  "commands",
+  "users:read",
+  "users:read.email",
+  "im:write",
+  "im:history",
+  "channels:read",
+  "channels:history",
+  "groups:read",
+  "groups:history",
+] as const;
+export const BOT_EVENTS = ["app_home_opened"] as const;

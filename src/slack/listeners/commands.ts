@@ -1,0 +1,30 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { Logger } from "../../logger.js";
+import * as ui from "../../render/surfaces.js";
+import type { SurfaceService } from "../../services/surface-service.js";
+
+export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+
+/**
+ * `/mentorship-report`: acknowledged at once (Slack wants it within 3 s), then answered privately
+ * through response_url however long the report takes.
+ */
+export function handleReportCommand(deps: { surfaces: SurfaceService; log: Logger }) {
+  return async ({ command, ack, respond }: Pick<CommandArgs, "command" | "ack" | "respond">): Promise<void> => {
+    await ack();
+    const started = Date.now();
+    try {
+      const answer = await deps.surfaces.command(command.user_id, command.text ?? "");
+      await respond({ response_type: "ephemeral", text: answer.message.text, blocks: answer.message.blocks as never });
+      if (answer.post) {
+        const result = await deps.surfaces.postSummary(answer.post);
+        await respond({ response_type: "ephemeral", text: result.text, blocks: result.blocks as never });
+      }
+      deps.log.info({ ms: Date.now() - started }, "slash command answered");
+    } catch (err) {
+      deps.log.error({ err: String(err) }, "slash command failed");
+      const m = ui.failure();
+      await respond({ response_type: "ephemeral", text: m.text, blocks: m.blocks as never }).catch(() => {});
+    }
+  };
+}

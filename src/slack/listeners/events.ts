@@ -1,0 +1,18 @@
+import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from "@slack/bolt";
+import type { Logger } from "../../logger.js";
+import type { SurfaceService } from "../../services/surface-service.js";
+
+export type HomeOpenedArgs = SlackEventMiddlewareArgs<"app_home_opened"> & AllMiddlewareArgs;
+
+/** The Home tab: published fresh each time the viewer opens it. */
+export function handleAppHomeOpened(deps: { surfaces: SurfaceService; log: Logger }) {
+  return async ({ event, client }: Pick<HomeOpenedArgs, "event" | "client">): Promise<void> => {
+    if (event.tab && event.tab !== "home") return;
+    try {
+      const view = await deps.surfaces.homeView(event.user);
+      await client.views.publish({ user_id: event.user, view: view as never });
+    } catch (err) {
+      deps.log.error({ err: String(err) }, "home tab failed");
+    }
+  };
+}

@@ -1,0 +1,35 @@
+import type { Logger } from "../logger.js";
+import { classify, type Outcome } from "./client.js";
+
+export class SlackCallError extends Error {
+  constructor(
+    readonly method: string,
+    readonly outcome: Outcome,
+  ) {
+    super(`${method}: ${"reason" in outcome ? outcome.reason : "ratelimited"}`);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Calls a read-only Slack method until it answers: a 429 waits out its Retry-After, a transient error
+ * backs off (up to `tries`), a permanent or fatal answer is thrown at once. Never use it for a post.
+ */
+export async function readWithRetry<T>(method: string, fn: () => Promise<T>, log: Logger, tries = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const o = classify(err);
+      if (o.kind === "ratelimited") {
+        log.debug({ method, waitMs: o.retryAfterMs }, "rate limited; waiting");
+        await sleep(o.retryAfterMs);
+        attempt--;
+        continue;
+      }
+      if (o.kind !== "transient" || attempt >= tries) throw new SlackCallError(method, o);
+      await sleep(Math.min(8000, 250 * 2 ** attempt));
+    }
+  }
+}
