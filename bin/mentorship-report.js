@@ -8,5 +8,10 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error("mentorship-report is not built yet: run `npm run build` (npm ci does it for you).");
   process.exit(1);
 }
+// `mentorship-report preview … | head` closes the pipe early; that is not an error.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv);

@@ -26,7 +26,7 @@ import { buildManagerBlocks, buildProgramBlocks, type Message } from "../render/
 import type { ReportService } from "../services/report-service.js";
 import { classify } from "../slack/client.js";
 import type { Directory, Resolution } from "../slack/directory.js";
-import { readWithRetry, sleep } from "../slack/retry.js";
+import { readWithRetry, SlackCallError, sleep } from "../slack/retry.js";
 import { Pacer } from "./pacer.js";
 
 export const METADATA_EVENT = "mentorship_report";
@@ -66,6 +66,8 @@ export interface DeliveryDeps {
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
+  /** First backoff after a transient error; doubles each try. */
+  retryBaseMs?: number;
 }
 
 interface Target {
@@ -86,6 +88,8 @@ function buildTargets(zone: string, period: Period, managers: ManagerReport[], p
   }
   return targets;
 }
+
+const openCount = (t: PeriodTally) => t.byState.pending.dm + t.byState.pending.channel + t.byState.sending.dm + t.byState.sending.channel;
 
 function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
   return {
@@ -121,6 +125,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
   const zone = config.REPORT_TIMEZONE;
   const periods = { anchorDate: config.REPORT_ANCHOR_DATE, intervalWeeks: config.REPORT_INTERVAL_WEEKS, zone };
   const pacer = new Pacer(config.DELIVERY_RATE_PER_MINUTE, now);
+  const retryBaseMs = deps.retryBaseMs ?? 200;
+  const retry = { baseMs: retryBaseMs };
 
   let channelIds: Map<string, string> | null = null;
   /** conversations.history wants an id; a program may name its channel `#name`. */
@@ -130,7 +136,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
       channelIds = new Map();
       let cursor: string | undefined;
       do {
-        const page = await readWithRetry("conversations.list", () => slack.conversations.list({ limit: 1000, cursor, exclude_archived: true, types: "public_channel,private_channel" }), log);
+        const page = await readWithRetry("conversations.list", () => slack.conversations.list({ limit: 1000, cursor, exclude_archived: true, types: "public_channel,private_channel" }), log, retry);
         for (const c of page.channels ?? []) if (c.name && c.id) channelIds.set(c.name, c.id);
         cursor = page.response_metadata?.next_cursor || undefined;
       } while (cursor);
@@ -142,7 +148,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
   async function findPosted(row: DeliveryRow, t: Target): Promise<{ channel: string; ts: string } | null> {
     let channel = t.channel!;
     if (t.kind === "dm") {
-      const open = await readWithRetry("conversations.open", () => slack.conversations.open({ users: channel }), log);
+      const open = await readWithRetry("conversations.open", () => slack.conversations.open({ users: channel }), log, retry);
       channel = open.channel!.id!;
     } else {
       channel = await channelId(channel);
@@ -151,6 +157,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
       "conversations.history",
       () => slack.conversations.history({ channel, oldest: String(Math.floor(row.updatedAt / 1000) - 300), limit: 200, include_all_metadata: true }),
       log,
+      retry,
     );
     for (const m of history.messages ?? []) {
       const md = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
@@ -178,9 +185,19 @@ export function createDeliveryService(deps: DeliveryDeps) {
     const open = before.byState.pending.dm + before.byState.sending.dm;
     let resolved = new Map<string, Resolution>();
     if (open > 0) {
-      resolved = await directory.resolve(
-        (await db("deliveries").where({ period_id: period.id, kind: "dm" }).whereIn("state", ["pending", "sending"]).pluck("recipient")) as string[],
-      );
+      const emails: string[] = await db("deliveries").where({ period_id: period.id, kind: "dm" }).whereIn("state", ["pending", "sending"]).pluck("recipient");
+      try {
+        resolved = await directory.resolve(emails);
+      } catch (err) {
+        if (!(err instanceof SlackCallError) || err.outcome.kind === "permanent") throw err;
+        // Without the directory no DM can go out; the next run starts here again.
+        summary.fatal = err.outcome.kind === "fatal" ? err.outcome.reason : null;
+        summary.unreachable = err.outcome.kind !== "fatal";
+        summary.tally = await tallyPeriod(db, period.id);
+        summary.left = openCount(summary.tally);
+        log.error({ reason: err.message }, "directory lookup failed; delivery stopped");
+        return summary;
+      }
     }
     for (const t of targets.values()) {
       if (t.kind !== "dm") continue;
@@ -274,7 +291,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
           tries++;
           if (++transientStreak >= UNREACHABLE_AFTER) stop = "unreachable";
           log.warn({ kind: t.kind, reason: o.reason, tries }, "transient Slack error");
-          await sleep(Math.min(4000, 200 * 2 ** tries));
+          await sleep(Math.min(4000, retryBaseMs * 2 ** tries));
         }
       }
       gaveUp.push(row.id);
@@ -323,8 +340,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
 
     summary.unreachable = stop === "unreachable";
     summary.tally = await tallyPeriod(db, period.id);
-    const t = summary.tally.byState;
-    summary.left = t.pending.dm + t.pending.channel + t.sending.dm + t.sending.channel;
+    summary.left = openCount(summary.tally);
     if (summary.left === 0) await markPeriodComplete(db, period.id, now());
     log.info({ period: period.id, deliveredNow: summary.deliveredNow, left: summary.left, failed: summary.tally.failed.length }, "delivery run finished");
     return summary;

@@ -16,15 +16,16 @@ type Member = { id: string; deleted?: boolean; is_bot?: boolean; profile?: { ema
  * Ties roster emails to Slack users, cached in the database: one paginated users.list when many are
  * unknown (1,000 users a call), users.lookupByEmail for a few misses.
  */
-export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; now?: () => number }) {
+export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; now?: () => number; retryBaseMs?: number }) {
   const { db, slack, log } = deps;
+  const retry = { baseMs: deps.retryBaseMs };
   const now = deps.now ?? Date.now;
 
   async function listAll(): Promise<Map<string, Member>> {
     const byEmail = new Map<string, Member>();
     let cursor: string | undefined;
     do {
-      const page = await readWithRetry("users.list", () => slack.users.list({ limit: 1000, cursor }), log);
+      const page = await readWithRetry("users.list", () => slack.users.list({ limit: 1000, cursor }), log, retry);
       for (const m of (page.members ?? []) as Member[]) {
         const email = m.profile?.email?.toLowerCase();
         if (email && !m.is_bot) byEmail.set(email, m);
@@ -36,7 +37,7 @@ export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; n
 
   async function lookup(email: string): Promise<Member | null> {
     try {
-      const r = await readWithRetry("users.lookupByEmail", () => slack.users.lookupByEmail({ email }), log);
+      const r = await readWithRetry("users.lookupByEmail", () => slack.users.lookupByEmail({ email }), log, retry);
       return (r.user as Member) ?? null;
     } catch (err) {
       if (err instanceof SlackCallError && err.outcome.kind === "permanent" && err.outcome.reason === "users_not_found") return null;

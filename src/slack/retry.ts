@@ -16,7 +16,9 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Calls a read-only Slack method until it answers: a 429 waits out its Retry-After, a transient error
  * backs off (up to `tries`), a permanent or fatal answer is thrown at once. Never use it for a post.
  */
-export async function readWithRetry<T>(method: string, fn: () => Promise<T>, log: Logger, tries = 5): Promise<T> {
+export async function readWithRetry<T>(method: string, fn: () => Promise<T>, log: Logger, opts: { tries?: number; baseMs?: number } = {}): Promise<T> {
+  const tries = opts.tries ?? 5;
+  const baseMs = opts.baseMs ?? 250;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -29,7 +31,7 @@ export async function readWithRetry<T>(method: string, fn: () => Promise<T>, log
         continue;
       }
       if (o.kind !== "transient" || attempt >= tries) throw new SlackCallError(method, o);
-      await sleep(Math.min(8000, 250 * 2 ** attempt));
+      await sleep(Math.min(8000, baseMs * 2 ** attempt));
     }
   }
 }

@@ -1,0 +1,47 @@
+import type { Db } from "../../src/db/knex.js";
+import { createDeliveryService } from "../../src/delivery/delivery-service.js";
+import { SlackEmulator, type EmulatedChannel, type EmulatorOptions } from "../../src/emulator/server.js";
+import { createLogger } from "../../src/logger.js";
+import { createReportService } from "../../src/services/report-service.js";
+import { createSlackClient } from "../../src/slack/client.js";
+import { createDirectory } from "../../src/slack/directory.js";
+
+export const SAMPLE_CHANNELS: EmulatedChannel[] = [
+  { id: "C0000ENG1", name: "mentorship-eng" },
+  { id: "C0000LEAD", name: "leadership-circle" },
+];
+
+/** An emulator whose workspace holds every person in the database, but those in `absent`. */
+export async function emulatorFor(db: Db, opts: EmulatorOptions & { absent?: string[]; deactivated?: string[] } = {}): Promise<SlackEmulator> {
+  const people: Array<{ email: string; name: string }> = await db("people").select("email", "name").orderBy("email");
+  const users = people
+    .filter((p) => !opts.absent?.includes(p.email))
+    .map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name, deleted: opts.deactivated?.includes(p.email) }));
+  return new SlackEmulator({ channels: SAMPLE_CHANNELS, ...opts, users }).start();
+}
+
+export const baseConfig = {
+  REPORT_TIMEZONE: "UTC",
+  REPORT_ANCHOR_DATE: "2026-01-05",
+  REPORT_INTERVAL_WEEKS: 2,
+  REPORT_SCOPE: "direct" as const,
+  DELIVERY_RATE_PER_MINUTE: 60_000,
+  DELIVERY_LEASE_SECONDS: 5,
+  ADMIN_EMAILS: [] as string[],
+};
+
+export function slackFor(emulator: SlackEmulator, token = emulator.token) {
+  return createSlackClient({ SLACK_BOT_TOKEN: token, SLACK_API_URL: emulator.url });
+}
+
+export function deliveryFor(db: Db, emulator: SlackEmulator, over: Partial<typeof baseConfig> & { token?: string } = {}) {
+  const config = { ...baseConfig, ...over };
+  const log = createLogger("silent");
+  const slack = slackFor(emulator, over.token);
+  const reports = createReportService({ db, config });
+  const directory = createDirectory({ db, slack, log, retryBaseMs: 10 });
+  return createDeliveryService({ db, slack, reports, log, config, directory, retryBaseMs: 10 });
+}
+
+/** Every text a Slack call carried, for privacy assertions. */
+export const everythingSent = (e: SlackEmulator) => JSON.stringify([e.calls.map((c) => c.params), e.responses.map((r) => r.body)]);
