@@ -139,6 +139,10 @@ export class SlackEmulator extends EventEmitter {
     return `http://127.0.0.1:${this.port}/response/${id}`;
   }
 
+  userIdOf(email: string): string | undefined {
+    return this.users.find((u) => u.email.toLowerCase() === email.toLowerCase())?.id;
+  }
+
   callsOf(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
   }
