@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../config.js";
 import { SlackSetupError } from "../slack/client.js";
+import { safeErrorMessage } from "../errors.js";
 import { ImportError } from "../import/import-service.js";
 import { NotFoundError } from "../services/report-service.js";
 import { ZoneMismatchError } from "../db/zone-guard.js";
@@ -78,7 +79,8 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
       io.err(`Error: ${err.message}\n`);
       return 1;
     }
-    io.err(`Unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    io.err(`Unexpected error: ${safeErrorMessage(err)}\n(LOG_LEVEL=debug adds the stack)\n`);
+    if (env.LOG_LEVEL === "debug" && err instanceof Error) io.err(`${err.stack?.split("\n").slice(1).join("\n")}\n`);
     return 1;
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from "./knex.js";
+import { chunks, rowsPerInsert, type Db } from "./knex.js";
 
 export interface DirectoryEntry {
   email: string;
@@ -11,8 +11,8 @@ const CHUNK = 5000;
 
 export async function readDirectory(db: Db, emails: string[]): Promise<Map<string, DirectoryEntry>> {
   const out = new Map<string, DirectoryEntry>();
-  for (let i = 0; i < emails.length; i += CHUNK) {
-    const rows = await db("slack_users").whereIn("email", emails.slice(i, i + CHUNK));
+  for (const chunk of chunks(emails, CHUNK)) {
+    const rows = await db("slack_users").whereIn("email", chunk);
     for (const r of rows) out.set(r.email, { email: r.email, userId: r.user_id ?? null, problem: r.problem ?? null, checkedAt: Number(r.checked_at) });
   }
   return out;
@@ -21,9 +21,7 @@ export async function readDirectory(db: Db, emails: string[]): Promise<Map<strin
 export async function writeDirectory(db: Db, entries: DirectoryEntry[]): Promise<void> {
   const rows = entries.map((e) => ({ email: e.email, user_id: e.userId, problem: e.problem, checked_at: e.checkedAt }));
   await db.transaction(async (trx) => {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      await trx("slack_users").insert(rows.slice(i, i + CHUNK)).onConflict("email").merge();
-    }
+    for (const chunk of chunks(rows, rowsPerInsert(trx, 4))) await trx("slack_users").insert(chunk).onConflict("email").merge();
   });
 }
 

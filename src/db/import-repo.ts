@@ -1,4 +1,4 @@
-import type { Db } from "./knex.js";
+import { chunks, rowsPerInsert, type Db } from "./knex.js";
 
 export interface ImportContext {
   programs: string[];
@@ -30,18 +30,13 @@ export interface TableRows {
   rows: Array<Record<string, unknown>>;
 }
 
-// Keeps every statement under SQLite's 32,766 bound variables and PostgreSQL's 65,535.
-const CHUNK_VARIABLES = 30000;
-
 /** Upserts every table's rows by key in one transaction: all of them or none. */
 export async function writeImport(db: Db, tables: TableRows[], zone: string): Promise<void> {
   await db.transaction(async (trx) => {
     for (const t of tables) {
       if (t.rows.length === 0) continue;
-      const width = Object.keys(t.rows[0]!).length;
-      const size = Math.max(1, Math.floor(CHUNK_VARIABLES / width));
-      for (let i = 0; i < t.rows.length; i += size) {
-        await trx(t.table).insert(t.rows.slice(i, i + size)).onConflict([...t.key]).merge();
+      for (const chunk of chunks(t.rows, rowsPerInsert(trx, Object.keys(t.rows[0]!).length))) {
+        await trx(t.table).insert(chunk).onConflict([...t.key]).merge();
       }
     }
     await trx("settings").insert({ key: "timezone", value: zone }).onConflict("key").merge();

@@ -55,3 +55,18 @@ export function isPg(db: Db): boolean {
 export async function migrate(db: Db): Promise<void> {
   await db.migrate.latest({ migrationSource });
 }
+
+// Keeps every multi-row statement under PostgreSQL's 65,535 bound variables, and under SQLite's
+// 500 terms of a compound SELECT (how Knex writes a multi-row insert there).
+const MAX_VARIABLES = 30000;
+const SQLITE_MAX_ROWS = 500;
+
+/** Rows of `width` columns that one INSERT may carry on this engine. */
+export function rowsPerInsert(db: Db, width: number): number {
+  const byVariables = Math.max(1, Math.floor(MAX_VARIABLES / Math.max(1, width)));
+  return isPg(db) ? byVariables : Math.min(SQLITE_MAX_ROWS, byVariables);
+}
+
+export function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}

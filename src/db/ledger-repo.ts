@@ -1,4 +1,4 @@
-import type { Db } from "./knex.js";
+import { chunks, rowsPerInsert, type Db } from "./knex.js";
 
 export type DeliveryKind = "dm" | "channel";
 /** pending: not sent · sending: a post may have reached Slack (check before resending) · delivered · failed: permanent. */
@@ -15,7 +15,6 @@ export interface DeliveryRow {
   error: string | null;
 }
 
-const CHUNK = 5000;
 const toRow = (r: Record<string, any>): DeliveryRow => ({
   id: Number(r.id),
   periodId: r.period_id,
@@ -29,8 +28,8 @@ const toRow = (r: Record<string, any>): DeliveryRow => ({
 
 /** Records the period's recipients; a recipient already there keeps its row (and its state). */
 export async function planDeliveries(db: Db, periodId: string, items: Array<{ kind: DeliveryKind; recipient: string }>, now: number): Promise<void> {
-  for (let i = 0; i < items.length; i += CHUNK) {
-    const rows = items.slice(i, i + CHUNK).map((it) => ({ period_id: periodId, kind: it.kind, recipient: it.recipient, state: "pending", attempts: 0, updated_at: now }));
+  for (const chunk of chunks(items, rowsPerInsert(db, 6))) {
+    const rows = chunk.map((it) => ({ period_id: periodId, kind: it.kind, recipient: it.recipient, state: "pending", attempts: 0, updated_at: now }));
     await db("deliveries").insert(rows).onConflict(["period_id", "kind", "recipient"]).ignore();
   }
 }

@@ -28,6 +28,7 @@ import { classify } from "../slack/client.js";
 import type { Directory, Resolution } from "../slack/directory.js";
 import { readWithRetry, SlackCallError, sleep } from "../slack/retry.js";
 import { Pacer } from "./pacer.js";
+import { safeErrorMessage } from "../errors.js";
 
 export const METADATA_EVENT = "mentorship_report";
 const MAX_TRIES = 5;
@@ -208,7 +209,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
 
     const activeClaims = new Set<string>();
     const heartbeat = setInterval(() => {
-      renewLeases(db, [...activeClaims], now() + leaseMs).catch((err) => log.warn({ err: String(err) }, "lease renewal failed"));
+      renewLeases(db, [...activeClaims], now() + leaseMs).catch((err) => log.warn({ err: safeErrorMessage(err) }, "lease renewal failed"));
     }, Math.max(250, leaseMs / 3));
     heartbeat.unref();
 

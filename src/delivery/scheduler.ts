@@ -4,6 +4,7 @@ import type { Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import type { DeliveryService, RunSummary } from "./delivery-service.js";
+import { safeErrorMessage } from "../errors.js";
 
 const MINUTE = 60_000;
 
@@ -44,7 +45,7 @@ export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | 
         return s;
       })
       .catch((err) => {
-        log.error({ err: String(err) }, "scheduled delivery failed; the next tick or a restart will finish it");
+        log.error({ err: safeErrorMessage(err) }, "scheduled delivery failed; the next tick or a restart will finish it");
         return null;
       })
       .finally(() => {

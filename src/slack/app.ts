@@ -6,6 +6,7 @@ import type { SurfaceService } from "../services/surface-service.js";
 import { SlackSetupError } from "./client.js";
 import { EVENTS_PATH, HEALTH_PATH } from "./ids.js";
 import { registerListeners } from "./listeners/index.js";
+import { safeErrorMessage } from "../errors.js";
 
 const { App, LogLevel } = bolt;
 
@@ -34,7 +35,7 @@ export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps):
         })
         .catch((err) => {
           res.writeHead(503, { "Content-Type": "application/json" });
-          res.end(JSON.stringify({ ok: false, error: String(err) }));
+          res.end(JSON.stringify({ ok: false, error: safeErrorMessage(err) }));
         });
     },
   };
@@ -51,7 +52,7 @@ export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps):
     logLevel: LogLevel.ERROR,
   });
   app.error(async (err) => {
-    log.error({ err: String(err) }, "slack app error");
+    log.error({ err: safeErrorMessage(err) }, "slack app error");
   });
   registerListeners(app, { surfaces, log });
   return app;

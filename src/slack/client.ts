@@ -1,5 +1,6 @@
 import { ErrorCode, WebClient, LogLevel } from "@slack/web-api";
 import type { Config } from "../config.js";
+import { safeErrorMessage } from "../errors.js";
 
 export class SlackSetupError extends Error {
   readonly code = "SLACK_SETUP";
@@ -50,6 +51,6 @@ export function classify(err: unknown): Outcome {
       return { kind: "permanent", reason };
     }
     default:
-      return { kind: "transient", reason: e?.message ?? String(err) };
+      return { kind: "transient", reason: safeErrorMessage(err) };
   }
 }

@@ -2,6 +2,7 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt"
 import type { Logger } from "../../logger.js";
 import * as ui from "../../render/surfaces.js";
 import type { SurfaceService } from "../../services/surface-service.js";
+import { safeErrorMessage } from "../../errors.js";
 
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -22,7 +23,7 @@ export function handleReportCommand(deps: { surfaces: SurfaceService; log: Logge
       }
       deps.log.info({ ms: Date.now() - started }, "slash command answered");
     } catch (err) {
-      deps.log.error({ err: String(err) }, "slash command failed");
+      deps.log.error({ err: safeErrorMessage(err) }, "slash command failed");
       const m = ui.failure();
       await respond({ response_type: "ephemeral", text: m.text, blocks: m.blocks as never }).catch(() => {});
     }

@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from "@slack/bolt";
 import type { Logger } from "../../logger.js";
 import type { SurfaceService } from "../../services/surface-service.js";
+import { safeErrorMessage } from "../../errors.js";
 
 export type HomeOpenedArgs = SlackEventMiddlewareArgs<"app_home_opened"> & AllMiddlewareArgs;
 
@@ -12,7 +13,7 @@ export function handleAppHomeOpened(deps: { surfaces: SurfaceService; log: Logge
       const view = await deps.surfaces.homeView(event.user);
       await client.views.publish({ user_id: event.user, view: view as never });
     } catch (err) {
-      deps.log.error({ err: String(err) }, "home tab failed");
+      deps.log.error({ err: safeErrorMessage(err) }, "home tab failed");
     }
   };
 }
