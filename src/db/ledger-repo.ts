@@ -74,7 +74,8 @@ export async function markPending(db: Db, f: Fence, error: string | null, now: n
 }
 
 export async function markDelivered(db: Db, f: Fence, where: { channel: string; ts: string }, now: number): Promise<boolean> {
-  return (await fenced(db, f).update({ state: "delivered", channel: where.channel, ts: where.ts, error: null, owner: null, claim: null, lease_until: null, updated_at: now })) === 1;
+  // The owner stays: which instance delivered is worth knowing.
+  return (await fenced(db, f).update({ state: "delivered", channel: where.channel, ts: where.ts, error: null, claim: null, lease_until: null, updated_at: now })) === 1;
 }
 
 export async function markFailed(db: Db, f: Fence, error: string, now: number): Promise<boolean> {

@@ -1,0 +1,84 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SIZES, writeCompany } from "../../src/bench/synthetic.js";
+import { SlackEmulator } from "../../src/emulator/server.js";
+import { importDirectory } from "../../src/import/import-service.js";
+import { freshDb, type TestDb } from "../helpers/db.js";
+import { startServe, type Served } from "../helpers/serve.js";
+
+const PG = inject("pgUrl");
+
+/** DMs per user: every value must be exactly 1. */
+const dmsPerUser = (e: SlackEmulator) => {
+  const out = new Map<string, number>();
+  for (const m of e.messages) if (m.user) out.set(m.user, (out.get(m.user) ?? 0) + 1);
+  return out;
+};
+
+describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
+  let t: TestDb;
+  let emulator: SlackEmulator;
+  let expected = 0;
+  const served: Served[] = [];
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mr-co-"));
+    await writeCompany(dir, { ...SIZES.small, bigTeam: 0 });
+    t = await freshDb("pg");
+    expect((await importDirectory(t.db, dir, { zone: "UTC" })).ok).toBe(true);
+    const people: Array<{ email: string; name: string }> = await t.db("people").select("email", "name");
+    emulator = await new SlackEmulator({
+      users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
+      channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
+      responseDelayMs: 15,
+    }).start();
+  });
+  afterAll(async () => {
+    for (const s of served) if (s.child.exitCode === null && !s.child.killed) await s.stop();
+    await emulator.stop();
+    await t.drop();
+  });
+
+  it("catch up at the same moment: each manager gets one DM, and a killed instance's share is taken over", async () => {
+    const env = { DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, REPORT_SCHEDULE: "0 9 * * 1", DELIVERY_LEASE_SECONDS: "2", DELIVERY_RATE_PER_MINUTE: "30000" };
+    // Today's period began before now, so each process delivers at start (catch-up), all three at once.
+    const started = await Promise.all([startServe(env), startServe(env), startServe(env)]);
+    served.push(...started);
+    // Kill one instance in the middle of its share.
+    await new Promise<void>((resolve) => {
+      const onMsg = () => {
+        if (emulator.messages.length >= 40) {
+          emulator.off("message", onMsg);
+          started[0]!.child.kill("SIGKILL");
+          resolve();
+        }
+      };
+      emulator.on("message", onMsg);
+    });
+    // Wait until the ledger says the period is complete.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const done = await t.db("delivery_periods").first();
+      if (done) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await t.db("delivery_periods").count({ n: "*" }).first()).toEqual({ n: 1 });
+    const ledger = await t.db("deliveries").where({ kind: "dm" }).select("state").count({ n: "*" }).groupBy("state");
+    expected = Number(ledger.find((r) => r.state === "delivered")?.n ?? 0);
+    expect(expected).toBeGreaterThan(100);
+    const per = dmsPerUser(emulator);
+    expect(per.size).toBe(expected);
+    expect([...per.values()].every((n) => n === 1)).toBe(true);
+    // Every post went out once in all; the channels too.
+    const channelPosts = emulator.messages.filter((m) => !m.user).map((m) => m.channel).sort();
+    expect(channelPosts).toEqual(["CBUDDY", "CENG", "CLEAD"]);
+    // The work was shared: more than one instance delivered.
+    const owners = await t.db("deliveries").where({ state: "delivered" }).distinct("owner").pluck("owner");
+    expect(owners.length).toBeGreaterThanOrEqual(2);
+    // The two survivors are still up and healthy.
+    for (const s of started.slice(1)) expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+});

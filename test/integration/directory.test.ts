@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SlackEmulator } from "../../src/emulator/server.js";
+import { createLogger } from "../../src/logger.js";
+import { createDirectory } from "../../src/slack/directory.js";
+import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
+import { slackFor } from "../helpers/slack.js";
+
+const users = Array.from({ length: 2500 }, (_, i) => ({ id: `U${i}`, email: `user.${i}@x.io`, name: `User ${i}`, deleted: i % 100 === 7 }));
+
+describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
+  let t: TestDb;
+  let e: SlackEmulator;
+  let clock = 1_000_000;
+  beforeEach(async () => {
+    t = await freshDb(engine);
+    e = await new SlackEmulator({ users }).start();
+  });
+  afterEach(async () => {
+    await e.stop();
+    await t.drop();
+  });
+  const directory = () => createDirectory({ db: t.db, slack: slackFor(e), log: createLogger("silent"), now: () => clock });
+
+  it("resolves many emails with paginated users.list (1,000 a page) and no lookups", async () => {
+    const wanted = [...users.slice(0, 300).map((u) => u.email), "nobody@x.io"];
+    const r = await directory().resolve(wanted.map((w) => w.toUpperCase()));
+    expect(e.callsOf("users.list")).toHaveLength(3);
+    expect(e.callsOf("users.lookupByEmail")).toHaveLength(0);
+    expect(r.get("user.1@x.io")).toEqual({ userId: "U1" });
+    expect(r.get("user.7@x.io")).toEqual({ problem: "deactivated" });
+    expect(r.get("nobody@x.io")).toEqual({ problem: "not_in_slack" });
+  });
+
+  it("looks up a few misses one by one, and serves repeats from the cache", async () => {
+    const r = await directory().resolve(["user.1@x.io", "user.2@x.io", "ghost@x.io"]);
+    expect(e.callsOf("users.lookupByEmail")).toHaveLength(3);
+    expect(e.callsOf("users.list")).toHaveLength(0);
+    expect(r.get("ghost@x.io")).toEqual({ problem: "not_in_slack" });
+    await directory().resolve(["user.1@x.io", "user.2@x.io", "ghost@x.io"]);
+    expect(e.calls).toHaveLength(3);
+    // A day later the cache is stale and asked again.
+    clock += 25 * 3600 * 1000;
+    await directory().resolve(["user.1@x.io"]);
+    expect(e.callsOf("users.lookupByEmail")).toHaveLength(4);
+  });
+
+  it("waits out users.list's rate limit (Tier 2) instead of failing", async () => {
+    await e.stop();
+    e = await new SlackEmulator({ users, methodLimits: { "users.list": 120 } }).start();
+    const r = await directory().resolve(users.slice(0, 100).map((u) => u.email));
+    expect(e.callsOf("users.list").filter((c) => c.status === 429).length).toBeGreaterThan(0);
+    expect(r.get("user.99@x.io")).toEqual({ userId: "U99" });
+  });
+});
