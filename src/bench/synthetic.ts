@@ -94,7 +94,8 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
   if (big) await people.row(`${BIG_MANAGER},Big Team Manager,Engineering,${emailOf(0)}`);
   await people.close();
 
-  // Mentors: the big team first (all in eng), then random people; mentees from the other end of the roster.
+  // Mentors: half the big team (in eng), then random people; mentees from the other end of the roster.
+  const bigMentors = Math.min(Math.floor(big / 2), Math.floor(size.mentorEnrollments / 4));
   const enrollments = new CsvOut(join(dir, "enrollments.csv"), "program_id,email,role,added_at,registered_at");
   const mentors: Array<[number, number]> = [];
   const seen = new Set<string>();
@@ -102,8 +103,8 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
     let person: number;
     let prog: number;
     do {
-      person = k < big ? size.managers + k : pick(size.people);
-      prog = k < big ? 0 : pick(PROGRAMS.length);
+      person = k < bigMentors ? size.managers + 2 * k : pick(size.people);
+      prog = k < bigMentors ? 0 : pick(PROGRAMS.length);
     } while (seen.has(`${prog}:${person}`));
     seen.add(`${prog}:${person}`);
     mentors.push([prog, person]);
