@@ -68,7 +68,7 @@ async function bareRead(db: Db): Promise<number> {
     q("select match_id, program_id, mentor_email, matched_at, closed_at from matches where matched_at <= ?", [ASOF]),
     q("select request_id, program_id, mentor_email, requested_at, mentor_approved_at, mentee_approved_at, admin_approved_at, closed_at from match_requests where requested_at <= ? and (closed_at is null or closed_at > ?)", [ASOF, ASOF]),
     q("select match_id, sum(case when scheduled_at > ? then 1 else 0 end) as upcoming, sum(case when scheduled_at <= ? then 1 else 0 end) as completed from meetings where cancelled_at is null or cancelled_at > ? group by match_id", [ASOF, ASOF, ASOF]),
-    q("select email, name, manager_email from people"),
+    q("select email, name, manager_email from people where email in (select distinct p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor' and p.manager_email is not null)"),
   ]);
   return counts.reduce((a, b) => a + b, 0);
 }
@@ -226,8 +226,22 @@ async function main(argv: string[]) {
     say(`Delivering through the emulator at ${o.rate}/min…`);
     results.delivery = await delivery(db, { ratePerMinute: o.rate, faults: 0 });
     if (o.faults > 0) {
-      say(`Delivering again with ${Math.round(o.faults * 100)}% of calls answered 429 or 5xx…`);
-      results.deliveryWithFaults = await delivery(db, { ratePerMinute: o.rate, faults: o.faults });
+      // On the small company: each 429 holds every sender for its Retry-After, so a large run with
+      // faults measures Slack's penalty, not the app; what this run shows is "once each, no matter what".
+      say(`Delivering the small company with ${Math.round(o.faults * 100)}% of calls answered 429 or 5xx…`);
+      const smallDir = mkdtempSync(join(tmpdir(), "mr-bench-csv-"));
+      await writeCompany(smallDir, SIZES.small);
+      const smallDb = await freshDatabase(o.engine, o.pgUrl);
+      const sdb = createDb(smallDb.url);
+      try {
+        await migrate(sdb);
+        await importDirectory(sdb, smallDir, { zone: ZONE });
+        results.deliveryWithFaults = { company: "small", ...(await delivery(sdb, { ratePerMinute: o.rate, faults: o.faults })) };
+      } finally {
+        await sdb.destroy();
+        await smallDb.drop();
+        rmSync(smallDir, { recursive: true, force: true });
+      }
     }
 
     // Slack's real limits: users.list pages 1,000 users at Tier 2; posts at the workspace pace.
@@ -262,7 +276,7 @@ async function main(argv: string[]) {
   line("achieved / allowed rate", d.ratio.toFixed(3), `goal >= 0.9 (${Math.round(d.achievedPerMinute)} of ${d.allowedPerMinute}/min, ${d.http429} x 429)`);
   if (r.deliveryWithFaults) {
     const f = r.deliveryWithFaults;
-    line(`with ${Math.round(o.faults * 100)}% faults: delivered / duplicates`, `${f.delivered.toLocaleString()} / ${f.duplicates}`, `(calls per report ${f.callsPerReport.toFixed(2)}, ${f.wallSeconds.toFixed(1)} s)`);
+    line(`${Math.round(o.faults * 100)}% faults (small company): delivered / dup.`, `${f.delivered.toLocaleString()} / ${f.duplicates}`, `(calls per report ${f.callsPerReport.toFixed(2)}, ${f.wallSeconds.toFixed(1)} s)`);
   }
   line("modelled: 10,000 DMs at Slack's real limits", `${r.modelled10kDMs.minutes.toFixed(1)} min`, `(${r.modelled10kDMs.assumptions})`);
   line("peak RSS", `${Math.round(r.peakRssMB)} MB`, "goal < 1024 MB");

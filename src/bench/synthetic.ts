@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
+import { prng } from "../random.js";
 
 export interface CompanySize {
   people: number;
@@ -28,17 +29,6 @@ export const PROGRAMS = [
 
 export const BIG_MANAGER = "manager.big@corp.example";
 export const emailOf = (i: number) => `person.${i}@corp.example`;
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class CsvOut {
   private buf: string[] = [];

@@ -148,9 +148,16 @@ export async function listPrograms(db: Db): Promise<Program[]> {
   return (await db("programs").select("*").orderBy("program_id")).map(toProgram);
 }
 
-/** Everyone's name and manager, for splitting a whole company's rows among its managers. */
-export async function readRoster(db: Db): Promise<Map<string, { name: string; managerEmail: string | null }>> {
-  const rows = await db("people").select("email", "name", "manager_email");
+/**
+ * Names and managers for splitting a whole company's rows among its managers: with the `direct`
+ * scope only the mentors' managers are needed; `all` walks whole chains, so it takes everyone.
+ */
+export async function readRoster(db: Db, scope: ReportScope): Promise<Map<string, { name: string; managerEmail: string | null }>> {
+  const q = db("people").select("email", "name", "manager_email");
+  if (scope === "direct") {
+    q.whereIn("email", db("enrollments as e").join("people as p", "p.email", "e.email").where("e.role", "mentor").whereNotNull("p.manager_email").distinct("p.manager_email"));
+  }
+  const rows = await q;
   return new Map(rows.map((r) => [r.email as string, { name: r.name as string, managerEmail: (r.manager_email as string | null) ?? null }]));
 }
 

@@ -34,7 +34,8 @@ export const METADATA_EVENT = "mentorship_report";
 const MAX_TRIES = 5;
 /** This many transient failures in a row, with no success between, means Slack is out of reach. */
 const UNREACHABLE_AFTER = 8;
-const CLAIM_BATCH = 200;
+/** Small claims share a period among instances, and a killed instance strands little until its lease ends. */
+const CLAIM_BATCH = 25;
 
 export interface RunSummary {
   period: Period;

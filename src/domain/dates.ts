@@ -19,9 +19,33 @@ export function parseInstant(value: string, zone: string): Millis | null {
   return dt.isValid ? dt.toMillis() : null;
 }
 
+/**
+ * A small memo for the two calendar computations a report makes per row. Real exports repeat the
+ * same instants (date-only values are all midnights), and luxon's zone arithmetic is the engine's
+ * hottest path; the results are pure functions of their arguments.
+ */
+function memo<T>(fn: (ms: Millis, arg: string | number, zone: string) => T) {
+  const caches = new Map<string, Map<Millis, T>>();
+  return (ms: Millis, arg: string | number, zone: string): T => {
+    const key = `${zone}\u0000${arg}`;
+    let cache = caches.get(key);
+    if (!cache) caches.set(key, (cache = new Map()));
+    let v = cache.get(ms);
+    if (v === undefined) {
+      if (cache.size >= 200_000) cache.clear();
+      v = fn(ms, arg, zone);
+      cache.set(ms, v);
+    }
+    return v;
+  };
+}
+
+const formatDateMemo = memo((ms, _arg, zone) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy"));
+const addMonthsMemo = memo((ms, months, zone) => DateTime.fromMillis(ms, { zone }).plus({ months: Number(months) }).toMillis());
+
 /** MM-DD-YYYY in `zone`, the report's date format. */
 export function formatDate(ms: Millis, zone: string): string {
-  return DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
+  return formatDateMemo(ms, "", zone);
 }
 
 export function formatInstant(ms: Millis, zone: string): string {
@@ -30,5 +54,5 @@ export function formatInstant(ms: Millis, zone: string): string {
 
 /** Calendar months added in `zone`, so that a match made on the 31st ends on the month's last day. */
 export function addMonths(ms: Millis, months: number, zone: string): Millis {
-  return DateTime.fromMillis(ms, { zone }).plus({ months }).toMillis();
+  return addMonthsMemo(ms, months, zone);
 }

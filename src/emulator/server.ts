@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { EventEmitter } from "node:events";
 import { blockErrors } from "./block-limits.js";
+import { prng } from "../random.js";
 
 export interface EmulatedUser {
   id: string;
@@ -62,18 +63,6 @@ export interface SlashResponse {
 export interface PublishedView {
   userId: string;
   view: Record<string, unknown>;
-}
-
-/** A small deterministic PRNG (mulberry32), so fault runs repeat by seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -42,9 +42,11 @@ export function createReportService({ db, config }: ReportDeps) {
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
     async everything(asOf: Millis): Promise<{ managers: ManagerReport[]; programs: Array<{ program: Program; summary: ProgramSummary }> }> {
       await checkZone();
-      const [input, roster, programs] = await Promise.all([readReportInput(db, { asOf }), readRoster(db), listPrograms(db)]);
+      const [input, roster, programs] = await Promise.all([readReportInput(db, { asOf }), readRoster(db, config.REPORT_SCOPE), listPrograms(db)]);
       const rows = buildRows(input, asOf, zone);
-      const managerOf = new Map([...roster].map(([email, p]) => [email, p.managerEmail]));
+      // A mentor's own manager comes with the enrollment; `all` adds the chains above from the roster.
+      const managerOf = new Map<string, string | null>(input.enrollments.map((e) => [e.email, e.managerEmail]));
+      for (const [email, p] of roster) managerOf.set(email, p.managerEmail);
       const managers = [...rowsByManager(rows, managerOf, config.REPORT_SCOPE)]
         .filter(([email]) => roster.has(email))
         .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -1,4 +1,8 @@
+import { afterEach, beforeEach } from "vitest";
 import type { Db } from "../../src/db/knex.js";
+import { importDirectory } from "../../src/import/import-service.js";
+import { freshDb, type EngineName, type TestDb } from "./db.js";
+import { SAMPLE } from "./files.js";
 import { createDeliveryService } from "../../src/delivery/delivery-service.js";
 import { SlackEmulator, type EmulatedChannel, type EmulatorOptions } from "../../src/emulator/server.js";
 import { createLogger } from "../../src/logger.js";
@@ -45,3 +49,18 @@ export function deliveryFor(db: Db, emulator: SlackEmulator, over: Partial<typeo
 
 /** Every text a Slack call carried, for privacy assertions. */
 export const everythingSent = (e: SlackEmulator) => JSON.stringify([e.calls.map((c) => c.params), e.responses.map((r) => r.body)]);
+
+/** The sample company in a fresh database, and an emulated workspace of its people, for each test. */
+export function sampleWorkspace(engine: EngineName) {
+  const ctx = {} as { t: TestDb; emulator: SlackEmulator };
+  beforeEach(async () => {
+    ctx.t = await freshDb(engine);
+    await importDirectory(ctx.t.db, SAMPLE, { zone: "UTC" });
+    ctx.emulator = await emulatorFor(ctx.t.db);
+  });
+  afterEach(async () => {
+    await ctx.emulator.stop();
+    await ctx.t.drop();
+  });
+  return ctx;
+}

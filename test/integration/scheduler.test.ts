@@ -1,32 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseInstant } from "../../src/domain/dates.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
-import type { SlackEmulator } from "../../src/emulator/server.js";
-import { importDirectory } from "../../src/import/import-service.js";
 import { createLogger } from "../../src/logger.js";
-import { freshDb, type TestDb } from "../helpers/db.js";
-import { SAMPLE } from "../helpers/files.js";
-import { deliveryFor, emulatorFor } from "../helpers/slack.js";
+import { deliveryFor, sampleWorkspace } from "../helpers/slack.js";
 
 const log = createLogger("silent");
 const config = { REPORT_SCHEDULE: "0 9 * * 1", REPORT_TIMEZONE: "UTC" };
 
 describe("the scheduler", () => {
-  let t: TestDb;
-  let emulator: SlackEmulator;
-  beforeEach(async () => {
-    t = await freshDb("sqlite");
-    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    emulator = await emulatorFor(t.db);
-  });
-  afterEach(async () => {
-    await emulator.stop();
-    await t.drop();
-  });
+  const w = sampleWorkspace("sqlite");
 
   it("catches up at start when the period's first tick passed while it was down", async () => {
     const now = () => parseInstant("2026-03-04T15:00", "UTC")!;
-    const s = startScheduler({ config, delivery: deliveryFor(t.db, emulator), log, now });
+    const s = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator), log, now });
     const summary = await s.ready;
     await s.stop();
     expect(summary?.period.id).toBe("2026-03-02");
@@ -35,31 +21,31 @@ describe("the scheduler", () => {
 
   it("does not catch up before the period's first tick", async () => {
     const now = () => parseInstant("2026-03-02T08:59", "UTC")!;
-    const s = startScheduler({ config, delivery: deliveryFor(t.db, emulator), log, now });
+    const s = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator), log, now });
     expect(await s.ready).toBeNull();
     await s.stop();
-    expect(emulator.messages).toHaveLength(0);
+    expect(w.emulator.messages).toHaveLength(0);
   });
 
   it("a tick in a period already delivered does nothing, and the next period's tick delivers", async () => {
     let clock = parseInstant("2026-03-02T09:00", "UTC")!;
-    const s = startScheduler({ config, delivery: deliveryFor(t.db, emulator), log, now: () => clock });
+    const s = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator), log, now: () => clock });
     await s.ready;
-    expect(emulator.messages).toHaveLength(5);
+    expect(w.emulator.messages).toHaveLength(5);
     clock = parseInstant("2026-03-09T09:00", "UTC")!; // the period's second Monday
     expect((await s.tick())?.skipped).toBe("period-complete");
-    expect(emulator.messages).toHaveLength(5);
+    expect(w.emulator.messages).toHaveLength(5);
     clock = parseInstant("2026-03-16T09:00", "UTC")!;
     expect((await s.tick())?.deliveredNow).toEqual({ dm: 3, channel: 2 });
     await s.stop();
   });
 
   it("never runs two deliveries at once in a process", async () => {
-    const s = startScheduler({ config: { ...config, REPORT_SCHEDULE: "off" }, delivery: deliveryFor(t.db, emulator), log, now: () => parseInstant("2026-03-02T09:00", "UTC")! });
+    const s = startScheduler({ config: { ...config, REPORT_SCHEDULE: "off" }, delivery: deliveryFor(w.t.db, w.emulator), log, now: () => parseInstant("2026-03-02T09:00", "UTC")! });
     const [a, b] = [s.tick(), s.tick()];
     expect(a).toBe(b);
     await a;
     await s.stop();
-    expect(emulator.messages).toHaveLength(5);
+    expect(w.emulator.messages).toHaveLength(5);
   });
 });
