@@ -8,6 +8,9 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error("mentorship-report is not built yet: run `npm run build` (npm ci does it for you).");
   process.exit(1);
 }
+// Settings from ./.env, if there is one; variables already set in the environment win.
+if (existsSync(".env")) process.loadEnvFile(".env");
+
 // `mentorship-report preview … | head` closes the pipe early; that is not an error.
 process.stdout.on("error", (err) => {
   if (err.code === "EPIPE") process.exit(0);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RecordedCall, SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
-import { BIN, ROOT } from "../helpers/cli.js";
+import { BIN, WORKDIR } from "../helpers/cli.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 import { emulatorFor } from "../helpers/slack.js";
@@ -19,7 +19,7 @@ const POINTS: KillPoint[] = [
 
 function sendProcess(env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
   const child = spawn(process.execPath, [BIN, "send", "--as-of", "2026-03-02T09:00"], {
-    cwd: ROOT,
+    cwd: WORKDIR,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
   });
   let out = "";

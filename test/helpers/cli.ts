@@ -1,8 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 
 export const BIN = fileURLToPath(new URL("../../bin/mentorship-report.js", import.meta.url));
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** Processes run outside the checkout, so a developer's own .env never leaks into a test. */
+export const WORKDIR = tmpdir();
 
 export interface CliResult {
   code: number;
@@ -11,7 +13,7 @@ export interface CliResult {
 }
 
 /** Runs the real, built CLI (npm test builds it first) with only the variables given. */
-export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): CliResult {
+export function cli(args: string[], env: Record<string, string> = {}, cwd = WORKDIR): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
@@ -21,7 +23,7 @@ export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function cliAsync(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+export function cliAsync(args: string[], env: Record<string, string> = {}, cwd = WORKDIR): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env } });
     let stdout = "";

@@ -27,7 +27,10 @@ export default async function setup(project: TestProject) {
     }
     project.provide("pgUrl", null);
     const bar = "!".repeat(78);
-    console.warn(`\n${bar}\n!! PostgreSQL SUITE SKIPPED: no server at ${url}\n!! (${(err as Error).message})\n!! Set TEST_PG_URL, or run .ci/run / npm run test:pg where PostgreSQL runs.\n${bar}\n`);
+    const banner = `\n${bar}\n!! PostgreSQL SUITE SKIPPED: no server at ${url}\n!! (${(err as Error).message})\n!! Set TEST_PG_URL, or run .ci/run / npm run test:pg where PostgreSQL runs.\n${bar}\n`;
+    console.warn(banner);
+    // Said again at the end, where a reader of the run looks.
+    return () => console.warn(banner);
   } finally {
     await client.end().catch(() => {});
   }

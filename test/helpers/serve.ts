@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
-import { BIN, ROOT } from "./cli.js";
+import { BIN, WORKDIR } from "./cli.js";
 
 export const SIGNING_SECRET = "test-signing-secret";
 
@@ -27,7 +27,7 @@ export interface Served {
 export async function startServe(env: Record<string, string>): Promise<Served> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, "serve"], {
-    cwd: ROOT,
+    cwd: WORKDIR,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", SLACK_SIGNING_SECRET: SIGNING_SECRET, REPORT_SCHEDULE: "off", PORT: String(port), ...env },
   });
   let out = "";
