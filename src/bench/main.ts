@@ -136,6 +136,7 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
     REPORT_SCOPE: "direct" as const,
     DELIVERY_RATE_PER_MINUTE: opts.ratePerMinute,
     DELIVERY_LEASE_SECONDS: 60,
+    ADMIN_EMAILS: [] as string[],
   };
   const log = createLogger("silent");
   const slack = createSlackClient(config, { concurrency: 16 });

@@ -1,6 +1,7 @@
 import { chunks, rowsPerInsert, type Db } from "./knex.js";
 
-export type DeliveryKind = "dm" | "channel";
+/** dm: a manager's report · channel: a program's summary · notice: a program admin told that its channel post failed. */
+export type DeliveryKind = "dm" | "channel" | "notice";
 /** pending: not sent · sending: a post may have reached Slack (check before resending) · delivered · failed: permanent. */
 export type DeliveryState = "pending" | "sending" | "delivered" | "failed";
 
@@ -40,11 +41,12 @@ export async function planDeliveries(db: Db, periodId: string, items: Array<{ ki
  */
 export async function claimDue(
   db: Db,
-  q: { periodId: string; owner: string; claim: string; now: number; leaseMs: number; limit: number; exclude: number[] },
+  q: { periodId: string; kinds: DeliveryKind[]; owner: string; claim: string; now: number; leaseMs: number; limit: number; exclude: number[] },
 ): Promise<DeliveryRow[]> {
   const due = (b: ReturnType<Db>) =>
     b
       .where("period_id", q.periodId)
+      .whereIn("kind", q.kinds)
       .whereIn("state", ["pending", "sending"])
       .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", q.now));
   const candidates = due(db("deliveries")).whereNotIn("id", q.exclude).orderBy("id").limit(q.limit).pluck("id");
@@ -63,6 +65,18 @@ export async function renewLeases(db: Db, claims: string[], leaseUntil: number):
 
 type Fence = { id: number; claim: string };
 const fenced = (db: Db, f: Fence) => db("deliveries").where({ id: f.id, claim: f.claim });
+
+/** Rows of these kinds not yet final (pending or in doubt), leaving out `exclude`. */
+export async function countOpen(db: Db, periodId: string, kinds: DeliveryKind[], exclude: number[]): Promise<number> {
+  const r = await db("deliveries").where("period_id", periodId).whereIn("kind", kinds).whereIn("state", ["pending", "sending"]).whereNotIn("id", exclude).count({ n: "*" }).first();
+  return Number(r?.n ?? 0);
+}
+
+/** Programs whose channel summary failed for good this period, with the reason. */
+export async function failedChannels(db: Db, periodId: string): Promise<Array<{ programId: string; error: string }>> {
+  const rows = await db("deliveries").where({ period_id: periodId, kind: "channel", state: "failed" }).select("recipient", "error");
+  return rows.map((r: any) => ({ programId: r.recipient, error: r.error ?? "" }));
+}
 
 /** Written before the post goes out, so a crash after it leaves the row in doubt, not pending. */
 export async function markSending(db: Db, f: Fence, now: number): Promise<boolean> {
@@ -87,8 +101,11 @@ export async function release(db: Db, f: Fence, error: string | null, now: numbe
   await fenced(db, f).update({ owner: null, claim: null, lease_until: null, error, updated_at: now });
 }
 
+export type KindCounts = Record<DeliveryKind, number>;
+export const noCounts = (): KindCounts => ({ dm: 0, channel: 0, notice: 0 });
+
 export interface PeriodTally {
-  byState: Record<DeliveryState, { dm: number; channel: number }>;
+  byState: Record<DeliveryState, KindCounts>;
   failed: Array<{ kind: DeliveryKind; recipient: string; error: string }>;
 }
 
@@ -97,7 +114,7 @@ export async function tallyPeriod(db: Db, periodId: string): Promise<PeriodTally
     db("deliveries").where("period_id", periodId).select("state", "kind").count({ n: "*" }).groupBy("state", "kind"),
     db("deliveries").where({ period_id: periodId, state: "failed" }).select("kind", "recipient", "error").orderBy(["kind", "recipient"]),
   ]);
-  const byState = { pending: { dm: 0, channel: 0 }, sending: { dm: 0, channel: 0 }, delivered: { dm: 0, channel: 0 }, failed: { dm: 0, channel: 0 } } as PeriodTally["byState"];
+  const byState: PeriodTally["byState"] = { pending: noCounts(), sending: noCounts(), delivered: noCounts(), failed: noCounts() };
   for (const c of counts as Array<{ state: DeliveryState; kind: DeliveryKind; n: number }>) byState[c.state][c.kind] = Number(c.n);
   return { byState, failed: failed.map((f: any) => ({ kind: f.kind, recipient: f.recipient, error: f.error ?? "" })) };
 }

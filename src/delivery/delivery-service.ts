@@ -4,7 +4,10 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/knex.js";
 import {
   claimDue,
+  countOpen,
+  failedChannels,
   isPeriodComplete,
+  noCounts,
   markDelivered,
   markFailed,
   markPending,
@@ -16,13 +19,14 @@ import {
   tallyPeriod,
   type DeliveryKind,
   type DeliveryRow,
+  type KindCounts,
   type PeriodTally,
 } from "../db/ledger-repo.js";
 import { periodOf, type Period } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
 import type { Millis, Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
-import { buildManagerBlocks, buildProgramBlocks, type Message } from "../render/blocks.js";
+import { buildManagerBlocks, buildProgramBlocks, esc, type Message } from "../render/blocks.js";
 import type { ReportService } from "../services/report-service.js";
 import { classify } from "../slack/client.js";
 import type { Directory, Resolution } from "../slack/directory.js";
@@ -42,11 +46,11 @@ export interface RunSummary {
   asOf: Millis;
   dryRun: boolean;
   skipped?: "period-complete";
-  planned: { dm: number; channel: number };
-  deliveredNow: { dm: number; channel: number };
+  planned: KindCounts;
+  deliveredNow: KindCounts;
   reconciled: number;
   /** Delivered by earlier runs of the same period. */
-  alreadyDelivered: { dm: number; channel: number };
+  alreadyDelivered: KindCounts;
   tally: PeriodTally | null;
   /** Rows this run left for a later one (Slack out of reach, or another instance still holds them). */
   left: number;
@@ -64,7 +68,7 @@ export interface DeliveryDeps {
   directory: Directory;
   reports: ReportService;
   log: Logger;
-  config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS" | "DELIVERY_RATE_PER_MINUTE" | "DELIVERY_LEASE_SECONDS">;
+  config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS" | "DELIVERY_RATE_PER_MINUTE" | "DELIVERY_LEASE_SECONDS" | "ADMIN_EMAILS">;
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
@@ -91,17 +95,25 @@ function buildTargets(zone: string, period: Period, managers: ManagerReport[], p
   return targets;
 }
 
-const openCount = (t: PeriodTally) => t.byState.pending.dm + t.byState.pending.channel + t.byState.sending.dm + t.byState.sending.channel;
+/** What a program admin reads when the program's channel summary could not be posted. */
+export function buildChannelNotice(program: Program, error: string): Message {
+  const text =
+    `I could not post the ${program.name} summary to ${program.adminChannel ?? "its channel"} (${error}). ` +
+    "Invite the app to the channel, or fix admin_channel in programs.csv; the next period will try again.";
+  return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text: esc(text) } }] };
+}
+
+const openCount = (t: PeriodTally) => Object.values(t.byState.pending).reduce((a, b) => a + b, 0) + Object.values(t.byState.sending).reduce((a, b) => a + b, 0);
 
 function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
   return {
     period,
     asOf,
     dryRun,
-    planned: { dm: 0, channel: 0 },
-    deliveredNow: { dm: 0, channel: 0 },
+    planned: noCounts(),
+    deliveredNow: noCounts(),
     reconciled: 0,
-    alreadyDelivered: { dm: 0, channel: 0 },
+    alreadyDelivered: noCounts(),
     tally: null,
     left: 0,
     unreachable: false,
@@ -121,6 +133,7 @@ export async function planPeriod(deps: Pick<DeliveryDeps, "reports" | "config">,
 
 export function createDeliveryService(deps: DeliveryDeps) {
   const { db, slack, directory, reports, log, config } = deps;
+  const adminEmails = config.ADMIN_EMAILS;
   const now = deps.now ?? Date.now;
   const instanceId = deps.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const leaseMs = config.DELIVERY_LEASE_SECONDS * 1000;
@@ -149,7 +162,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
   /** Looks in Slack for a post that may have gone out before a crash or a lost response. */
   async function findPosted(row: DeliveryRow, t: Target): Promise<{ channel: string; ts: string } | null> {
     let channel = t.channel!;
-    if (t.kind === "dm") {
+    if (t.kind !== "channel") {
       const open = await readWithRetry("conversations.open", () => slack.conversations.open({ users: channel }), log, retry);
       channel = open.channel!.id!;
     } else {
@@ -301,19 +314,18 @@ export function createDeliveryService(deps: DeliveryDeps) {
     }
 
     const workers = deps.concurrency ?? 4;
-    let idleSince = now();
-    let lastOpen = Infinity;
-    try {
+    /** Works the period's rows of these kinds until none is left, or what is left belongs to a stalled run. */
+    async function drain(kinds: DeliveryKind[]): Promise<void> {
+      let idleSince = now();
+      let lastOpen = Infinity;
       for (;;) {
         if (stop) break;
         const claim = `${instanceId}:${randomUUID()}`;
         activeClaims.add(claim);
-        const rows = await claimDue(db, { periodId: period.id, owner: instanceId, claim, now: now(), leaseMs, limit: CLAIM_BATCH, exclude: gaveUp });
+        const rows = await claimDue(db, { periodId: period.id, kinds, owner: instanceId, claim, now: now(), leaseMs, limit: CLAIM_BATCH, exclude: gaveUp });
         if (rows.length === 0) {
           activeClaims.delete(claim);
-          const openNow = Number(
-            (await db("deliveries").where("period_id", period.id).whereIn("state", ["pending", "sending"]).whereNotIn("id", gaveUp).count({ n: "*" }).first())?.n ?? 0,
-          );
+          const openNow = await countOpen(db, period.id, kinds, gaveUp);
           if (openNow === 0) break;
           // Another instance holds these; wait for it to finish them, or for its lease to run out.
           if (openNow < lastOpen) idleSince = now();
@@ -336,8 +348,37 @@ export function createDeliveryService(deps: DeliveryDeps) {
         );
         activeClaims.delete(claim);
       }
+    }
+
+    try {
+      await drain(["dm", "channel"]);
+      if (!stop) await noticePhase();
     } finally {
       clearInterval(heartbeat);
+    }
+
+    /** Tells each admin of a program whose channel post failed for good, once a period, through the same ledger. */
+    async function noticePhase(): Promise<void> {
+      const failures = await failedChannels(db, period.id);
+      if (!failures.length) return;
+      const byId = new Map(programs.map((p) => [p.program.id, p.program]));
+      const notices: Target[] = [];
+      for (const f of failures) {
+        const program = byId.get(f.programId);
+        if (!program) continue;
+        const message = buildChannelNotice(program, f.error);
+        for (const admin of new Set([...program.adminEmails, ...adminEmails])) notices.push({ kind: "notice", recipient: `${program.id}>${admin}`, message });
+      }
+      if (!notices.length) return;
+      await planDeliveries(db, period.id, notices, now());
+      const admins = await directory.resolve(notices.map((n) => n.recipient.split(">")[1]!));
+      for (const n of notices) {
+        const r = admins.get(n.recipient.split(">")[1]!);
+        if (r && "userId" in r) n.channel = r.userId;
+        else n.problem = r?.problem ?? "not_in_slack";
+        targets.set(`notice:${n.recipient}`, n);
+      }
+      await drain(["notice"]);
     }
 
     summary.unreachable = stop === "unreachable";

@@ -12,15 +12,17 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     return [...lines, `  Dry run: would deliver ${s.planned.dm} DMs and ${s.planned.channel} channel summaries; nothing was sent or recorded.`].join("\n") + "\n";
   }
   const failed = s.tally?.failed ?? [];
-  const f = (k: "dm" | "channel") => failed.filter((x) => x.kind === k).length;
+  const f = (k: "dm" | "channel" | "notice") => failed.filter((x) => x.kind === k).length;
   lines.push(
     `  DMs:               ${s.planned.dm} planned · ${s.deliveredNow.dm} delivered now · ${s.alreadyDelivered.dm} already delivered · ${f("dm")} failed`,
     `  Channel summaries: ${s.planned.channel} planned · ${s.deliveredNow.channel} delivered now · ${s.alreadyDelivered.channel} already delivered · ${f("channel")} failed`,
   );
+  const notices = s.deliveredNow.notice + s.alreadyDelivered.notice;
+  if (notices || f("notice")) lines.push(`  Program admins told of a failed channel post: ${notices}${f("notice") ? ` (${f("notice")} could not be reached)` : ""}`);
   if (s.reconciled) lines.push(`  ${s.reconciled} found already posted in Slack after an interrupted run (not sent again)`);
   if (failed.length) {
     lines.push("  Failed (not retried this period):");
-    for (const x of failed) lines.push(`    ${x.kind === "dm" ? "DM to" : "program"} ${x.recipient}: ${reason(x.error)}`);
+    for (const x of failed) lines.push(`    ${failedWhat(x.kind, x.recipient)}: ${reason(x.error)}`);
   }
   if (s.fatal) lines.push(`  Stopped: Slack refused the app's token (${s.fatal}). Fix SLACK_BOT_TOKEN or the app's scopes, then run send again.`);
   else if (s.unreachable) lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
@@ -38,5 +40,12 @@ const REASONS: Record<string, string> = {
   is_archived: "channel is archived",
   no_longer_in_report: "no longer has mentors in the report",
 };
+
+function failedWhat(kind: string, recipient: string): string {
+  if (kind === "dm") return `DM to ${recipient}`;
+  if (kind === "channel") return `summary of program ${recipient}`;
+  const [program, admin] = recipient.split(">");
+  return `notice to ${admin} about program ${program}`;
+}
 
 const reason = (code: string) => (REASONS[code] ? `${REASONS[code]} (${code})` : code);

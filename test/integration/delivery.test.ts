@@ -41,7 +41,7 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
   it("delivers each manager's DM and each program's channel summary exactly once, with no mentee identity", async () => {
     emulator = await emulatorFor(t.db);
     const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
-    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
     expect(s.left).toBe(0);
     const got = received(emulator);
     expect(Object.values(got)).toEqual([1, 1, 1, 1, 1]);
@@ -61,12 +61,12 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     await delivery.deliverPeriod({ asOf: ASOF });
     const posts = emulator.callsOf("chat.postMessage").length;
     const again = await delivery.deliverPeriod({ asOf: ASOF + 3 * 86_400_000 });
-    expect(again.deliveredNow).toEqual({ dm: 0, channel: 0 });
-    expect(again.alreadyDelivered).toEqual({ dm: 3, channel: 2 });
+    expect(again.deliveredNow).toEqual({ dm: 0, channel: 0, notice: 0 });
+    expect(again.alreadyDelivered).toEqual({ dm: 3, channel: 2, notice: 0 });
     expect(emulator.callsOf("chat.postMessage")).toHaveLength(posts);
     const next = await delivery.deliverPeriod({ asOf: ASOF + 14 * 86_400_000 });
     expect(next.period.id).toBe("2026-03-16");
-    expect(next.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect(next.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
   });
 
   it("waits out 429s (Retry-After) and delivers every report once", async () => {
@@ -74,7 +74,7 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     const started = Date.now();
     const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
     expect(emulator.callsOf("chat.postMessage").filter((c) => c.status === 429).length).toBeGreaterThan(0);
-    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
     expect(Object.values(received(emulator)).every((n) => n === 1)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
@@ -92,7 +92,8 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
       // users.lookupByEmail answers users_not_found for a deactivated user too.
       { kind: "dm", recipient: "marcus@acme.example", error: "not_in_slack" },
     ]);
-    expect(s.deliveredNow).toEqual({ dm: 1, channel: 1 });
+    // Grace, eng's admin, is told that its channel post failed.
+    expect(s.deliveredNow).toEqual({ dm: 1, channel: 1, notice: 1 });
     expect(s.left).toBe(0);
     // A failure is final for the period: the next run does not try again.
     const posts = emulator.callsOf("chat.postMessage").length;
@@ -126,7 +127,7 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     expect(emulator.messages).toHaveLength(0);
     expect(await t.db("deliveries").where("state", "failed").count({ n: "*" }).first()).toEqual({ n: 0 });
     const fixed = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
-    expect(fixed.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect(fixed.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
   });
 
   it("Slack out of reach: the run ends with a clear summary and a rerun finishes the job", async () => {
@@ -139,10 +140,34 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     const down = await delivery.deliverPeriod({ asOf: ASOF });
     expect(down.unreachable).toBe(true);
     expect(down.left).toBe(5);
-    expect(down.deliveredNow).toEqual({ dm: 0, channel: 0 });
+    expect(down.deliveredNow).toEqual({ dm: 0, channel: 0, notice: 0 });
     await emulator.start(Number(new URL(url).port));
     const up = await delivery.deliverPeriod({ asOf: ASOF });
     expect(up.left).toBe(0);
     expect(Object.values(received(emulator))).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
+describe.each(ENGINES)("a channel the app cannot post to (%s)", (engine) => {
+  it("is reported to the program's admins once, by DM, and not retried", async () => {
+    const t = await freshDb(engine);
+    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
+    const emulator = await emulatorFor(t.db, { channels: [{ id: "C0000ENG1", name: "mentorship-eng", botCanPost: false }, { id: "C0000LEAD", name: "leadership-circle" }] });
+    try {
+      const s = await deliveryFor(t.db, emulator, { ADMIN_EMAILS: ["olivia@acme.example"] }).deliverPeriod({ asOf: ASOF });
+      expect(s.tally!.failed).toEqual([{ kind: "channel", recipient: "eng", error: "not_in_channel" }]);
+      expect(s.deliveredNow.notice).toBe(2);
+      const grace = emulator.userIdOf("grace@acme.example")!;
+      const olivia = emulator.userIdOf("olivia@acme.example")!;
+      const notices = emulator.messages.filter((m) => m.text.startsWith("I could not post the Engineering Mentorship summary"));
+      expect(notices.map((m) => m.user).sort()).toEqual([grace, olivia].sort());
+      expect(notices[0]!.text).toContain("#mentorship-eng (not_in_channel)");
+      await deliveryFor(t.db, emulator, { ADMIN_EMAILS: ["olivia@acme.example"] }).deliverPeriod({ asOf: ASOF });
+      expect(emulator.messages.filter((m) => m.text.startsWith("I could not post"))).toHaveLength(2);
+      expect(emulator.callsOf("chat.postMessage").filter((c) => c.params.channel === "#mentorship-eng")).toHaveLength(1);
+    } finally {
+      await emulator.stop();
+      await t.drop();
+    }
   });
 });

@@ -16,7 +16,7 @@ describe("the scheduler", () => {
     const summary = await s.ready;
     await s.stop();
     expect(summary?.period.id).toBe("2026-03-02");
-    expect(summary?.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect(summary?.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
   });
 
   it("does not catch up before the period's first tick", async () => {
@@ -36,7 +36,7 @@ describe("the scheduler", () => {
     expect((await s.tick())?.skipped).toBe("period-complete");
     expect(w.emulator.messages).toHaveLength(5);
     clock = parseInstant("2026-03-16T09:00", "UTC")!;
-    expect((await s.tick())?.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect((await s.tick())?.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
     await s.stop();
   });
 

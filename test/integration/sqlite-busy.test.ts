@@ -20,7 +20,7 @@ describe("SQLite locked by another process", () => {
     const started = Date.now();
     const s = await deliveryFor(w.t.db, w.emulator).deliverPeriod({ asOf: parseInstant("2026-03-02T09:00", "UTC")! });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
-    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2 });
+    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
     await exited;
   });
 });
