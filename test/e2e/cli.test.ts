@@ -107,6 +107,15 @@ describe("the command line", () => {
     expect(JSON.parse(after.stdout).groups[0].rows[0].completedMeetings).toBe(2);
   });
 
+  it("send --dry-run says who would get what, with no token and nothing recorded; send without a token says what is missing", () => {
+    const dry = cli(["send", "--dry-run", "--as-of", "2026-03-02T09:00"], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain("Dry run: would deliver 3 DMs and 2 channel summaries; nothing was sent or recorded.");
+    const real = cli(["send"], env);
+    expect(real.code).toBe(2);
+    expect(real.stderr).toContain("SLACK_BOT_TOKEN is not set");
+  });
+
   it("import of a folder without the files says which files it expects", () => {
     const r = cli(["import", mkdtempSync(join(tmpdir(), "mr-empty-"))], env);
     expect(r.code).toBe(1);
