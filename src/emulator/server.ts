@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EventEmitter } from "node:events";
+import { randomUUID } from "node:crypto";
+import { WebSocketServer, type WebSocket } from "ws";
 import { blockErrors } from "./block-limits.js";
 import { prng } from "../random.js";
 
@@ -21,6 +23,8 @@ export interface EmulatedChannel {
 
 export interface EmulatorOptions {
   token?: string;
+  /** The app-level token (Socket Mode) that apps.connections.open accepts. */
+  appToken?: string;
   users?: EmulatedUser[];
   channels?: EmulatedChannel[];
   /** Per-method limits in calls a minute; a method not named is not limited. */
@@ -72,6 +76,10 @@ export interface PublishedView {
  */
 export class SlackEmulator extends EventEmitter {
   readonly token: string;
+  readonly appToken: string;
+  private sockets = new Set<WebSocket>();
+  private wss: WebSocketServer | null = null;
+  private acks = new Map<string, (payload: unknown) => void>();
   readonly calls: RecordedCall[] = [];
   readonly messages: PostedMessage[] = [];
   readonly responses: SlashResponse[] = [];
@@ -89,6 +97,7 @@ export class SlackEmulator extends EventEmitter {
   constructor(private readonly opts: EmulatorOptions = {}) {
     super();
     this.token = opts.token ?? "xoxb-emulator-token";
+    this.appToken = opts.appToken ?? "xapp-emulator-token";
     this.users = opts.users ?? [];
     this.channels = opts.channels ?? [];
     this.random = prng(opts.faults?.seed ?? 1);
@@ -110,14 +119,48 @@ export class SlackEmulator extends EventEmitter {
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
+    // Socket Mode: the URL apps.connections.open hands out; Slack says hello, then sends envelopes.
+    this.wss = new WebSocketServer({ noServer: true });
+    this.server.on("upgrade", (req, socket, head) => {
+      if (!req.url?.startsWith("/socket")) return socket.destroy();
+      this.wss!.handleUpgrade(req, socket, head, (ws) => {
+        this.sockets.add(ws);
+        ws.on("close", () => this.sockets.delete(ws));
+        ws.on("message", (data) => {
+          const msg = safeJson(String(data)) as { envelope_id?: string; payload?: unknown };
+          if (msg?.envelope_id) this.acks.get(msg.envelope_id)?.(msg.payload);
+        });
+        ws.send(JSON.stringify({ type: "hello", num_connections: this.sockets.size, connection_info: { app_id: "A0EMULATED" } }));
+        this.emit("socket", ws);
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
     this.port = (this.server.address() as AddressInfo).port;
     this.url = `http://127.0.0.1:${this.port}/api/`;
     return this;
   }
 
+  /** Sends an envelope to a connected Socket Mode client; resolves with its ack and how long it took. */
+  async sendEnvelope(type: string, payload: Record<string, unknown>): Promise<{ ackMs: number; payload: unknown }> {
+    const ws = [...this.sockets][0];
+    if (!ws) throw new Error("no Socket Mode client is connected");
+    const envelopeId = randomUUID();
+    const started = performance.now();
+    const acked = new Promise<unknown>((resolve) => this.acks.set(envelopeId, resolve));
+    ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type === "slash_commands" }));
+    const ackPayload = await acked;
+    this.acks.delete(envelopeId);
+    return { ackMs: performance.now() - started, payload: ackPayload };
+  }
+
+  get socketClients(): number {
+    return this.sockets.size;
+  }
+
   async stop(): Promise<void> {
     if (!this.server) return;
+    for (const ws of this.sockets) ws.terminate();
+    this.wss?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = null;
@@ -194,7 +237,7 @@ export class SlackEmulator extends EventEmitter {
 
     const auth = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || (params.token as string | undefined);
     if (!auth) return this.finish(res, record, 200, { ok: false, error: "not_authed" });
-    if (auth !== this.token) return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
+    if (auth !== (method === "apps.connections.open" ? this.appToken : this.token)) return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
 
     const limit = this.opts.methodLimits?.[method];
     if (limit) {
@@ -253,6 +296,8 @@ export class SlackEmulator extends EventEmitter {
   private dispatch(method: string, p: Record<string, unknown>): Record<string, unknown> {
     const newBlocks = this.opts.newBlocks !== false;
     switch (method) {
+      case "apps.connections.open":
+        return { ok: true, url: `ws://127.0.0.1:${this.port}/socket` };
       case "auth.test":
         return { ok: true, url: "https://emulated.slack.com/", team: "Emulated", user: "mentorship-bot", team_id: "T0EMULATED", user_id: "U0BOT", bot_id: "B0BOT" };
       case "users.list": {

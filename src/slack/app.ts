@@ -47,7 +47,8 @@ export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps):
     endpoints: EVENTS_PATH,
     port: config.PORT,
     customRoutes: [healthRoute],
-    installerOptions: socketMode ? { port: config.PORT } : undefined,
+    // The Socket Mode client asks apps.connections.open for its URL at SLACK_API_URL too.
+    installerOptions: socketMode ? { port: config.PORT, clientOptions: { slackApiUrl: config.SLACK_API_URL } } : undefined,
     clientOptions: { slackApiUrl: config.SLACK_API_URL },
     logLevel: LogLevel.ERROR,
   });
