@@ -26,7 +26,7 @@ import { periodOf, type Period } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
 import type { Millis, Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
-import { buildManagerBlocks, buildProgramBlocks, esc, type Message } from "../render/blocks.js";
+import { buildManagerBlocks, buildProgramBlocks, esc, hasNewBlocks, withoutNewBlocks, type Message } from "../render/blocks.js";
 import type { ReportService } from "../services/report-service.js";
 import { classify } from "../slack/client.js";
 import type { Directory, Resolution } from "../slack/directory.js";
@@ -90,7 +90,7 @@ function buildTargets(zone: string, period: Period, managers: ManagerReport[], p
   for (const r of managers) targets.set(`dm:${r.manager.email}`, { kind: "dm", recipient: r.manager.email, message: buildManagerBlocks(r, { zone, period }) });
   for (const { program, summary } of programs) {
     if (!program.adminChannel) continue;
-    targets.set(`channel:${program.id}`, { kind: "channel", recipient: program.id, channel: program.adminChannel, message: buildProgramBlocks(summary, { zone, period }) });
+    targets.set(`channel:${program.id}`, { kind: "channel", recipient: program.id, channel: program.adminChannel, message: buildProgramBlocks(summary, { zone, period, chart: true }) });
   }
   return targets;
 }
@@ -292,10 +292,11 @@ export function createDeliveryService(deps: DeliveryDeps) {
           }
           if (o.kind === "permanent") {
             if (o.reason === "invalid_blocks" && message.blocks.length) {
-              // A workspace or client that rejects a block still gets the report as plain text.
-              log.warn({ kind: t.kind }, "invalid_blocks: retrying as plain text");
+              // A workspace that rejects a block still gets the report: first without the newer
+              // block types (a chart), then as plain text.
+              message = hasNewBlocks(message) ? withoutNewBlocks(message) : { text: message.text, blocks: [] };
+              log.warn({ kind: t.kind, blocks: message.blocks.length }, "invalid_blocks: retrying with simpler blocks");
               await markPending(db, fence, o.reason, now());
-              message = { text: message.text, blocks: [] };
               state = "pending";
               tries++;
               continue;

@@ -6,6 +6,7 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
   if (!Array.isArray(blocks)) return ["must be an array [json-pointer:/blocks]"];
   const errors: string[] = [];
   if (blocks.length > opts.maxBlocks) errors.push(`must be less than ${opts.maxBlocks + 1} items [json-pointer:/blocks]`);
+  if (blocks.filter((b: any) => b?.type === "data_visualization").length > 2) errors.push("no more than 2 data_visualization blocks [json-pointer:/blocks]");
   const known = new Set(["section", "header", "context", "divider", "actions", "image", "rich_text", "input", "file", "video"]);
   if (opts.newBlocks) known.add("table").add("data_visualization");
   blocks.forEach((b: any, i: number) => {
@@ -37,6 +38,19 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
         if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10) errors.push(`must have 1 to 10 elements ${at("/elements")}`);
         else b.elements.forEach((e: any, j: number) => e.type !== "image" && text(e, 3000, `/elements/${j}`));
         break;
+      case "data_visualization": {
+        if (typeof b.title !== "string" || !b.title || b.title.length > 50) errors.push(`title must be 1 to 50 characters ${at("/title")}`);
+        const c = b.chart;
+        if (!c || !["pie", "bar", "area", "line"].includes(c.type)) errors.push(`unsupported chart ${at("/chart/type")}`);
+        else if (c.type === "pie") {
+          if (!Array.isArray(c.segments) || c.segments.length < 1 || c.segments.length > 6) errors.push(`must have 1 to 6 segments ${at("/chart/segments")}`);
+          else c.segments.forEach((seg: any, j: number) => {
+            if (typeof seg.label !== "string" || !seg.label || seg.label.length > 20) errors.push(`label must be 1 to 20 characters ${at(`/chart/segments/${j}/label`)}`);
+            if (typeof seg.value !== "number" || seg.value < 0) errors.push(`value must be a number of at least 0 ${at(`/chart/segments/${j}/value`)}`);
+          });
+        }
+        break;
+      }
       case "table":
         if (!Array.isArray(b.rows) || b.rows.length > 100) errors.push(`must be less than 101 items ${at("/rows")}`);
         else if (b.rows.some((r: unknown) => !Array.isArray(r) || r.length > 20)) errors.push(`rows must have at most 20 cells ${at("/rows")}`);

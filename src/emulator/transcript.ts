@@ -1,6 +1,13 @@
 import type { PostedMessage } from "./server.js";
 
-type AnyBlock = { type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ text?: string }> };
+type AnyBlock = {
+  type: string;
+  text?: { text: string };
+  fields?: Array<{ text: string }>;
+  elements?: Array<{ text?: string }>;
+  title?: string;
+  chart?: { segments?: Array<{ label: string; value: number }> };
+};
 
 const unescape = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 const plain = (s: string) => unescape(s.replace(/\*([^*\n]+)\*/g, "$1").replace(/`([^`\n]+)`/g, "$1"));
@@ -12,6 +19,7 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
   const out: string[] = [];
   for (const b of blocks) {
     if (b.type === "header") out.push(plain(b.text!.text).toUpperCase());
+    else if (b.type === "data_visualization") out.push(`[chart] ${b.title}: ${(b.chart?.segments ?? []).map((x) => `${x.label} ${x.value}`).join(" · ")}`);
     else if (b.type === "divider") out.push("─".repeat(Math.min(width, 40)));
     else if (b.type === "context") out.push((b.elements ?? []).map((e) => plain(e.text ?? "")).join("  "));
     else if (b.type === "section") {

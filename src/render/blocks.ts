@@ -21,7 +21,18 @@ export type Block =
   | { type: "header"; text: Text & { type: "plain_text" } }
   | { type: "section"; text?: Text; fields?: Text[]; block_id?: string }
   | { type: "context"; elements: Text[] }
-  | { type: "divider" };
+  | { type: "divider" }
+  | { type: "data_visualization"; title: string; chart: { type: "pie"; segments: Array<{ label: string; value: number }> } };
+
+/** Block types newer than some workspaces and clients accept (Slack answers `invalid_blocks`). */
+export const NEW_BLOCK_TYPES: ReadonlySet<string> = new Set(["data_visualization", "table"]);
+
+/** The same message without the newer block types: the first fallback after `invalid_blocks`. */
+export function withoutNewBlocks(m: Message): Message {
+  return { text: m.text, blocks: m.blocks.filter((b) => !NEW_BLOCK_TYPES.has(b.type)) };
+}
+
+export const hasNewBlocks = (m: Message) => m.blocks.some((b) => NEW_BLOCK_TYPES.has(b.type));
 
 export interface Message {
   text: string;
@@ -127,14 +138,34 @@ export function buildProgramFallback(s: ProgramSummary, o: RenderOptions): strin
   return `${s.program.name} (${periodLabel(o, s.asOf)}): ${plural(total, "mentor connection")}: ${s.counts.map((c) => `${c.count} ${c.status}`).join(", ")}.`;
 }
 
+// A pie takes at most 6 segments with labels of at most 20 characters: the four kinds of waiting
+// request share one slice.
+const SLICES: Array<{ label: string; statuses: string[] }> = [
+  { label: "Matched-Active", statuses: ["Matched-Active"] },
+  { label: "Unmatched", statuses: ["Unmatched"] },
+  { label: "Duration Completed", statuses: ["Matched-Duration Completed"] },
+  { label: "Concluded", statuses: ["Concluded"] },
+  { label: "Requests waiting", statuses: ["Match Request-Waiting Mentee Approval", "Match Request-Waiting Mentor Approval", "Match Request-Waiting 2 Approvals", "Match Request-Waiting Admin Approval"] },
+  { label: "Not Registered", statuses: ["Not Registered"] },
+];
+
+/** The status mix as a pie chart (a `data_visualization` block), or null when there is nothing to draw. */
+export function buildStatusChart(s: ProgramSummary): Block | null {
+  const segments = SLICES.map((sl) => ({ label: sl.label, value: s.counts.filter((c) => sl.statuses.includes(c.status)).reduce((n, c) => n + c.count, 0) })).filter((x) => x.value > 0);
+  if (!segments.length) return null;
+  return { type: "data_visualization", title: clip(`Status mix · ${s.program.name}`, 50), chart: { type: "pie", segments } };
+}
+
 /** A program's summary for its admins' channel: counts per relevant status, then per organization. */
-export function buildProgramBlocks(s: ProgramSummary, o: RenderOptions): Message {
+export function buildProgramBlocks(s: ProgramSummary, o: RenderOptions & { chart?: boolean }): Message {
   const max = o.maxBlocks ?? LIMITS.messageBlocks;
   const total = s.counts.reduce((n, c) => n + c.count, 0);
+  const chart = o.chart ? buildStatusChart(s) : null;
   const blocks: Block[] = [
     header(`Program summary · ${s.program.name}`),
     context(`${periodLabel(o, s.asOf)} · ${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}`),
     ...countFields(s.counts),
+    ...(chart ? [chart] : []),
   ];
   if (s.byOrganization.length) {
     blocks.push({ type: "divider" });

@@ -5,7 +5,7 @@ import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms } from "../db/report-repo.js";
 import type { Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
-import { buildManagerBlocks, buildProgramBlocks, type Message } from "../render/blocks.js";
+import { buildManagerBlocks, buildProgramBlocks, hasNewBlocks, withoutNewBlocks, type Message } from "../render/blocks.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
 import { readWithRetry } from "../slack/retry.js";
@@ -59,7 +59,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
       const rendered = buildProgramBlocks(summary, { zone, period: null });
       if (verb.toLowerCase() === "summary") return { message: rendered };
       if (!program.adminChannel) return { message: ui.postFailed(program.id, null, "") };
-      return { message: rendered, post: { channel: program.adminChannel, message: rendered, programId: program.id } };
+      return { message: rendered, post: { channel: program.adminChannel, message: buildProgramBlocks(summary, { zone, period: null, chart: true }), programId: program.id } };
     }
 
     if (verb && !(await findProgram(db, verb))) return { message: ui.unknownProgram(verb) };
@@ -69,8 +69,16 @@ export function createSurfaceService(deps: SurfaceDeps) {
 
   /** Posts an on-demand summary to a program channel; what went wrong is told to the admin who asked. */
   async function postSummary(post: { channel: string; message: Message; programId: string }): Promise<Message> {
+    const send = (m: Message) => slack.chat.postMessage({ channel: post.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
     try {
-      await slack.chat.postMessage({ channel: post.channel, text: post.message.text, blocks: post.message.blocks as never, unfurl_links: false });
+      try {
+        await send(post.message);
+      } catch (err) {
+        const o = classify(err);
+        // A workspace without the chart block still gets the summary.
+        if (!(o.kind === "permanent" && o.reason === "invalid_blocks" && hasNewBlocks(post.message))) throw err;
+        await send(withoutNewBlocks(post.message));
+      }
       return ui.posted(post.programId, post.channel);
     } catch (err) {
       const o = classify(err);

@@ -55,6 +55,27 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     for (const m of ["mia@", "eve@", "liam@", "noah@", "zoe@", "Mentee-", "Secret", "Hidden", "Private", "Quiet", "Unseen"]) expect(sent).not.toContain(m);
   });
 
+  it("channel summaries carry a status chart, and a workspace that refuses it gets them without it", async () => {
+    emulator = await emulatorFor(t.db, { newBlocks: false });
+    const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
+    expect(s.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
+    const refused = emulator.callsOf("chat.postMessage").filter((c) => c.error === "invalid_blocks");
+    expect(refused).toHaveLength(2);
+    const posts = emulator.messages.filter((m) => !m.user);
+    expect(posts).toHaveLength(2);
+    for (const p of posts) {
+      expect(JSON.stringify(p.blocks)).not.toContain("data_visualization");
+      expect(JSON.stringify(p.blocks)).toContain("Program summary");
+    }
+    const withCharts = await emulatorFor(t.db);
+    try {
+      await deliveryFor(t.db, withCharts).deliverPeriod({ asOf: ASOF + 14 * 86_400_000 });
+      expect(withCharts.messages.filter((m) => !m.user).every((m) => JSON.stringify(m.blocks).includes('"type":"data_visualization"'))).toBe(true);
+    } finally {
+      await withCharts.stop();
+    }
+  });
+
   it("a second run in the same period sends nothing; the next period sends again", async () => {
     emulator = await emulatorFor(t.db);
     const delivery = deliveryFor(t.db, emulator);

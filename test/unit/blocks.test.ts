@@ -3,7 +3,7 @@ import { blockErrors } from "../../src/emulator/block-limits.js";
 import { buildManagerReport, buildProgramSummary } from "../../src/domain/reports.js";
 import { STATUSES } from "../../src/domain/statuses.js";
 import type { Program, ReportRow } from "../../src/domain/types.js";
-import { buildManagerBlocks, buildProgramBlocks, LIMITS } from "../../src/render/blocks.js";
+import { buildManagerBlocks, buildProgramBlocks, LIMITS, withoutNewBlocks } from "../../src/render/blocks.js";
 import { buildHomeView } from "../../src/render/surfaces.js";
 
 const ASOF = Date.UTC(2026, 2, 2, 9);
@@ -65,6 +65,19 @@ describe("Block Kit renderers", () => {
     expect(fields).toHaveLength(9);
     expect(JSON.stringify(m.blocks)).toContain("Organization 6");
     expect(JSON.stringify(m.blocks)).not.toMatch(/mentor\.\d+@/);
+  });
+
+  it("the channel summary carries the status mix as a pie within the chart block's limits", () => {
+    const summary = buildProgramSummary(program, rows(500), ASOF);
+    const m = buildProgramBlocks(summary, { zone: "UTC", period, chart: true });
+    expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: true })).toEqual([]);
+    const chart = m.blocks.find((b) => b.type === "data_visualization") as Extract<(typeof m.blocks)[number], { type: "data_visualization" }>;
+    expect(chart.chart.segments.map((x) => x.label)).toEqual(["Matched-Active", "Unmatched", "Duration Completed", "Concluded", "Requests waiting", "Not Registered"]);
+    expect(chart.chart.segments.reduce((n, x) => n + x.value, 0)).toBe(500);
+    // A workspace without the newer blocks refuses it; the fallback drops only the chart.
+    expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: false })).not.toEqual([]);
+    expect(blockErrors(withoutNewBlocks(m).blocks, { maxBlocks: 50, newBlocks: false })).toEqual([]);
+    expect(withoutNewBlocks(m).blocks).toHaveLength(m.blocks.length - 1);
   });
 
   it("the Home tab holds a large team and several summaries within 100 blocks", () => {
