@@ -16,6 +16,8 @@ export const LIMITS = {
   messageText: 40000,
 } as const;
 
+// The blocks this app builds, typed narrowly. The SDK's KnownBlock has no data_visualization yet, so the
+// Slack layer hands these payloads to the SDK as they are (`as never` at those call sites).
 type Text = { type: "plain_text" | "mrkdwn"; text: string; emoji?: boolean };
 export type Block =
   | { type: "header"; text: Text & { type: "plain_text" } }
