@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // One file at a time: several suites time real processes (acks under 3 s, leases, kills), and on a
+    // 2-core machine two such files side by side measure each other rather than the app.
+    fileParallelism: false,
   },
 });
