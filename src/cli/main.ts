@@ -41,6 +41,7 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
     .option("--manager <email>", "the manager whose team to report")
     .option("--program <id>", "the program to summarise")
     .option("--as-of <iso>", "report time (ISO 8601; a date means midnight in REPORT_TIMEZONE)")
+    .option("--since <iso>", "with --manager: also list what changed since this time")
     .addOption(new Option("--format <format>", "output format").choices([...FORMATS]).default("text"))
     .action((opts) => run((ctx) => runPreview(ctx, opts)));
 

@@ -1,7 +1,8 @@
 import { buildManagerBlocks, buildProgramBlocks } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
-import { buildManagerJson, buildProgramJson } from "../render/json.js";
-import { buildManagerText, buildProgramText } from "../render/text.js";
+import { diffRows } from "../domain/reports.js";
+import { buildDiffJson, buildManagerJson, buildProgramJson } from "../render/json.js";
+import { buildDiffText, buildManagerText, buildProgramText } from "../render/text.js";
 import { createReportService } from "../services/report-service.js";
 import { parseAsOf, UsageError, type CliContext } from "./context.js";
 
@@ -12,6 +13,7 @@ export interface PreviewOptions {
   manager?: string;
   program?: string;
   asOf?: string;
+  since?: string;
   format: string;
 }
 
@@ -23,9 +25,21 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
   const asOf = parseAsOf(opts.asOf, zone);
   const reports = createReportService(ctx);
   const format = opts.format as Format;
+  if (opts.since !== undefined && (!opts.manager || (format !== "text" && format !== "json"))) {
+    throw new UsageError("--since goes with --manager and --format text or json");
+  }
 
   if (opts.manager) {
     const report = await reports.managerReport(opts.manager, asOf);
+    if (opts.since !== undefined) {
+      const since = parseAsOf(opts.since, zone);
+      if (since >= asOf) throw new UsageError("--since must be before --as-of");
+      const before = await reports.managerReport(opts.manager, since);
+      const diff = diffRows(before.groups.flatMap((g) => g.rows), report.groups.flatMap((g) => g.rows));
+      if (format === "json") io.out(JSON.stringify({ ...buildManagerJson(report, zone), changes: buildDiffJson(diff, since, zone) }, null, 2) + "\n");
+      else io.out(buildManagerText(report, zone) + buildDiffText(diff, since, zone));
+      return 0;
+    }
     if (format === "json") io.out(JSON.stringify(buildManagerJson(report, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(report.groups));
     else if (format === "blocks") io.out(JSON.stringify(buildManagerBlocks(report, { zone, period: null }), null, 2) + "\n");

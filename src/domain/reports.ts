@@ -123,6 +123,18 @@ export function diffRows(before: readonly ReportRow[], after: readonly ReportRow
         diff.changed.push({ before: p, after: r });
     }
   }
-  diff.removed = [...prev.values()];
+  // A mentor's Unmatched or Not Registered row has no source; when it gives way to a match or a request
+  // (or one gives way to it), that is one change of status, not a row gone and another new.
+  const removed = [...prev.values()];
+  const mentorKey = (r: ReportRow) => `${r.programId}\u0000${r.mentorEmail}`;
+  for (let i = 0; i < removed.length; i++) {
+    const gone = removed[i]!;
+    const j = diff.added.findIndex((a) => mentorKey(a) === mentorKey(gone) && (a.sourceId === "" || gone.sourceId === ""));
+    if (j < 0) continue;
+    diff.changed.push({ before: gone, after: diff.added[j]! });
+    diff.added.splice(j, 1);
+    removed.splice(i--, 1);
+  }
+  diff.removed = removed;
   return diff;
 }

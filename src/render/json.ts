@@ -1,5 +1,5 @@
 import { formatInstant } from "../domain/dates.js";
-import type { ManagerReport, ProgramSummary, StatusGroup } from "../domain/reports.js";
+import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import type { ReportRow } from "../domain/types.js";
 
 /** The public row shape (spec §6): only what a manager may see. */
@@ -29,5 +29,16 @@ export function buildProgramJson(summary: ProgramSummary, zone: string) {
     asOf: formatInstant(summary.asOf, zone),
     counts: Object.fromEntries(summary.counts.map((c) => [c.status, c.count])),
     groups: groups(summary.groups),
+  };
+}
+
+/** What changed between two as-of times: rows that appeared, ended, or changed status or meetings. */
+export function buildDiffJson(d: ReportDiff, since: number, zone: string) {
+  const withStatus = (r: ReportRow) => ({ status: r.status, ...publicRow(r) });
+  return {
+    since: formatInstant(since, zone),
+    added: d.added.map(withStatus),
+    removed: d.removed.map(withStatus),
+    changed: d.changed.map((c) => ({ before: withStatus(c.before), after: withStatus(c.after) })),
   };
 }

@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { ManagerReport, ProgramSummary, StatusGroup } from "../domain/reports.js";
+import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 
 const COLUMNS = ["Program", "Organization", "Mentor", "Email", "Registered", "Mentee", "Match Date", "Upcoming", "Completed"] as const;
@@ -52,4 +52,17 @@ export function buildProgramText(summary: ProgramSummary, zone: string): string 
       ...groupLines(summary.groups),
     ].join("\n") + "\n"
   );
+}
+
+export function buildDiffText(d: ReportDiff, since: number, zone: string): string {
+  const who = (r: { mentorName: string; program: string }) => `${r.mentorName} (${r.program})`;
+  const lines = ["", `Changes since ${when(since, zone)}: ${d.added.length} new, ${d.removed.length} gone, ${d.changed.length} changed`];
+  for (const r of d.added) lines.push(`  + ${who(r)}: ${r.status}`);
+  for (const r of d.removed) lines.push(`  - ${who(r)}: was ${r.status}`);
+  for (const c of d.changed) {
+    const meetings = (r: typeof c.before) => `${r.upcomingMeetings} upcoming, ${r.completedMeetings} completed`;
+    const what = c.before.status === c.after.status ? `meetings ${meetings(c.before)} → ${meetings(c.after)}` : `${c.before.status} → ${c.after.status}`;
+    lines.push(`  ~ ${who(c.after)}: ${what}`);
+  }
+  return lines.join("\n") + "\n";
 }

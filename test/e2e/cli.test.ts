@@ -63,6 +63,20 @@ describe("the command line", () => {
     expect(lines[3]).toBe("Not Registered,New Hire Buddies,Sales,Victor Okafor,victor@acme.example,,,,0,0");
   });
 
+  it("preview --since lists what changed between two times", () => {
+    const r = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--since", "2026-01-01", "--format", "json"], env);
+    expect(r.code).toBe(0);
+    const changes = JSON.parse(r.stdout).changes;
+    expect(changes.since).toBe("2026-01-01T00:00:00Z");
+    expect(changes.changed.map((c: { before: { mentorName: string; status: string }; after: { status: string } }) => `${c.before.mentorName}: ${c.before.status} -> ${c.after.status}`)).toContain(
+      "Linus Pauling: Matched-Active -> Concluded",
+    );
+    expect(changes.added.map((a: { mentorName: string; status: string }) => `${a.mentorName}: ${a.status}`)).toEqual(["Ada Lovelace: Match Request-Waiting Mentee Approval"]);
+    const text = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--since", "2026-01-01"], env);
+    expect(text.stdout).toContain("Changes since 01-01-2026 00:00 UTC: 1 new, 0 gone, 6 changed");
+    expect(cli(["preview", "--program", "eng", "--since", "2026-01-01"], env).code).toBe(2);
+  });
+
   it("preview text groups rows by status with counts", () => {
     const r = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00"], env);
     expect(r.code).toBe(0);
