@@ -58,10 +58,6 @@ export interface RunSummary {
   fatal: string | null;
 }
 
-export class FatalSlackError extends Error {
-  readonly code = "SLACK_FATAL";
-}
-
 export interface DeliveryDeps {
   db: Db;
   slack: WebClient;
