@@ -19,6 +19,7 @@ export interface ImportResult {
 }
 
 export interface ImportProgress {
+  /** A file being read, or "writing" for the transaction (then bytes and totalBytes count rows). */
   file: string;
   bytes: number;
   totalBytes: number;
@@ -156,7 +157,10 @@ export async function importDirectory(db: Db, dir: string, opts: ImportOptions):
     problems,
   };
   if (result.ok && !opts.dryRun) {
-    await writeImport(db, parsed.map((p) => ({ table: p.spec.table, key: p.spec.key, rows: p.rows.map((r) => r.row) })), opts.zone);
+    const total = parsed.reduce((n, p) => n + p.rows.length, 0);
+    await writeImport(db, parsed.map((p) => ({ table: p.spec.table, key: p.spec.key, rows: p.rows.map((r) => r.row) })), opts.zone, (written) =>
+      opts.onProgress?.({ file: "writing", bytes: written, totalBytes: total, rows: written }),
+    );
   }
   return result;
 }
