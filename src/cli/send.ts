@@ -15,9 +15,13 @@ export function createServices(ctx: CliContext) {
 
 export async function runSend(ctx: CliContext, opts: { asOf?: string; dryRun?: boolean }): Promise<number> {
   const asOf = parseAsOf(opts.asOf, ctx.config.REPORT_TIMEZONE);
+  // Ctrl-C or SIGTERM: let go of the claimed rows at once, so a rerun need not wait out their leases.
+  const shutdown = new AbortController();
+  const stop = () => shutdown.abort();
+  process.once("SIGINT", stop).once("SIGTERM", stop);
   const summary = opts.dryRun
     ? await planPeriod({ reports: createReportService(ctx), config: ctx.config }, asOf)
-    : await createServices(ctx).delivery.deliverPeriod({ asOf });
+    : await createServices(ctx).delivery.deliverPeriod({ asOf, signal: shutdown.signal }).finally(() => process.off("SIGINT", stop).off("SIGTERM", stop));
   ctx.io.out(buildRunSummaryText(summary, ctx.config.REPORT_TIMEZONE));
   return summary.fatal || summary.left ? 1 : 0;
 }

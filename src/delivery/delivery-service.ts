@@ -52,9 +52,11 @@ export interface RunSummary {
   /** Delivered by earlier runs of the same period. */
   alreadyDelivered: KindCounts;
   tally: PeriodTally | null;
-  /** Rows this run left for a later one (Slack out of reach, or another instance still holds them). */
+  /** Rows this run left for a later one (Slack out of reach, a shutdown, or another instance still holds them). */
   left: number;
   unreachable: boolean;
+  /** The run stopped early because the process is shutting down. */
+  interrupted: boolean;
   fatal: string | null;
 }
 
@@ -113,6 +115,7 @@ function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary
     tally: null,
     left: 0,
     unreachable: false,
+    interrupted: false,
     fatal: null,
   };
 }
@@ -179,7 +182,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
     return null;
   }
 
-  async function deliverPeriod(opts: { asOf: Millis; onlyIfIncomplete?: boolean }): Promise<RunSummary> {
+  /** `signal`: a shutdown; the run stops taking rows, lets go of those it holds and returns. */
+  async function deliverPeriod(opts: { asOf: Millis; onlyIfIncomplete?: boolean; signal?: AbortSignal }): Promise<RunSummary> {
     const period = periodOf(opts.asOf, periods);
     const summary = emptySummary(period, opts.asOf, false);
     if (opts.onlyIfIncomplete && (await isPeriodComplete(db, period.id))) {
@@ -225,7 +229,10 @@ export function createDeliveryService(deps: DeliveryDeps) {
 
     const gaveUp: number[] = [];
     let transientStreak = 0;
-    let stop: "unreachable" | "fatal" | null = null;
+    let stop: "unreachable" | "fatal" | "shutdown" | null = null;
+    const onAbort = () => (stop ??= "shutdown");
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
 
     async function deliverOne(row: DeliveryRow, claim: string): Promise<void> {
       const fence = { id: row.id, claim };
@@ -352,6 +359,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
       if (!stop) await noticePhase();
     } finally {
       clearInterval(heartbeat);
+      opts.signal?.removeEventListener("abort", onAbort);
     }
 
     /** Tells each admin of a program whose channel post failed for good, once a period, through the same ledger. */
@@ -379,6 +387,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     }
 
     summary.unreachable = stop === "unreachable";
+    summary.interrupted = stop === "shutdown";
     summary.tally = await tallyPeriod(db, period.id);
     summary.left = openCount(summary.tally);
     if (summary.left === 0) await markPeriodComplete(db, period.id, now());

@@ -35,13 +35,14 @@ export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | 
   const { config, delivery, log } = deps;
   const now = deps.now ?? Date.now;
   let running: Promise<RunSummary | null> | null = null;
+  const shutdown = new AbortController();
 
   const tick = (): Promise<RunSummary | null> => {
     if (running) return running;
     running = delivery
-      .deliverPeriod({ asOf: now(), onlyIfIncomplete: true })
+      .deliverPeriod({ asOf: now(), onlyIfIncomplete: true, signal: shutdown.signal })
       .then((s) => {
-        if (!s.skipped) log.info({ period: s.period.id, delivered: s.deliveredNow, left: s.left }, "scheduled delivery done");
+        if (!s.skipped) log.info({ period: s.period.id, delivered: s.deliveredNow, left: s.left, interrupted: s.interrupted }, "scheduled delivery done");
         return s;
       })
       .catch((err) => {
@@ -56,7 +57,14 @@ export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | 
 
   if (config.REPORT_SCHEDULE === "off") {
     log.info("REPORT_SCHEDULE=off: no scheduled deliveries");
-    return { ready: Promise.resolve(null), tick, stop: async () => {} };
+    return {
+      ready: Promise.resolve(null),
+      tick,
+      async stop() {
+        shutdown.abort();
+        await running;
+      },
+    };
   }
 
   const task: ScheduledTask = cron.schedule(config.REPORT_SCHEDULE, () => tick(), { timezone: config.REPORT_TIMEZONE, name: "mentorship-report", noOverlap: true });
@@ -67,9 +75,11 @@ export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | 
   return {
     ready,
     tick,
+    /** Stops ticking, and has a running delivery let go of its rows so another instance (or the next start) takes them. */
     async stop() {
       await task.stop();
       await task.destroy();
+      shutdown.abort();
       await running;
     },
   };

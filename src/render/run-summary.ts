@@ -25,6 +25,7 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     for (const x of failed) lines.push(`    ${failedWhat(x.kind, x.recipient)}: ${reason(x.error)}`);
   }
   if (s.fatal) lines.push(`  Stopped: Slack refused the app's token (${s.fatal}). Fix SLACK_BOT_TOKEN or the app's scopes, then run send again.`);
+  else if (s.interrupted) lines.push(`  Stopped for shutdown. ${s.left} left; the next start or another instance finishes them.`);
   else if (s.unreachable) lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
   else if (s.left) lines.push(`  ${s.left} left for a later run (held by another instance or retried out).`);
   else lines.push("  Period complete.");

@@ -49,3 +49,31 @@ describe("the scheduler", () => {
     expect(w.emulator.messages).toHaveLength(5);
   });
 });
+
+describe("a shutdown in the middle of a run", () => {
+  const w = sampleWorkspace("sqlite");
+
+  it("lets go of the claimed rows at once, and the next start delivers the rest, each once", async () => {
+    w.emulator.setResponseDelay(150);
+    const now = () => parseInstant("2026-03-04T15:00", "UTC")!;
+    const s = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator, { DELIVERY_LEASE_SECONDS: 600 }), log, now });
+    await new Promise<void>((resolve) => w.emulator.once("message", () => resolve()));
+    const started = Date.now();
+    await s.stop();
+    const summary = await s.ready;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(summary?.interrupted).toBe(true);
+    expect(summary?.left).toBeGreaterThan(0);
+    // Nothing is held: with a 10-minute lease, a held row would block the next start.
+    expect(await w.t.db("deliveries").whereNotNull("claim").count({ n: "*" }).first()).toEqual({ n: 0 });
+
+    w.emulator.setResponseDelay(0);
+    const again = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator, { DELIVERY_LEASE_SECONDS: 600 }), log, now });
+    const rest = await again.ready;
+    await again.stop();
+    expect(rest?.left).toBe(0);
+    const per = new Map<string, number>();
+    for (const m of w.emulator.messages) per.set(m.user ?? m.channel, (per.get(m.user ?? m.channel) ?? 0) + 1);
+    expect([...per.values()]).toEqual([1, 1, 1, 1, 1]);
+  });
+});
