@@ -8,6 +8,7 @@ import { ZoneMismatchError } from "../db/zone-guard.js";
 import { processIo, UsageError, withContext, type CliIo } from "./context.js";
 import { runImport } from "./import.js";
 import { FORMATS, runPreview } from "./preview.js";
+import { runEmulator } from "./emulator.js";
 import { runSend } from "./send.js";
 import { runServe } from "./serve.js";
 import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
@@ -56,6 +57,12 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
     .command("serve")
     .description("the Slack app: HTTP (or Socket Mode), /healthz and the scheduler")
     .action(() => run((ctx) => runServe(ctx)));
+
+  program
+    .command("emulator")
+    .description("a local Slack emulator whose workspace is the roster; prints each message it receives")
+    .option("--port <port>", "port on 127.0.0.1", "3001")
+    .action((opts: { port: string }) => run((ctx) => runEmulator(ctx, opts)));
 
   program
     .command("demo")

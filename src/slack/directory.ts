@@ -52,7 +52,8 @@ export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; n
     async resolve(emails: string[], opts: { refresh?: boolean } = {}): Promise<Map<string, Resolution>> {
       const wanted = [...new Set(emails.map((e) => e.toLowerCase()))];
       const cached = opts.refresh ? new Map<string, DirectoryEntry>() : await readDirectory(db, wanted);
-      const fresh = (e: DirectoryEntry | undefined) => e && now() - e.checkedAt < MAX_AGE_MS;
+      // A miss is asked again every run: a new hire or a fixed email gets the very next report.
+      const fresh = (e: DirectoryEntry | undefined) => e && !e.problem && now() - e.checkedAt < MAX_AGE_MS;
       const missing = wanted.filter((e) => !fresh(cached.get(e)));
       if (missing.length) {
         const at = now();

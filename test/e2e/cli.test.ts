@@ -2,7 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cli } from "../helpers/cli.js";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { BIN, cli, cliAsync, WORKDIR } from "../helpers/cli.js";
+import { freePort } from "../helpers/serve.js";
 import { csvDir, SAMPLE } from "../helpers/files.js";
 
 describe("the command line", () => {
@@ -18,7 +21,7 @@ describe("the command line", () => {
   it("--help lists the commands", () => {
     const r = cli(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["migrate", "import", "preview", "send", "serve", "demo"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+    for (const c of ["migrate", "import", "preview", "send", "serve", "emulator", "demo"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
   });
 
   it("preview --format json prints the contract's shape, groups in status order", () => {
@@ -128,6 +131,25 @@ describe("the command line", () => {
     const real = cli(["send"], env);
     expect(real.code).toBe(2);
     expect(real.stderr).toContain("SLACK_BOT_TOKEN is not set");
+  });
+
+  it("emulator serves a workspace made of the roster and prints what the app sends it", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, "emulator", "--port", String(port)], { cwd: WORKDIR, env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    try {
+      while (!out.includes("Point the app at it")) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain(`SLACK_API_URL=http://127.0.0.1:${port}/api/`);
+      const sent = await cliAsync(["send", "--as-of", "2026-03-02T09:00"], { ...env, SLACK_API_URL: `http://127.0.0.1:${port}/api/`, SLACK_BOT_TOKEN: "xoxb-emulator-token" });
+      expect(sent.stdout).toContain("DMs:               3 planned · 3 delivered now");
+      while (!out.includes("DM to Sam Ortiz")) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain("DM to Dana Brooks <dana@acme.example>");
+      expect(out).not.toMatch(/Secret-Mentee|mia@/);
+    } finally {
+      child.kill("SIGINT");
+      await once(child, "exit");
+    }
   });
 
   it("import of a folder without the files says which files it expects", () => {

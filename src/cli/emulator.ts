@@ -1,0 +1,35 @@
+import { messageAsText } from "../emulator/transcript.js";
+import { SlackEmulator } from "../emulator/server.js";
+import { UsageError, type CliContext } from "./context.js";
+
+/**
+ * The bundled Slack emulator as a process of its own, its workspace made of the roster and the
+ * programs' channels, printing each message as it would read in Slack: a local stand-in for a
+ * workspace when trying `send` or `serve`.
+ */
+export async function runEmulator(ctx: CliContext, opts: { port: string }): Promise<number> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
+  const people: Array<{ email: string; name: string }> = await ctx.db("people").select("email", "name").orderBy("email");
+  const channels: string[] = await ctx.db("programs").whereNotNull("admin_channel").distinct("admin_channel").pluck("admin_channel");
+  const users = people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
+  const names = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
+  const emulator = await new SlackEmulator({
+    users,
+    channels: channels.map((c, i) => ({ id: `C${String(i + 1).padStart(8, "0")}`, name: c.replace(/^#/, "") })),
+  }).start(port);
+  emulator.on("message", (m: Parameters<typeof messageAsText>[0] & { user?: string; channel: string }) => {
+    ctx.io.out(`\n── ${m.user ? `DM to ${names.get(m.user)}` : `post in ${m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`);
+  });
+  ctx.io.out(
+    `Slack emulator with ${users.length} users and ${channels.length} channels. Point the app at it:\n` +
+      `  SLACK_API_URL=${emulator.url} SLACK_BOT_TOKEN=${emulator.token} SLACK_APP_TOKEN=${emulator.appToken}\n` +
+      "Ctrl-C stops it.\n",
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await emulator.stop();
+  return 0;
+}
