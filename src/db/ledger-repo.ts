@@ -66,6 +66,12 @@ export async function renewLeases(db: Db, claims: string[], leaseUntil: number):
 type Fence = { id: number; claim: string };
 const fenced = (db: Db, f: Fence) => db("deliveries").where({ id: f.id, claim: f.claim });
 
+/** How many instances hold live claims in the period (this one included), to share the posting rate. */
+export async function countLiveOwners(db: Db, periodId: string, now: number): Promise<number> {
+  const r = await db("deliveries").where("period_id", periodId).whereNotNull("claim").where("lease_until", ">", now).countDistinct({ n: "owner" }).first();
+  return Number(r?.n ?? 0);
+}
+
 /** Rows of these kinds not yet final (pending or in doubt), leaving out `exclude`. */
 export async function countOpen(db: Db, periodId: string, kinds: DeliveryKind[], exclude: number[]): Promise<number> {
   const r = await db("deliveries").where("period_id", periodId).whereIn("kind", kinds).whereIn("state", ["pending", "sending"]).whereNotIn("id", exclude).count({ n: "*" }).first();

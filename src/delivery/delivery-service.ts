@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/knex.js";
 import {
   claimDue,
+  countLiveOwners,
   countOpen,
   failedChannels,
   isPeriodComplete,
@@ -327,6 +328,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
         const claim = `${instanceId}:${randomUUID()}`;
         activeClaims.add(claim);
         const rows = await claimDue(db, { periodId: period.id, kinds, owner: instanceId, claim, now: now(), leaseMs, limit: CLAIM_BATCH, exclude: gaveUp });
+        if (rows.length) pacer.share(await countLiveOwners(db, period.id, now()));
         if (rows.length === 0) {
           activeClaims.delete(claim);
           const openNow = await countOpen(db, period.id, kinds, gaveUp);

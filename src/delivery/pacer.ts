@@ -9,10 +9,18 @@ export class Pacer {
   private next = 0;
   private pausedUntil = 0;
   private readonly perChannel = new Map<string, number>();
-  private readonly interval: number;
+  private interval: number;
 
-  constructor(perMinute: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.interval = 60_000 / perMinute;
+  }
+
+  /** Several instances posting at once each take their share of the workspace rate. */
+  share(instances: number): void {
+    this.interval = (60_000 * Math.max(1, instances)) / this.perMinute;
   }
 
   async take(channel: string): Promise<void> {

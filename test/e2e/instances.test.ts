@@ -10,6 +10,8 @@ import { freshDb, type TestDb } from "../helpers/db.js";
 import { startServe, type Served } from "../helpers/serve.js";
 
 const PG = inject("pgUrl");
+/** The workspace's limit, and each instance's setting: together they must share it, not triple it. */
+const RATE = 1200;
 
 /** DMs per user: every value must be exactly 1. */
 const dmsPerUser = (e: SlackEmulator) => {
@@ -34,6 +36,7 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
       users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
       channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
       responseDelayMs: 15,
+      methodLimits: { "chat.postMessage": RATE },
     }).start();
   });
   afterAll(async () => {
@@ -43,7 +46,7 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
   });
 
   it("catch up at the same moment: each manager gets one DM, and a killed instance's share is taken over", async () => {
-    const env = { DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, REPORT_SCHEDULE: "0 9 * * 1", DELIVERY_LEASE_SECONDS: "2", DELIVERY_RATE_PER_MINUTE: "30000" };
+    const env = { DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, REPORT_SCHEDULE: "0 9 * * 1", DELIVERY_LEASE_SECONDS: "2", DELIVERY_RATE_PER_MINUTE: String(RATE) };
     // Today's period began before now, so each process delivers at start (catch-up), all three at once.
     const started = await Promise.all([startServe(env), startServe(env), startServe(env)]);
     served.push(...started);
@@ -61,7 +64,7 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
     const victim = started.find((s) => holders.some((o) => o.startsWith(`${s.child.pid}-`))) ?? started[0]!;
     victim.child.kill("SIGKILL");
     // Wait until the ledger says the period is complete.
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       const done = await t.db("delivery_periods").first();
       if (done) break;
@@ -77,6 +80,10 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
     // Every post went out once in all; the channels too.
     const channelPosts = emulator.messages.filter((m) => !m.user).map((m) => m.channel).sort();
     expect(channelPosts).toEqual(["CBUDDY", "CENG", "CLEAD"]);
+    // Three instances shared the workspace's rate instead of each posting at it: few 429s.
+    const posts = emulator.callsOf("chat.postMessage");
+    const limited = posts.filter((c) => c.status === 429).length;
+    expect(limited / posts.length).toBeLessThan(0.1);
     // The work was shared: more than one instance delivered.
     const owners = await t.db("deliveries").where({ state: "delivered" }).distinct("owner").pluck("owner");
     expect(owners.length).toBeGreaterThanOrEqual(2);
