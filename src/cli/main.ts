@@ -10,6 +10,7 @@ import { runImport } from "./import.js";
 import { FORMATS, runPreview } from "./preview.js";
 import { runEmulator } from "./emulator.js";
 import { runSend } from "./send.js";
+import { runStatus } from "./status.js";
 import { runServe } from "./serve.js";
 import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
 
@@ -52,6 +53,12 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
     .option("--as-of <iso>", "a time in the period to deliver, and the report time")
     .option("--dry-run", "show what would be sent; send and record nothing")
     .action((opts) => run((ctx) => runSend(ctx, opts)));
+
+  program
+    .command("status")
+    .description("what the delivery ledger says about the period that contains --as-of (default now)")
+    .option("--as-of <iso>", "a time in the period")
+    .action((opts: { asOf?: string }) => run((ctx) => runStatus(ctx, opts)));
 
   program
     .command("serve")

@@ -66,6 +66,12 @@ export async function renewLeases(db: Db, claims: string[], leaseUntil: number):
 type Fence = { id: number; claim: string };
 const fenced = (db: Db, f: Fence) => db("deliveries").where({ id: f.id, claim: f.claim });
 
+/** Rows some instance holds right now, for `status`. */
+export async function listHeld(db: Db, periodId: string): Promise<Array<{ kind: DeliveryKind; recipient: string; owner: string; leaseUntil: number }>> {
+  const rows = await db("deliveries").where("period_id", periodId).whereNotNull("claim").select("kind", "recipient", "owner", "lease_until").orderBy("id");
+  return rows.map((r: any) => ({ kind: r.kind, recipient: r.recipient, owner: r.owner, leaseUntil: Number(r.lease_until) }));
+}
+
 /** How many instances hold live claims in the period (this one included), to share the posting rate. */
 export async function countLiveOwners(db: Db, periodId: string, now: number): Promise<number> {
   const r = await db("deliveries").where("period_id", periodId).whereNotNull("claim").where("lease_until", ">", now).countDistinct({ n: "owner" }).first();

@@ -21,7 +21,7 @@ describe("the command line", () => {
   it("--help lists the commands", () => {
     const r = cli(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["migrate", "import", "preview", "send", "serve", "emulator", "demo"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+    for (const c of ["migrate", "import", "preview", "send", "status", "serve", "emulator", "demo"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
   });
 
   it("preview --format json prints the contract's shape, groups in status order", () => {
@@ -146,6 +146,11 @@ describe("the command line", () => {
       while (!out.includes("DM to Sam Ortiz")) await new Promise((r) => setTimeout(r, 50));
       expect(out).toContain("DM to Dana Brooks <dana@acme.example>");
       expect(out).not.toMatch(/Secret-Mentee|mia@/);
+      // The operator's view of the same period, from the ledger.
+      const status = cli(["status", "--as-of", "2026-03-03"], env);
+      expect(status.stdout).toContain("Period 2026-03-02 (03-02-2026 – 03-15-2026): complete");
+      expect(status.stdout).toMatch(/^ {2}delivered +3 +2 +0$/m);
+      expect(cli(["status", "--as-of", "2026-06-01"], env).stdout).toContain("Nothing planned yet");
     } finally {
       child.kill("SIGINT");
       await once(child, "exit");
