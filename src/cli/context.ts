@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { ConfigError, loadConfig, type Config } from "../config.js";
+import { loadConfig, type Config } from "../config.js";
 import { createDb, migrate, type Db } from "../db/knex.js";
 import { createLogger, type Logger } from "../logger.js";
 
@@ -45,5 +45,3 @@ export function parseAsOf(value: string | undefined, zone: string): number {
   if (!dt.isValid) throw new UsageError(`--as-of ${JSON.stringify(value)}: not an ISO 8601 date or date-time`);
   return dt.toMillis();
 }
-
-export { ConfigError };

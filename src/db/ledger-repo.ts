@@ -66,6 +66,20 @@ export async function renewLeases(db: Db, claims: string[], leaseUntil: number):
 type Fence = { id: number; claim: string };
 const fenced = (db: Db, f: Fence) => db("deliveries").where({ id: f.id, claim: f.claim });
 
+/**
+ * Marks, in one statement per chunk, the period's pending rows of these recipients as failed for good
+ * (no Slack user to send to). Rows someone holds are left to their holder.
+ */
+export async function failPending(db: Db, q: { periodId: string; kind: DeliveryKind; recipients: string[]; error: string; now: number }): Promise<void> {
+  for (const chunk of chunks(q.recipients, 5000)) {
+    await db("deliveries")
+      .where({ period_id: q.periodId, kind: q.kind, state: "pending" })
+      .whereIn("recipient", chunk)
+      .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", q.now))
+      .update({ state: "failed", error: q.error, owner: null, claim: null, lease_until: null, updated_at: q.now });
+  }
+}
+
 /** Rows some instance holds right now, for `status`. */
 export async function listHeld(db: Db, periodId: string): Promise<Array<{ kind: DeliveryKind; recipient: string; owner: string; leaseUntil: number }>> {
   const rows = await db("deliveries").where("period_id", periodId).whereNotNull("claim").select("kind", "recipient", "owner", "lease_until").orderBy("id");

@@ -5,7 +5,8 @@ import type { Db } from "./knex.js";
 
 export interface ReportQuery {
   asOf: Millis;
-  programId?: string;
+  /** Only these programs (one set-based read however many). */
+  programIds?: string[];
   /** Only the mentors who report to this manager, directly or through the whole tree. */
   team?: { managerEmail: string; scope: ReportScope };
 }
@@ -47,13 +48,13 @@ function teamQuery(db: Db, managerEmail: string, scope: ReportScope): Knex.Query
  */
 export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInput> {
   const scoped = (qb: Knex.QueryBuilder, programCol: string, emailCol: string) => {
-    if (q.programId !== undefined) qb.where(programCol, q.programId);
+    if (q.programIds !== undefined) qb.whereIn(programCol, q.programIds);
     if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmail, q.team.scope));
     return qb;
   };
 
   const programsQ = db("programs").select("*");
-  if (q.programId !== undefined) programsQ.where("program_id", q.programId);
+  if (q.programIds !== undefined) programsQ.whereIn("program_id", q.programIds);
 
   const enrollmentsQ = scoped(
     db("enrollments as e")
@@ -85,7 +86,7 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     .select(db.raw("sum(case when scheduled_at <= ? then 1 else 0 end) as completed", [q.asOf]))
     .where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", q.asOf))
     .groupBy("match_id");
-  if (q.programId !== undefined || q.team) {
+  if (q.programIds !== undefined || q.team) {
     meetingsQ.whereIn("match_id", scoped(db("matches").select("match_id").where("matched_at", "<=", q.asOf), "program_id", "mentor_email"));
   }
 

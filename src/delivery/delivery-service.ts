@@ -7,6 +7,7 @@ import {
   countLiveOwners,
   countOpen,
   failedChannels,
+  failPending,
   isPeriodComplete,
   noCounts,
   markDelivered,
@@ -215,12 +216,20 @@ export function createDeliveryService(deps: DeliveryDeps) {
         return summary;
       }
     }
+    const unreachable = new Map<string, string[]>();
     for (const t of targets.values()) {
       if (t.kind !== "dm") continue;
       const r = resolved.get(t.recipient);
       if (r && "userId" in r) t.channel = r.userId;
-      else if (r) t.problem = r.problem;
+      else if (r) {
+        t.problem = r.problem;
+        const list = unreachable.get(r.problem);
+        if (list) list.push(t.recipient);
+        else unreachable.set(r.problem, [t.recipient]);
+      }
     }
+    // Managers with no Slack account are settled in one statement each kind, not a claim each.
+    for (const [error, recipients] of unreachable) await failPending(db, { periodId: period.id, kind: "dm", recipients, error, now: now() });
 
     const activeClaims = new Set<string>();
     const heartbeat = setInterval(() => {

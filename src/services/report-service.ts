@@ -27,7 +27,7 @@ export function createReportService({ db, config }: ReportDeps) {
       const manager = await findPerson(db, email);
       if (!manager) throw new NotFoundError(`${email.trim()} is not in the roster (people.csv)`);
       if (programId !== undefined && !(await findProgram(db, programId))) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
-      const input = await readReportInput(db, { asOf, programId, team: { managerEmail: manager.email, scope: config.REPORT_SCOPE } });
+      const input = await readReportInput(db, { asOf, programIds: programId === undefined ? undefined : [programId], team: { managerEmail: manager.email, scope: config.REPORT_SCOPE } });
       return buildManagerReport(manager, buildRows(input, asOf, zone), asOf);
     },
 
@@ -35,8 +35,16 @@ export function createReportService({ db, config }: ReportDeps) {
       await checkZone();
       const program = await findProgram(db, programId);
       if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
-      const input = await readReportInput(db, { asOf, programId });
+      const input = await readReportInput(db, { asOf, programIds: [programId] });
       return buildProgramSummary(program, buildRows(input, asOf, zone), asOf);
+    },
+
+    /** Several programs' summaries from one read of their data. */
+    async programSummaries(programs: Program[], asOf: Millis): Promise<ProgramSummary[]> {
+      if (!programs.length) return [];
+      await checkZone();
+      const rows = buildRows(await readReportInput(db, { asOf, programIds: programs.map((p) => p.id) }), asOf, zone);
+      return programs.map((p) => buildProgramSummary(p, rows, asOf));
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */

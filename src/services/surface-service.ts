@@ -93,7 +93,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const asOf = now();
     const report = person ? await reports.managerReport(person.email, asOf) : null;
     const programs = person ? (await listPrograms(db)).filter((p) => isAdminOf(person.email, p)) : [];
-    const summaries = await Promise.all(programs.map((p) => reports.programSummary(p.id, asOf)));
+    const summaries = await reports.programSummaries(programs, asOf);
     return ui.buildHomeView({ report, summaries, zone });
   }
 

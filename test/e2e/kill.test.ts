@@ -78,7 +78,6 @@ describe.each(ENGINES)("send killed with SIGKILL, then run again (%s)", (engine)
   it("killed at random moments over many seeds: no duplicate, no miss", async () => {
     emulator.setResponseDelay(40);
     for (let seed = 1; seed <= 6; seed++) {
-      const before = emulator.messages.length;
       const run = sendProcess(env);
       // Kill times spread deterministically over the run, from before the first call to after the last.
       const delay = 150 + ((seed * 7919) % 500);
@@ -87,7 +86,6 @@ describe.each(ENGINES)("send killed with SIGKILL, then run again (%s)", (engine)
       clearTimeout(timer);
       const rerun = await sendProcess(env).done;
       expect(rerun.code, rerun.out).toBe(0);
-      if (seed === 1) expect(emulator.messages.length - before).toBeLessThanOrEqual(4);
       expect(Object.values(tally(emulator)), `seed ${seed}`).toEqual([1, 1, 1, 1]);
       // Next seed: a new period, so there is something to deliver again.
       await t.db("deliveries").del();

@@ -85,6 +85,13 @@ describe.each(ENGINES)("the sample company on %s", (engine) => {
     expect(s.byOrganization).toEqual([{ organization: "Sales", counts: { "Matched-Active": 2, "Match Request-Waiting Mentee Approval": 1 }, total: 3 }]);
   });
 
+  it("several programs' summaries from one read equal each program's own", async () => {
+    const { listPrograms } = await import("../../src/db/report-repo.js");
+    const programs = await listPrograms(t.db);
+    const together = await service().programSummaries(programs, ASOF);
+    for (const [i, p] of programs.entries()) expect(together[i]).toEqual(await service().programSummary(p.id, ASOF));
+  });
+
   it("a past as-of reproduces that day's report", async () => {
     const report = await service().managerReport("dana@acme.example", parseInstant("2026-01-01", "UTC")!);
     expect(report.groups.map((g) => [g.status, g.rows.map((r) => r.mentorName)])).toEqual([
