@@ -6,7 +6,12 @@ import { isValidZone } from "./domain/dates.js";
 const emailList = z
   .string()
   .default("")
-  .transform((s) => s.split(/[;,]/).map((e) => e.trim().toLowerCase()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(/[;,]/)
+      .map((e) => e.trim().toLowerCase())
+      .filter(Boolean),
+  );
 
 const intIn = (min: number, max: number, dflt: number) =>
   z
@@ -56,9 +61,7 @@ export class ConfigError extends Error {
 
 /** Reads the environment once; a bad value stops the app with a message that names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const picked = Object.fromEntries(
-    Object.keys(schema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
-  );
+  const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]));
   const parsed = schema.safeParse(picked);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {

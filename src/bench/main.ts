@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { DateTime } from "luxon";
 import pg from "pg";
-import { createDb, migrate, type Db } from "../db/knex.js";
+import { createDb, type Db, migrate } from "../db/knex.js";
 import { createDeliveryService } from "../delivery/delivery-service.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
@@ -26,7 +26,8 @@ const ASOF = DateTime.fromISO("2026-03-02T09:00", { zone: ZONE }).toMillis();
 
 const ms = (a: number) => Math.round(a);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -38,7 +39,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function freshDatabase(engine: "sqlite" | "pg", pgUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function freshDatabase(
+  engine: "sqlite" | "pg",
+  pgUrl: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   if (engine === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "mr-bench-db-"));
     return { url: join(dir, "bench.sqlite"), drop: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -61,24 +65,49 @@ async function freshDatabase(engine: "sqlite" | "pg", pgUrl: string): Promise<{ 
 
 /** The same reads the report does, rows consumed and nothing else: the floor the report is measured against. */
 async function bareRead(db: Db): Promise<number> {
-  const q = (sql: string, b: number[] = []) => db.raw(sql, b).then((r: any) => (Array.isArray(r) ? r.length : r.rows.length));
+  const q = (sql: string, b: number[] = []) =>
+    db.raw(sql, b).then((r: any) => (Array.isArray(r) ? r.length : r.rows.length));
   const counts = await Promise.all([
     q("select * from programs"),
-    q("select e.program_id, e.email, e.registered_at, p.name, p.organization, p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor'"),
+    q(
+      "select e.program_id, e.email, e.registered_at, p.name, p.organization, p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor'",
+    ),
     q("select match_id, program_id, mentor_email, matched_at, closed_at from matches where matched_at <= ?", [ASOF]),
-    q("select request_id, program_id, mentor_email, requested_at, mentor_approved_at, mentee_approved_at, admin_approved_at, closed_at from match_requests where requested_at <= ? and (closed_at is null or closed_at > ?)", [ASOF, ASOF]),
-    q("select match_id, sum(case when scheduled_at > ? then 1 else 0 end) as upcoming, sum(case when scheduled_at <= ? then 1 else 0 end) as completed from meetings where cancelled_at is null or cancelled_at > ? group by match_id", [ASOF, ASOF, ASOF]),
-    q("select email, name, manager_email from people where email in (select distinct p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor' and p.manager_email is not null)"),
+    q(
+      "select request_id, program_id, mentor_email, requested_at, mentor_approved_at, mentee_approved_at, admin_approved_at, closed_at from match_requests where requested_at <= ? and (closed_at is null or closed_at > ?)",
+      [ASOF, ASOF],
+    ),
+    q(
+      "select match_id, sum(case when scheduled_at > ? then 1 else 0 end) as upcoming, sum(case when scheduled_at <= ? then 1 else 0 end) as completed from meetings where cancelled_at is null or cancelled_at > ? group by match_id",
+      [ASOF, ASOF, ASOF],
+    ),
+    q(
+      "select email, name, manager_email from people where email in (select distinct p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor' and p.manager_email is not null)",
+    ),
   ]);
   return counts.reduce((a, b) => a + b, 0);
 }
 
-async function slashLatency(dbUrl: string, samples: number): Promise<{ ackP50: number; ackP95: number; p50: number; p95: number; samples: number }> {
-  const emulator = await new SlackEmulator({ users: [{ id: "U0BIG", email: BIG_MANAGER, name: "Big Team Manager" }] }).start();
+async function slashLatency(
+  dbUrl: string,
+  samples: number,
+): Promise<{ ackP50: number; ackP95: number; p50: number; p95: number; samples: number }> {
+  const emulator = await new SlackEmulator({
+    users: [{ id: "U0BIG", email: BIG_MANAGER, name: "Big Team Manager" }],
+  }).start();
   const port = await freePort();
   const secret = "bench-secret";
   const child = spawn(process.execPath, [BIN, "serve"], {
-    env: { PATH: process.env.PATH ?? "", DATABASE_URL: dbUrl, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, SLACK_SIGNING_SECRET: secret, PORT: String(port), REPORT_SCHEDULE: "off", LOG_LEVEL: "warn" },
+    env: {
+      PATH: process.env.PATH ?? "",
+      DATABASE_URL: dbUrl,
+      SLACK_BOT_TOKEN: emulator.token,
+      SLACK_API_URL: emulator.url,
+      SLACK_SIGNING_SECRET: secret,
+      PORT: String(port),
+      REPORT_SCHEDULE: "off",
+      LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve) => child.stdout!.on("data", (d) => String(d).includes("is serving") && resolve()));
@@ -87,15 +116,31 @@ async function slashLatency(dbUrl: string, samples: number): Promise<{ ackP50: n
   const answers: number[] = [];
   try {
     for (let i = 0; i < samples + 5; i++) {
-      const body = new URLSearchParams({ command: "/mentorship-report", text: "", user_id: "U0BIG", team_id: "T", response_url: emulator.responseUrl(`b${i}`), trigger_id: "t" }).toString();
+      const body = new URLSearchParams({
+        command: "/mentorship-report",
+        text: "",
+        user_id: "U0BIG",
+        team_id: "T",
+        response_url: emulator.responseUrl(`b${i}`),
+        trigger_id: "t",
+      }).toString();
       const ts = Math.floor(Date.now() / 1000);
       const sig = "v0=" + createHmac("sha256", secret).update(`v0:${ts}:${body}`).digest("hex");
       const answered = new Promise<number>((resolve) => {
-        const on = (r: { path: string }) => r.path === `/response/b${i}` && (emulator.off("response", on), resolve(performance.now()));
+        const on = (r: { path: string }) =>
+          r.path === `/response/b${i}` && (emulator.off("response", on), resolve(performance.now()));
         emulator.on("response", (b: Record<string, unknown>) => on({ path: emulator.responses.at(-1)!.path, ...b }));
       });
       const t0 = performance.now();
-      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": String(ts), "X-Slack-Signature": sig }, body });
+      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          "X-Slack-Request-Timestamp": String(ts),
+          "X-Slack-Signature": sig,
+        },
+        body,
+      });
       await res.text();
       const ack = performance.now() - t0;
       const done = (await answered) - t0;
@@ -140,7 +185,15 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
   };
   const log = createLogger("silent");
   const slack = createSlackClient(config, { concurrency: 16 });
-  const service = createDeliveryService({ db, slack, log, config, reports: createReportService({ db, config }), directory: createDirectory({ db, slack, log }), concurrency: 8 });
+  const service = createDeliveryService({
+    db,
+    slack,
+    log,
+    config,
+    reports: createReportService({ db, config }),
+    directory: createDirectory({ db, slack, log }),
+    concurrency: 8,
+  });
   await db("deliveries").del();
   await db("delivery_periods").del();
   await db("slack_users").del();
@@ -154,7 +207,8 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
   const postSpan = (okPosts.at(-1)!.at - okPosts[0]!.at) / 1000;
   const delivered = summary.tally!.byState.delivered.dm + summary.tally!.byState.delivered.channel;
   const perRecipient = new Map<string, number>();
-  for (const m of emulator.messages) perRecipient.set(m.user ?? m.channel, (perRecipient.get(m.user ?? m.channel) ?? 0) + 1);
+  for (const m of emulator.messages)
+    perRecipient.set(m.user ?? m.channel, (perRecipient.get(m.user ?? m.channel) ?? 0) + 1);
   const directoryCalls = emulator.callsOf("users.list").length + emulator.callsOf("users.lookupByEmail").length;
   return {
     delivered,
@@ -163,7 +217,7 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
     callsPerReport: emulator.calls.length / delivered,
     allowedPerMinute: opts.ratePerMinute,
     achievedPerMinute: ((okPosts.length - 1) / postSpan) * 60,
-    ratio: ((okPosts.length - 1) / postSpan) * 60 / opts.ratePerMinute,
+    ratio: (((okPosts.length - 1) / postSpan) * 60) / opts.ratePerMinute,
     http429: emulator.calls.filter((c) => c.status === 429).length,
     wallSeconds: wall,
     directoryCalls,
@@ -176,13 +230,30 @@ async function main(argv: string[]) {
     .name("bench")
     .addOption(new Option("--size <size>", "company size").choices(["small", "medium", "full"]).default("full"))
     .addOption(new Option("--engine <engine>", "database").choices(["sqlite", "pg"]).default("sqlite"))
-    .option("--pg-url <url>", "PostgreSQL server for --engine pg", process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test")
-    .option("--rate <perMinute>", "the emulated workspace's chat.postMessage limit (Slack's, scaled up)", (v) => Number(v), 12_000)
+    .option(
+      "--pg-url <url>",
+      "PostgreSQL server for --engine pg",
+      process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+    )
+    .option(
+      "--rate <perMinute>",
+      "the emulated workspace's chat.postMessage limit (Slack's, scaled up)",
+      (v) => Number(v),
+      12_000,
+    )
     .option("--faults <share>", "also deliver with this share of calls answered 429/5xx", (v) => Number(v), 0.2)
     .option("--samples <n>", "slash commands to time", (v) => Number(v), 50)
     .option("--json", "print one JSON object");
   program.parse(argv);
-  const o = program.opts<{ size: keyof typeof SIZES; engine: "sqlite" | "pg"; pgUrl: string; rate: number; faults: number; samples: number; json?: boolean }>();
+  const o = program.opts<{
+    size: keyof typeof SIZES;
+    engine: "sqlite" | "pg";
+    pgUrl: string;
+    rate: number;
+    faults: number;
+    samples: number;
+    json?: boolean;
+  }>();
   const size = SIZES[o.size];
   const say = (s: string) => !o.json && process.stderr.write(s + "\n");
 
@@ -198,7 +269,13 @@ async function main(argv: string[]) {
     let t = performance.now();
     const imported = await importDirectory(db, dir, { zone: ZONE });
     const importSec = (performance.now() - t) / 1000;
-    if (!imported.ok) throw new Error(`bench import failed: ${imported.problems.slice(0, 3).map((p) => `${p.file}:${p.line} ${p.problem}`).join("; ")}`);
+    if (!imported.ok)
+      throw new Error(
+        `bench import failed: ${imported.problems
+          .slice(0, 3)
+          .map((p) => `${p.file}:${p.line} ${p.problem}`)
+          .join("; ")}`,
+      );
     const rows = imported.files.reduce((n, f) => n + f.rows, 0);
     results.import = { rows, seconds: importSec, rowsPerSecond: rows / importSec };
 
@@ -219,7 +296,13 @@ async function main(argv: string[]) {
       await bareRead(db);
       bare.push(performance.now() - t);
     }
-    results.reports = { managers, rows: reportRows, buildMs: median(build), bareSqlMs: median(bare), ratio: median(build) / median(bare) };
+    results.reports = {
+      managers,
+      rows: reportRows,
+      buildMs: median(build),
+      bareSqlMs: median(bare),
+      ratio: median(build) / median(bare),
+    };
 
     say("Timing slash commands for a 1,000-person team over HTTP…");
     results.slashCommand = await slashLatency(database.url, o.samples);
@@ -237,7 +320,10 @@ async function main(argv: string[]) {
       try {
         await migrate(sdb);
         await importDirectory(sdb, smallDir, { zone: ZONE });
-        results.deliveryWithFaults = { company: "small", ...(await delivery(sdb, { ratePerMinute: o.rate, faults: o.faults })) };
+        results.deliveryWithFaults = {
+          company: "small",
+          ...(await delivery(sdb, { ratePerMinute: o.rate, faults: o.faults })),
+        };
       } finally {
         await sdb.destroy();
         await smallDb.drop();
@@ -250,7 +336,12 @@ async function main(argv: string[]) {
     const dms = 10_000;
     const directoryMinutes = Math.ceil(workspaceUsers / 1000) / SLACK.tier2;
     const postMinutes = dms / SLACK.postMessage;
-    results.modelled10kDMs = { minutes: directoryMinutes + postMinutes, directoryMinutes, postMinutes, assumptions: `users.list ${SLACK.tier2}/min over ${workspaceUsers} users, chat.postMessage ${SLACK.postMessage}/min` };
+    results.modelled10kDMs = {
+      minutes: directoryMinutes + postMinutes,
+      directoryMinutes,
+      postMinutes,
+      assumptions: `users.list ${SLACK.tier2}/min over ${workspaceUsers} users, chat.postMessage ${SLACK.postMessage}/min`,
+    };
     results.peakRssMB = process.resourceUsage().maxRSS / 1024;
   } finally {
     await db.destroy();
@@ -265,21 +356,49 @@ async function main(argv: string[]) {
   const r = results as any;
   const line = (k: string, v: string, goal = "") => process.stdout.write(`${k.padEnd(44)} ${v.padEnd(28)} ${goal}\n`);
   process.stdout.write(`\nMentorship reports benchmark — ${o.size} company on ${o.engine}\n${"-".repeat(96)}\n`);
-  line("import", `${Math.round(r.import.rowsPerSecond).toLocaleString()} rows/s`, `(${r.import.rows.toLocaleString()} rows in ${r.import.seconds.toFixed(1)} s)`);
-  line("every manager's report (engine + Block Kit)", `${ms(r.reports.buildMs)} ms`, `(${r.reports.managers.toLocaleString()} managers, ${r.reports.rows.toLocaleString()} rows)`);
+  line(
+    "import",
+    `${Math.round(r.import.rowsPerSecond).toLocaleString()} rows/s`,
+    `(${r.import.rows.toLocaleString()} rows in ${r.import.seconds.toFixed(1)} s)`,
+  );
+  line(
+    "every manager's report (engine + Block Kit)",
+    `${ms(r.reports.buildMs)} ms`,
+    `(${r.reports.managers.toLocaleString()} managers, ${r.reports.rows.toLocaleString()} rows)`,
+  );
   line("bare SQL read of the same rows", `${ms(r.reports.bareSqlMs)} ms`);
   line("ratio report / bare read", r.reports.ratio.toFixed(2), "goal <= 3");
-  line("slash command, 1,000-person team: p50 / p95", `${ms(r.slashCommand.p50)} / ${ms(r.slashCommand.p95)} ms`, "goal p95 < 200 ms (ack to answer)");
+  line(
+    "slash command, 1,000-person team: p50 / p95",
+    `${ms(r.slashCommand.p50)} / ${ms(r.slashCommand.p95)} ms`,
+    "goal p95 < 200 ms (ack to answer)",
+  );
   line("  ack p50 / p95", `${ms(r.slashCommand.ackP50)} / ${ms(r.slashCommand.ackP95)} ms`, "Slack wants < 3000 ms");
   const d = r.delivery;
-  line("delivered reports", `${d.delivered.toLocaleString()}`, `(${d.duplicates} duplicates, ${d.failed} failed, ${d.wallSeconds.toFixed(1)} s)`);
+  line(
+    "delivered reports",
+    `${d.delivered.toLocaleString()}`,
+    `(${d.duplicates} duplicates, ${d.failed} failed, ${d.wallSeconds.toFixed(1)} s)`,
+  );
   line("Slack calls per delivered report", d.callsPerReport.toFixed(3), "goal <= 1.1");
-  line("achieved / allowed rate", d.ratio.toFixed(3), `goal >= 0.9 (${Math.round(d.achievedPerMinute)} of ${d.allowedPerMinute}/min, ${d.http429} x 429)`);
+  line(
+    "achieved / allowed rate",
+    d.ratio.toFixed(3),
+    `goal >= 0.9 (${Math.round(d.achievedPerMinute)} of ${d.allowedPerMinute}/min, ${d.http429} x 429)`,
+  );
   if (r.deliveryWithFaults) {
     const f = r.deliveryWithFaults;
-    line(`${Math.round(o.faults * 100)}% faults (small company): delivered / dup.`, `${f.delivered.toLocaleString()} / ${f.duplicates}`, `(calls per report ${f.callsPerReport.toFixed(2)}, ${f.wallSeconds.toFixed(1)} s)`);
+    line(
+      `${Math.round(o.faults * 100)}% faults (small company): delivered / dup.`,
+      `${f.delivered.toLocaleString()} / ${f.duplicates}`,
+      `(calls per report ${f.callsPerReport.toFixed(2)}, ${f.wallSeconds.toFixed(1)} s)`,
+    );
   }
-  line("modelled: 10,000 DMs at Slack's real limits", `${r.modelled10kDMs.minutes.toFixed(1)} min`, `(${r.modelled10kDMs.assumptions})`);
+  line(
+    "modelled: 10,000 DMs at Slack's real limits",
+    `${r.modelled10kDMs.minutes.toFixed(1)} min`,
+    `(${r.modelled10kDMs.assumptions})`,
+  );
   line("peak RSS", `${Math.round(r.peakRssMB)} MB`, "goal < 1024 MB");
 }
 

@@ -1,6 +1,6 @@
+import { once } from "node:events";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { once } from "node:events";
 import { prng } from "../random.js";
 
 export interface CompanySize {
@@ -16,9 +16,33 @@ export interface CompanySize {
 }
 
 export const SIZES: Record<"small" | "medium" | "full", CompanySize> = {
-  small: { people: 2_000, managers: 200, mentorEnrollments: 800, matches: 600, requests: 400, meetings: 6_000, bigTeam: 1_000 },
-  medium: { people: 20_000, managers: 2_000, mentorEnrollments: 8_000, matches: 6_000, requests: 4_000, meetings: 60_000, bigTeam: 1_000 },
-  full: { people: 100_000, managers: 10_000, mentorEnrollments: 40_000, matches: 30_000, requests: 20_000, meetings: 300_000, bigTeam: 1_000 },
+  small: {
+    people: 2_000,
+    managers: 200,
+    mentorEnrollments: 800,
+    matches: 600,
+    requests: 400,
+    meetings: 6_000,
+    bigTeam: 1_000,
+  },
+  medium: {
+    people: 20_000,
+    managers: 2_000,
+    mentorEnrollments: 8_000,
+    matches: 6_000,
+    requests: 4_000,
+    meetings: 60_000,
+    bigTeam: 1_000,
+  },
+  full: {
+    people: 100_000,
+    managers: 10_000,
+    mentorEnrollments: 40_000,
+    matches: 30_000,
+    requests: 20_000,
+    meetings: 300_000,
+    bigTeam: 1_000,
+  },
 };
 
 export const PROGRAMS = [
@@ -68,8 +92,14 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
   const pick = (n: number) => Math.floor(rnd() * n);
   const T0 = Date.UTC(2025, 0, 1);
 
-  const programs = new CsvOut(join(dir, "programs.csv"), "program_id,name,match_duration_months,requires_mentor_approval,requires_mentee_approval,requires_admin_approval,admin_channel,admin_emails");
-  for (const p of PROGRAMS) await programs.row(`${p.id},${p.name},${p.months},${p.mentor},${p.mentee},${p.admin},#mentorship-${p.id},${emailOf(1)}`);
+  const programs = new CsvOut(
+    join(dir, "programs.csv"),
+    "program_id,name,match_duration_months,requires_mentor_approval,requires_mentee_approval,requires_admin_approval,admin_channel,admin_emails",
+  );
+  for (const p of PROGRAMS)
+    await programs.row(
+      `${p.id},${p.name},${p.months},${p.mentor},${p.mentee},${p.admin},#mentorship-${p.id},${emailOf(1)}`,
+    );
   await programs.close();
 
   // People 0..managers-1 are managers in a tree under person 0; the rest report to a random manager.
@@ -79,7 +109,9 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
   await people.row(`${emailOf(0)},Person 0,Executive,`);
   for (let i = 1; i < size.people; i++) {
     const manager = i < size.managers ? pick(i) : i < size.managers + big ? -1 : pick(size.managers);
-    await people.row(`${emailOf(i)},Person ${i},${orgs[i % orgs.length]},${manager === -1 ? BIG_MANAGER : emailOf(manager)}`);
+    await people.row(
+      `${emailOf(i)},Person ${i},${orgs[i % orgs.length]},${manager === -1 ? BIG_MANAGER : emailOf(manager)}`,
+    );
   }
   if (big) await people.row(`${BIG_MANAGER},Big Team Manager,Engineering,${emailOf(0)}`);
   await people.close();
@@ -121,7 +153,10 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
   };
   const mentorsSet = new Set(mentors.map(([p, m]) => `${p}:${m}`));
 
-  const matches = new CsvOut(join(dir, "matches.csv"), "match_id,program_id,mentor_email,mentee_email,matched_at,closed_at");
+  const matches = new CsvOut(
+    join(dir, "matches.csv"),
+    "match_id,program_id,mentor_email,mentee_email,matched_at,closed_at",
+  );
   const matchIds: Array<{ id: string; at: number }> = [];
   for (let k = 0; k < size.matches; k++) {
     const [prog, person] = mentors[pick(mentors.length)]!;
@@ -129,16 +164,23 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
     const closed = rnd() < 0.3 ? iso(at + (10 + pick(200)) * DAY) : "";
     const id = `m${k}`;
     matchIds.push({ id, at });
-    await matches.row(`${id},${PROGRAMS[prog]!.id},${emailOf(person)},${emailOf(menteeFor(prog))},${iso(at)},${closed}`);
+    await matches.row(
+      `${id},${PROGRAMS[prog]!.id},${emailOf(person)},${emailOf(menteeFor(prog))},${iso(at)},${closed}`,
+    );
   }
   await matches.close();
 
-  const requests = new CsvOut(join(dir, "match_requests.csv"), "request_id,program_id,mentor_email,mentee_email,requested_at,mentor_approved_at,mentee_approved_at,admin_approved_at,closed_at");
+  const requests = new CsvOut(
+    join(dir, "match_requests.csv"),
+    "request_id,program_id,mentor_email,mentee_email,requested_at,mentor_approved_at,mentee_approved_at,admin_approved_at,closed_at",
+  );
   for (let k = 0; k < size.requests; k++) {
     const [prog, person] = mentors[pick(mentors.length)]!;
     const at = T0 + (300 + pick(300)) * DAY;
     const maybe = (p: number) => (rnd() < p ? iso(at + pick(10) * DAY) : "");
-    await requests.row(`r${k},${PROGRAMS[prog]!.id},${emailOf(person)},${emailOf(menteeFor(prog))},${iso(at)},${maybe(0.5)},${maybe(0.5)},${maybe(0.3)},${rnd() < 0.1 ? iso(at + 30 * DAY) : ""}`);
+    await requests.row(
+      `r${k},${PROGRAMS[prog]!.id},${emailOf(person)},${emailOf(menteeFor(prog))},${iso(at)},${maybe(0.5)},${maybe(0.5)},${maybe(0.3)},${rnd() < 0.1 ? iso(at + 30 * DAY) : ""}`,
+    );
   }
   await requests.close();
 
@@ -149,5 +191,12 @@ export async function writeCompany(dir: string, size: CompanySize): Promise<Reco
     await meetings.row(`mt${k},${m.id},${iso(at)},${rnd() < 0.1 ? iso(at - DAY) : ""}`);
   }
   await meetings.close();
-  return { programs: PROGRAMS.length, people: people.rows, enrollments: enrollments.rows, matches: matches.rows, requests: requests.rows, meetings: meetings.rows };
+  return {
+    programs: PROGRAMS.length,
+    people: people.rows,
+    enrollments: enrollments.rows,
+    matches: matches.rows,
+    requests: requests.rows,
+    meetings: meetings.rows,
+  };
 }

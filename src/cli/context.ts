@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
-import { loadConfig, type Config } from "../config.js";
-import { createDb, migrate, type Db } from "../db/knex.js";
+import { type Config, loadConfig } from "../config.js";
+import { createDb, type Db, migrate } from "../db/knex.js";
 import { createLogger, type Logger } from "../logger.js";
 
 export class UsageError extends Error {
@@ -27,7 +27,11 @@ export interface CliContext {
 }
 
 /** Config, a migrated database and a logger; every command starts here (spec §6). */
-export async function withContext<T>(io: CliIo, env: NodeJS.ProcessEnv, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+export async function withContext<T>(
+  io: CliIo,
+  env: NodeJS.ProcessEnv,
+  fn: (ctx: CliContext) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(env);
   const db = createDb(config.DATABASE_URL);
   try {

@@ -1,14 +1,14 @@
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createDeliveryService } from "../delivery/delivery-service.js";
+import { type EmulatedUser, SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
-import { SlackEmulator, type EmulatedUser } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
 import { buildRunSummaryText } from "../render/run-summary.js";
 import { createReportService } from "../services/report-service.js";
 import { createSlackClient } from "../slack/client.js";
 import { createDirectory } from "../slack/directory.js";
-import { parseAsOf, type CliContext } from "./context.js";
+import { type CliContext, parseAsOf } from "./context.js";
 
 export const SAMPLE_DIR = fileURLToPath(new URL("../../examples/sample/", import.meta.url));
 export const DEMO_DATABASE = "./data/demo.sqlite";
@@ -40,21 +40,43 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
   for (const f of imported.files) io.out(`  ${f.file.padEnd(19)} ${String(f.rows).padStart(4)} rows\n`);
 
   const people: Array<{ email: string; name: string }> = await db("people").select("email", "name").orderBy("email");
-  const users: EmulatedUser[] = people.filter((p) => !NOT_IN_SLACK.has(p.email)).map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
-  const emulator = await new SlackEmulator({ users, channels: [{ id: "C0000ENG1", name: "mentorship-eng" }, { id: "C0000LEAD", name: "leadership-circle" }] }).start();
+  const users: EmulatedUser[] = people
+    .filter((p) => !NOT_IN_SLACK.has(p.email))
+    .map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
+  const emulator = await new SlackEmulator({
+    users,
+    channels: [
+      { id: "C0000ENG1", name: "mentorship-eng" },
+      { id: "C0000LEAD", name: "leadership-circle" },
+    ],
+  }).start();
   const nameOf = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
   try {
-    const config = { ...ctx.config, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, DELIVERY_RATE_PER_MINUTE: 6000 };
+    const config = {
+      ...ctx.config,
+      SLACK_BOT_TOKEN: emulator.token,
+      SLACK_API_URL: emulator.url,
+      DELIVERY_RATE_PER_MINUTE: 6000,
+    };
     const slack = createSlackClient(config);
     const reports = createReportService({ db, config });
-    const delivery = createDeliveryService({ db, slack, reports, log: ctx.log, config, directory: createDirectory({ db, slack, log: ctx.log }) });
+    const delivery = createDeliveryService({
+      db,
+      slack,
+      reports,
+      log: ctx.log,
+      config,
+      directory: createDirectory({ db, slack, log: ctx.log }),
+    });
 
     io.out(rule(`2. Deliver the period (report as of ${opts.asOf} ${zone}) to the Slack emulator at ${emulator.url}`));
     const first = await delivery.deliverPeriod({ asOf });
     io.out(buildRunSummaryText(first, zone));
 
     for (const m of emulator.messages) {
-      const to = m.user ? `DM to ${nameOf.get(m.user)}` : `post in #${m.channel === "C0000ENG1" ? "mentorship-eng" : "leadership-circle"}`;
+      const to = m.user
+        ? `DM to ${nameOf.get(m.user)}`
+        : `post in #${m.channel === "C0000ENG1" ? "mentorship-eng" : "leadership-circle"}`;
       io.out(rule(to));
       io.out(messageAsText(m) + "\n");
     }
@@ -65,7 +87,9 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
     io.out(buildRunSummaryText(again, zone));
     io.out(`  Slack calls in the second run: ${emulator.calls.length - calls}\n`);
     io.out(rule("Next"));
-    io.out("  npx mentorship-report preview --manager dana@acme.example --format csv   (with DATABASE_URL=./data/demo.sqlite)\n");
+    io.out(
+      "  npx mentorship-report preview --manager dana@acme.example --format csv   (with DATABASE_URL=./data/demo.sqlite)\n",
+    );
     io.out("  README.md: install the app in a real workspace from manifest.yml.\n");
     return 0;
   } finally {

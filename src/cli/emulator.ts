@@ -1,6 +1,6 @@
-import { messageAsText } from "../emulator/transcript.js";
 import { SlackEmulator } from "../emulator/server.js";
-import { UsageError, type CliContext } from "./context.js";
+import { messageAsText } from "../emulator/transcript.js";
+import { type CliContext, UsageError } from "./context.js";
 
 /**
  * The bundled Slack emulator as a process of its own, its workspace made of the roster and the
@@ -9,9 +9,17 @@ import { UsageError, type CliContext } from "./context.js";
  */
 export async function runEmulator(ctx: CliContext, opts: { port: string }): Promise<number> {
   const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
-  const people: Array<{ email: string; name: string }> = await ctx.db("people").select("email", "name").orderBy("email");
-  const channels: string[] = await ctx.db("programs").whereNotNull("admin_channel").distinct("admin_channel").pluck("admin_channel");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
+  const people: Array<{ email: string; name: string }> = await ctx
+    .db("people")
+    .select("email", "name")
+    .orderBy("email");
+  const channels: string[] = await ctx
+    .db("programs")
+    .whereNotNull("admin_channel")
+    .distinct("admin_channel")
+    .pluck("admin_channel");
   const users = people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
   const names = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
   const emulator = await new SlackEmulator({
@@ -19,7 +27,9 @@ export async function runEmulator(ctx: CliContext, opts: { port: string }): Prom
     channels: channels.map((c, i) => ({ id: `C${String(i + 1).padStart(8, "0")}`, name: c.replace(/^#/, "") })),
   }).start(port);
   emulator.on("message", (m: Parameters<typeof messageAsText>[0] & { user?: string; channel: string }) => {
-    ctx.io.out(`\n── ${m.user ? `DM to ${names.get(m.user)}` : `post in ${m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`);
+    ctx.io.out(
+      `\n── ${m.user ? `DM to ${names.get(m.user)}` : `post in ${m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`,
+    );
   });
   ctx.io.out(
     `Slack emulator with ${users.length} users and ${channels.length} channels. Point the app at it:\n` +

@@ -1,23 +1,28 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../config.js";
-import { SlackSetupError } from "../slack/client.js";
+import { ZoneMismatchError } from "../db/zone-guard.js";
 import { safeErrorMessage } from "../errors.js";
 import { ImportError } from "../import/import-service.js";
 import { NotFoundError } from "../services/report-service.js";
-import { ZoneMismatchError } from "../db/zone-guard.js";
-import { processIo, UsageError, withContext, type CliIo } from "./context.js";
+import { SlackSetupError } from "../slack/client.js";
+import { type CliIo, processIo, UsageError, withContext } from "./context.js";
+import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
+import { runEmulator } from "./emulator.js";
 import { runImport } from "./import.js";
 import { FORMATS, runPreview } from "./preview.js";
-import { runEmulator } from "./emulator.js";
 import { runSend } from "./send.js";
-import { runStatus } from "./status.js";
 import { runServe } from "./serve.js";
-import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
+import { runStatus } from "./status.js";
 
 /** Runs the CLI and returns the exit code: 0 done, 1 the work failed, 2 bad usage or configuration. */
-export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let code = 0;
-  const run = (fn: Parameters<typeof withContext>[2]) => withContext(io, env, fn).then((c) => void (code = c as number));
+  const run = (fn: Parameters<typeof withContext>[2]) =>
+    withContext(io, env, fn).then((c) => void (code = c as number));
   const program = new Command()
     .name("mentorship-report")
     .description("Mentorship reports for people managers, delivered in Slack.")
@@ -33,7 +38,10 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
   program
     .command("import")
     .description("import the CSV files in DIR (all or nothing)")
-    .argument("<dir>", "folder with programs.csv, people.csv, enrollments.csv, match_requests.csv, matches.csv, meetings.csv")
+    .argument(
+      "<dir>",
+      "folder with programs.csv, people.csv, enrollments.csv, match_requests.csv, matches.csv, meetings.csv",
+    )
     .option("--dry-run", "check every row, write nothing")
     .action((dir: string, opts: { dryRun?: boolean }) => run((ctx) => runImport(ctx, dir, opts)));
 
@@ -78,7 +86,9 @@ export async function main(argv: string[], io: CliIo = processIo, env: NodeJS.Pr
     .action(async (opts: { asOf: string }) => {
       resetDemoDatabase();
       // The demo's story is on stdout; its logs only when asked for.
-      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, (ctx) => runDemo(ctx, opts));
+      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, (ctx) =>
+        runDemo(ctx, opts),
+      );
     });
 
   try {

@@ -1,10 +1,10 @@
+import { diffRows } from "../domain/reports.js";
 import { buildManagerBlocks, buildProgramBlocks } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
-import { diffRows } from "../domain/reports.js";
 import { buildDiffJson, buildManagerJson, buildProgramJson } from "../render/json.js";
 import { buildDiffText, buildManagerText, buildProgramText } from "../render/text.js";
 import { createReportService } from "../services/report-service.js";
-import { parseAsOf, UsageError, type CliContext } from "./context.js";
+import { type CliContext, parseAsOf, UsageError } from "./context.js";
 
 export const FORMATS = ["text", "json", "csv", "blocks"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -20,8 +20,10 @@ export interface PreviewOptions {
 export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise<number> {
   const { config, io } = ctx;
   const zone = config.REPORT_TIMEZONE;
-  if (!!opts.manager === !!opts.program) throw new UsageError("preview needs exactly one of --manager EMAIL or --program ID");
-  if (!FORMATS.includes(opts.format as Format)) throw new UsageError(`--format ${JSON.stringify(opts.format)}: use one of ${FORMATS.join(", ")}`);
+  if (!!opts.manager === !!opts.program)
+    throw new UsageError("preview needs exactly one of --manager EMAIL or --program ID");
+  if (!FORMATS.includes(opts.format as Format))
+    throw new UsageError(`--format ${JSON.stringify(opts.format)}: use one of ${FORMATS.join(", ")}`);
   const asOf = parseAsOf(opts.asOf, zone);
   const reports = createReportService(ctx);
   const format = opts.format as Format;
@@ -35,20 +37,29 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
       const since = parseAsOf(opts.since, zone);
       if (since >= asOf) throw new UsageError("--since must be before --as-of");
       const before = await reports.managerReport(opts.manager, since);
-      const diff = diffRows(before.groups.flatMap((g) => g.rows), report.groups.flatMap((g) => g.rows));
-      if (format === "json") io.out(JSON.stringify({ ...buildManagerJson(report, zone), changes: buildDiffJson(diff, since, zone) }, null, 2) + "\n");
+      const diff = diffRows(
+        before.groups.flatMap((g) => g.rows),
+        report.groups.flatMap((g) => g.rows),
+      );
+      if (format === "json")
+        io.out(
+          JSON.stringify({ ...buildManagerJson(report, zone), changes: buildDiffJson(diff, since, zone) }, null, 2) +
+            "\n",
+        );
       else io.out(buildManagerText(report, zone) + buildDiffText(diff, since, zone));
       return 0;
     }
     if (format === "json") io.out(JSON.stringify(buildManagerJson(report, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(report.groups));
-    else if (format === "blocks") io.out(JSON.stringify(buildManagerBlocks(report, { zone, period: null }), null, 2) + "\n");
+    else if (format === "blocks")
+      io.out(JSON.stringify(buildManagerBlocks(report, { zone, period: null }), null, 2) + "\n");
     else io.out(buildManagerText(report, zone));
   } else {
     const summary = await reports.programSummary(opts.program!, asOf);
     if (format === "json") io.out(JSON.stringify(buildProgramJson(summary, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(summary.groups));
-    else if (format === "blocks") io.out(JSON.stringify(buildProgramBlocks(summary, { zone, period: null }), null, 2) + "\n");
+    else if (format === "blocks")
+      io.out(JSON.stringify(buildProgramBlocks(summary, { zone, period: null }), null, 2) + "\n");
     else io.out(buildProgramText(summary, zone));
   }
   return 0;

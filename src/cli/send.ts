@@ -3,7 +3,7 @@ import { buildRunSummaryText } from "../render/run-summary.js";
 import { createReportService } from "../services/report-service.js";
 import { createSlackClient } from "../slack/client.js";
 import { createDirectory } from "../slack/directory.js";
-import { parseAsOf, type CliContext } from "./context.js";
+import { type CliContext, parseAsOf } from "./context.js";
 
 export function createServices(ctx: CliContext) {
   const slack = createSlackClient(ctx.config);
@@ -21,7 +21,9 @@ export async function runSend(ctx: CliContext, opts: { asOf?: string; dryRun?: b
   process.once("SIGINT", stop).once("SIGTERM", stop);
   const summary = opts.dryRun
     ? await planPeriod({ reports: createReportService(ctx), config: ctx.config }, asOf)
-    : await createServices(ctx).delivery.deliverPeriod({ asOf, signal: shutdown.signal }).finally(() => process.off("SIGINT", stop).off("SIGTERM", stop));
+    : await createServices(ctx)
+        .delivery.deliverPeriod({ asOf, signal: shutdown.signal })
+        .finally(() => process.off("SIGINT", stop).off("SIGTERM", stop));
   ctx.io.out(buildRunSummaryText(summary, ctx.config.REPORT_TIMEZONE));
   return summary.fatal || summary.left ? 1 : 0;
 }

@@ -12,12 +12,19 @@ export async function runServe(ctx: CliContext): Promise<number> {
   let scheduler: ReturnType<typeof startScheduler> | null = null;
   const health = async () => {
     await db.raw("select 1");
-    return { ok: true, database: "ok", scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on", mode: config.SLACK_APP_TOKEN ? "socket" : "http" };
+    return {
+      ok: true,
+      database: "ok",
+      scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on",
+      mode: config.SLACK_APP_TOKEN ? "socket" : "http",
+    };
   };
   const app = createSlackApp({ config, log, surfaces, health });
   await app.start(config.PORT);
   log.info({ port: config.PORT, mode: config.SLACK_APP_TOKEN ? "socket" : "http" }, "serving");
-  ctx.io.out(`mentorship-report is serving on port ${config.PORT} (${config.SLACK_APP_TOKEN ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`);
+  ctx.io.out(
+    `mentorship-report is serving on port ${config.PORT} (${config.SLACK_APP_TOKEN ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
+  );
   scheduler = startScheduler({ config, delivery, log });
 
   await new Promise<void>((resolve) => {

@@ -1,24 +1,40 @@
 import { DateTime } from "luxon";
 import { isPeriodComplete, listHeld, tallyPeriod } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
-import { parseAsOf, type CliContext } from "./context.js";
+import { type CliContext, parseAsOf } from "./context.js";
 
 /** What the ledger says about a period: for the operator who watches deliveries. Reads only. */
 export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promise<number> {
   const { config, db, io } = ctx;
   const zone = config.REPORT_TIMEZONE;
   const at = parseAsOf(opts.asOf, zone);
-  const period = periodOf(at, { anchorDate: config.REPORT_ANCHOR_DATE, intervalWeeks: config.REPORT_INTERVAL_WEEKS, zone });
-  const [tally, complete, held] = await Promise.all([tallyPeriod(db, period.id), isPeriodComplete(db, period.id), listHeld(db, period.id)]);
+  const period = periodOf(at, {
+    anchorDate: config.REPORT_ANCHOR_DATE,
+    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
+    zone,
+  });
+  const [tally, complete, held] = await Promise.all([
+    tallyPeriod(db, period.id),
+    isPeriodComplete(db, period.id),
+    listHeld(db, period.id),
+  ]);
   const day = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
-  const lines = [`Period ${period.id} (${day(period.start)} – ${day(period.end - 86_400_000)}): ${complete ? "complete" : "not complete"}`];
+  const lines = [
+    `Period ${period.id} (${day(period.start)} – ${day(period.end - 86_400_000)}): ${complete ? "complete" : "not complete"}`,
+  ];
   const total = Object.values(tally.byState).reduce((n, k) => n + k.dm + k.channel + k.notice, 0);
   if (total === 0) lines.push("  Nothing planned yet: no run has started for this period.");
   else {
     lines.push(`  ${"".padEnd(10)} ${"DMs".padStart(8)} ${"channels".padStart(9)} ${"notices".padStart(8)}`);
-    for (const [state, k] of Object.entries(tally.byState)) lines.push(`  ${state.padEnd(10)} ${String(k.dm).padStart(8)} ${String(k.channel).padStart(9)} ${String(k.notice).padStart(8)}`);
+    for (const [state, k] of Object.entries(tally.byState))
+      lines.push(
+        `  ${state.padEnd(10)} ${String(k.dm).padStart(8)} ${String(k.channel).padStart(9)} ${String(k.notice).padStart(8)}`,
+      );
   }
-  for (const h of held) lines.push(`  held: ${h.kind} ${h.recipient} by ${h.owner} until ${DateTime.fromMillis(h.leaseUntil, { zone }).toFormat("HH:mm:ss")}`);
+  for (const h of held)
+    lines.push(
+      `  held: ${h.kind} ${h.recipient} by ${h.owner} until ${DateTime.fromMillis(h.leaseUntil, { zone }).toFormat("HH:mm:ss")}`,
+    );
   for (const f of tally.failed) lines.push(`  failed: ${f.kind} ${f.recipient}: ${f.error}`);
   io.out(lines.join("\n") + "\n");
   return 0;

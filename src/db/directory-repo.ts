@@ -1,4 +1,4 @@
-import { chunks, rowsPerInsert, type Db } from "./knex.js";
+import { chunks, type Db, rowsPerInsert } from "./knex.js";
 
 export interface DirectoryEntry {
   email: string;
@@ -13,7 +13,13 @@ export async function readDirectory(db: Db, emails: string[]): Promise<Map<strin
   const out = new Map<string, DirectoryEntry>();
   for (const chunk of chunks(emails, CHUNK)) {
     const rows = await db("slack_users").whereIn("email", chunk);
-    for (const r of rows) out.set(r.email, { email: r.email, userId: r.user_id ?? null, problem: r.problem ?? null, checkedAt: Number(r.checked_at) });
+    for (const r of rows)
+      out.set(r.email, {
+        email: r.email,
+        userId: r.user_id ?? null,
+        problem: r.problem ?? null,
+        checkedAt: Number(r.checked_at),
+      });
   }
   return out;
 }
@@ -21,7 +27,8 @@ export async function readDirectory(db: Db, emails: string[]): Promise<Map<strin
 export async function writeDirectory(db: Db, entries: DirectoryEntry[]): Promise<void> {
   const rows = entries.map((e) => ({ email: e.email, user_id: e.userId, problem: e.problem, checked_at: e.checkedAt }));
   await db.transaction(async (trx) => {
-    for (const chunk of chunks(rows, rowsPerInsert(trx, 4))) await trx("slack_users").insert(chunk).onConflict("email").merge();
+    for (const chunk of chunks(rows, rowsPerInsert(trx, 4)))
+      await trx("slack_users").insert(chunk).onConflict("email").merge();
   });
 }
 

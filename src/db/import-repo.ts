@@ -1,4 +1,4 @@
-import { chunks, rowsPerInsert, type Db } from "./knex.js";
+import { chunks, type Db, rowsPerInsert } from "./knex.js";
 
 export interface ImportContext {
   programs: string[];
@@ -31,14 +31,22 @@ export interface TableRows {
 }
 
 /** Upserts every table's rows by key in one transaction: all of them or none. */
-export async function writeImport(db: Db, tables: TableRows[], zone: string, onProgress?: (written: number, total: number) => void): Promise<void> {
+export async function writeImport(
+  db: Db,
+  tables: TableRows[],
+  zone: string,
+  onProgress?: (written: number, total: number) => void,
+): Promise<void> {
   const total = tables.reduce((n, t) => n + t.rows.length, 0);
   let written = 0;
   await db.transaction(async (trx) => {
     for (const t of tables) {
       if (t.rows.length === 0) continue;
       for (const chunk of chunks(t.rows, rowsPerInsert(trx, Object.keys(t.rows[0]!).length))) {
-        await trx(t.table).insert(chunk).onConflict([...t.key]).merge();
+        await trx(t.table)
+          .insert(chunk)
+          .onConflict([...t.key])
+          .merge();
         onProgress?.((written += chunk.length), total);
       }
     }

@@ -1,6 +1,14 @@
 import type { Knex } from "knex";
 import type { ReportScope } from "../domain/reports.js";
-import type { Millis, MentorEnrollment, MentorMatch, MentorRequest, Person, Program, ReportInput } from "../domain/types.js";
+import type {
+  MentorEnrollment,
+  MentorMatch,
+  MentorRequest,
+  Millis,
+  Person,
+  Program,
+  ReportInput,
+} from "../domain/types.js";
 import type { Db } from "./knex.js";
 
 export interface ReportQuery {
@@ -23,7 +31,9 @@ export function toProgram(r: Record<string, unknown>): Program {
     requiresMenteeApproval: bool(r.requires_mentee_approval),
     requiresAdminApproval: bool(r.requires_admin_approval),
     adminChannel: (r.admin_channel as string | null) || null,
-    adminEmails: String(r.admin_emails ?? "").split(";").filter(Boolean),
+    adminEmails: String(r.admin_emails ?? "")
+      .split(";")
+      .filter(Boolean),
   };
 }
 
@@ -66,14 +76,25 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
   );
 
   const matchesQ = scoped(
-    db("matches").select("match_id", "program_id", "mentor_email", "matched_at", "closed_at").where("matched_at", "<=", q.asOf),
+    db("matches")
+      .select("match_id", "program_id", "mentor_email", "matched_at", "closed_at")
+      .where("matched_at", "<=", q.asOf),
     "program_id",
     "mentor_email",
   );
 
   const requestsQ = scoped(
     db("match_requests")
-      .select("request_id", "program_id", "mentor_email", "requested_at", "mentor_approved_at", "mentee_approved_at", "admin_approved_at", "closed_at")
+      .select(
+        "request_id",
+        "program_id",
+        "mentor_email",
+        "requested_at",
+        "mentor_approved_at",
+        "mentee_approved_at",
+        "admin_approved_at",
+        "closed_at",
+      )
       .where("requested_at", "<=", q.asOf)
       .where((w) => w.whereNull("closed_at").orWhere("closed_at", ">", q.asOf)),
     "program_id",
@@ -87,14 +108,24 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     .where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", q.asOf))
     .groupBy("match_id");
   if (q.programIds !== undefined || q.team) {
-    meetingsQ.whereIn("match_id", scoped(db("matches").select("match_id").where("matched_at", "<=", q.asOf), "program_id", "mentor_email"));
+    meetingsQ.whereIn(
+      "match_id",
+      scoped(db("matches").select("match_id").where("matched_at", "<=", q.asOf), "program_id", "mentor_email"),
+    );
   }
 
   type Row = Record<string, any>;
-  const [programs, enrollments, matches, requests, meetings]: Row[][] = await Promise.all([programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ]);
+  const [programs, enrollments, matches, requests, meetings]: Row[][] = await Promise.all([
+    programsQ,
+    enrollmentsQ,
+    matchesQ,
+    requestsQ,
+    meetingsQ,
+  ]);
 
   const counts = new Map<string, { upcoming: number; completed: number }>();
-  for (const m of meetings) counts.set(String(m.match_id), { upcoming: Number(m.upcoming), completed: Number(m.completed) });
+  for (const m of meetings)
+    counts.set(String(m.match_id), { upcoming: Number(m.upcoming), completed: Number(m.completed) });
 
   return {
     programs: programs.map(toProgram),
@@ -137,7 +168,9 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
 
 export async function findPerson(db: Db, email: string): Promise<Person | null> {
   const r = await db("people").where("email", email.trim().toLowerCase()).first();
-  return r ? { email: r.email, name: r.name, organization: r.organization ?? "", managerEmail: r.manager_email ?? null } : null;
+  return r
+    ? { email: r.email, name: r.name, organization: r.organization ?? "", managerEmail: r.manager_email ?? null }
+    : null;
 }
 
 export async function findProgram(db: Db, id: string): Promise<Program | null> {
@@ -153,13 +186,28 @@ export async function listPrograms(db: Db): Promise<Program[]> {
  * Names and managers for splitting a whole company's rows among its managers: with the `direct`
  * scope only the mentors' managers are needed; `all` walks whole chains, so it takes everyone.
  */
-export async function readRoster(db: Db, scope: ReportScope): Promise<Map<string, { name: string; managerEmail: string | null }>> {
+export async function readRoster(
+  db: Db,
+  scope: ReportScope,
+): Promise<Map<string, { name: string; managerEmail: string | null }>> {
   const q = db("people").select("email", "name", "manager_email");
   if (scope === "direct") {
-    q.whereIn("email", db("enrollments as e").join("people as p", "p.email", "e.email").where("e.role", "mentor").whereNotNull("p.manager_email").distinct("p.manager_email"));
+    q.whereIn(
+      "email",
+      db("enrollments as e")
+        .join("people as p", "p.email", "e.email")
+        .where("e.role", "mentor")
+        .whereNotNull("p.manager_email")
+        .distinct("p.manager_email"),
+    );
   }
   const rows = await q;
-  return new Map(rows.map((r) => [r.email as string, { name: r.name as string, managerEmail: (r.manager_email as string | null) ?? null }]));
+  return new Map(
+    rows.map((r) => [
+      r.email as string,
+      { name: r.name as string, managerEmail: (r.manager_email as string | null) ?? null },
+    ]),
+  );
 }
 
 export async function getSetting(db: Db, key: string): Promise<string | null> {

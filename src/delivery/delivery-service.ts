@@ -6,35 +6,42 @@ import {
   claimDue,
   countLiveOwners,
   countOpen,
+  type DeliveryKind,
+  type DeliveryRow,
   failedChannels,
   failPending,
   isPeriodComplete,
-  noCounts,
+  type KindCounts,
   markDelivered,
   markFailed,
   markPending,
   markPeriodComplete,
   markSending,
+  noCounts,
+  type PeriodTally,
   planDeliveries,
   release,
   renewLeases,
   tallyPeriod,
-  type DeliveryKind,
-  type DeliveryRow,
-  type KindCounts,
-  type PeriodTally,
 } from "../db/ledger-repo.js";
-import { periodOf, type Period } from "../domain/periods.js";
+import { type Period, periodOf } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
 import type { Millis, Program } from "../domain/types.js";
+import { safeErrorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { buildManagerBlocks, buildProgramBlocks, esc, hasNewBlocks, withoutNewBlocks, type Message } from "../render/blocks.js";
+import {
+  buildManagerBlocks,
+  buildProgramBlocks,
+  esc,
+  hasNewBlocks,
+  type Message,
+  withoutNewBlocks,
+} from "../render/blocks.js";
 import type { ReportService } from "../services/report-service.js";
 import { classify } from "../slack/client.js";
 import type { Directory, Resolution } from "../slack/directory.js";
 import { readWithRetry, SlackCallError, sleep } from "../slack/retry.js";
 import { Pacer } from "./pacer.js";
-import { safeErrorMessage } from "../errors.js";
 
 export const METADATA_EVENT = "mentorship_report";
 const MAX_TRIES = 5;
@@ -68,7 +75,15 @@ export interface DeliveryDeps {
   directory: Directory;
   reports: ReportService;
   log: Logger;
-  config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS" | "DELIVERY_RATE_PER_MINUTE" | "DELIVERY_LEASE_SECONDS" | "ADMIN_EMAILS">;
+  config: Pick<
+    Config,
+    | "REPORT_TIMEZONE"
+    | "REPORT_ANCHOR_DATE"
+    | "REPORT_INTERVAL_WEEKS"
+    | "DELIVERY_RATE_PER_MINUTE"
+    | "DELIVERY_LEASE_SECONDS"
+    | "ADMIN_EMAILS"
+  >;
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
@@ -85,12 +100,27 @@ interface Target {
   problem?: string;
 }
 
-function buildTargets(zone: string, period: Period, managers: ManagerReport[], programs: Array<{ program: Program; summary: ProgramSummary }>): Map<string, Target> {
+function buildTargets(
+  zone: string,
+  period: Period,
+  managers: ManagerReport[],
+  programs: Array<{ program: Program; summary: ProgramSummary }>,
+): Map<string, Target> {
   const targets = new Map<string, Target>();
-  for (const r of managers) targets.set(`dm:${r.manager.email}`, { kind: "dm", recipient: r.manager.email, message: buildManagerBlocks(r, { zone, period }) });
+  for (const r of managers)
+    targets.set(`dm:${r.manager.email}`, {
+      kind: "dm",
+      recipient: r.manager.email,
+      message: buildManagerBlocks(r, { zone, period }),
+    });
   for (const { program, summary } of programs) {
     if (!program.adminChannel) continue;
-    targets.set(`channel:${program.id}`, { kind: "channel", recipient: program.id, channel: program.adminChannel, message: buildProgramBlocks(summary, { zone, period, chart: true }) });
+    targets.set(`channel:${program.id}`, {
+      kind: "channel",
+      recipient: program.id,
+      channel: program.adminChannel,
+      message: buildProgramBlocks(summary, { zone, period, chart: true }),
+    });
   }
   return targets;
 }
@@ -103,7 +133,9 @@ export function buildChannelNotice(program: Program, error: string): Message {
   return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text: esc(text) } }] };
 }
 
-const openCount = (t: PeriodTally) => Object.values(t.byState.pending).reduce((a, b) => a + b, 0) + Object.values(t.byState.sending).reduce((a, b) => a + b, 0);
+const openCount = (t: PeriodTally) =>
+  Object.values(t.byState.pending).reduce((a, b) => a + b, 0) +
+  Object.values(t.byState.sending).reduce((a, b) => a + b, 0);
 
 function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
   return {
@@ -125,7 +157,11 @@ function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary
 /** What a run would send, without Slack or the ledger. */
 export async function planPeriod(deps: Pick<DeliveryDeps, "reports" | "config">, asOf: Millis): Promise<RunSummary> {
   const { config } = deps;
-  const period = periodOf(asOf, { anchorDate: config.REPORT_ANCHOR_DATE, intervalWeeks: config.REPORT_INTERVAL_WEEKS, zone: config.REPORT_TIMEZONE });
+  const period = periodOf(asOf, {
+    anchorDate: config.REPORT_ANCHOR_DATE,
+    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
+    zone: config.REPORT_TIMEZONE,
+  });
   const summary = emptySummary(period, asOf, true);
   const { managers, programs } = await deps.reports.everything(asOf);
   for (const t of buildTargets(config.REPORT_TIMEZONE, period, managers, programs).values()) summary.planned[t.kind]++;
@@ -152,7 +188,18 @@ export function createDeliveryService(deps: DeliveryDeps) {
       channelIds = new Map();
       let cursor: string | undefined;
       do {
-        const page = await readWithRetry("conversations.list", () => slack.conversations.list({ limit: 1000, cursor, exclude_archived: true, types: "public_channel,private_channel" }), log, retry);
+        const page = await readWithRetry(
+          "conversations.list",
+          () =>
+            slack.conversations.list({
+              limit: 1000,
+              cursor,
+              exclude_archived: true,
+              types: "public_channel,private_channel",
+            }),
+          log,
+          retry,
+        );
         for (const c of page.channels ?? []) if (c.name && c.id) channelIds.set(c.name, c.id);
         cursor = page.response_metadata?.next_cursor || undefined;
       } while (cursor);
@@ -164,20 +211,35 @@ export function createDeliveryService(deps: DeliveryDeps) {
   async function findPosted(row: DeliveryRow, t: Target): Promise<{ channel: string; ts: string } | null> {
     let channel = t.channel!;
     if (t.kind !== "channel") {
-      const open = await readWithRetry("conversations.open", () => slack.conversations.open({ users: channel }), log, retry);
+      const open = await readWithRetry(
+        "conversations.open",
+        () => slack.conversations.open({ users: channel }),
+        log,
+        retry,
+      );
       channel = open.channel!.id!;
     } else {
       channel = await channelId(channel);
     }
     const history = await readWithRetry(
       "conversations.history",
-      () => slack.conversations.history({ channel, oldest: String(Math.floor(row.updatedAt / 1000) - 300), limit: 200, include_all_metadata: true }),
+      () =>
+        slack.conversations.history({
+          channel,
+          oldest: String(Math.floor(row.updatedAt / 1000) - 300),
+          limit: 200,
+          include_all_metadata: true,
+        }),
       log,
       retry,
     );
     for (const m of history.messages ?? []) {
       const md = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
-      if (md?.event_type === METADATA_EVENT && md.event_payload?.delivery_id === row.id && md.event_payload?.period === row.periodId) {
+      if (
+        md?.event_type === METADATA_EVENT &&
+        md.event_payload?.delivery_id === row.id &&
+        md.event_payload?.period === row.periodId
+      ) {
         return { channel, ts: m.ts! };
       }
     }
@@ -185,7 +247,11 @@ export function createDeliveryService(deps: DeliveryDeps) {
   }
 
   /** `signal`: a shutdown; the run stops taking rows, lets go of those it holds and returns. */
-  async function deliverPeriod(opts: { asOf: Millis; onlyIfIncomplete?: boolean; signal?: AbortSignal }): Promise<RunSummary> {
+  async function deliverPeriod(opts: {
+    asOf: Millis;
+    onlyIfIncomplete?: boolean;
+    signal?: AbortSignal;
+  }): Promise<RunSummary> {
     const period = periodOf(opts.asOf, periods);
     const summary = emptySummary(period, opts.asOf, false);
     if (opts.onlyIfIncomplete && (await isPeriodComplete(db, period.id))) {
@@ -196,13 +262,21 @@ export function createDeliveryService(deps: DeliveryDeps) {
     const targets = buildTargets(zone, period, managers, programs);
     for (const t of targets.values()) summary.planned[t.kind]++;
 
-    await planDeliveries(db, period.id, [...targets.values()].map((t) => ({ kind: t.kind, recipient: t.recipient })), now());
+    await planDeliveries(
+      db,
+      period.id,
+      [...targets.values()].map((t) => ({ kind: t.kind, recipient: t.recipient })),
+      now(),
+    );
     const before = await tallyPeriod(db, period.id);
     summary.alreadyDelivered = { ...before.byState.delivered };
     const open = before.byState.pending.dm + before.byState.sending.dm;
     let resolved = new Map<string, Resolution>();
     if (open > 0) {
-      const emails: string[] = await db("deliveries").where({ period_id: period.id, kind: "dm" }).whereIn("state", ["pending", "sending"]).pluck("recipient");
+      const emails: string[] = await db("deliveries")
+        .where({ period_id: period.id, kind: "dm" })
+        .whereIn("state", ["pending", "sending"])
+        .pluck("recipient");
       try {
         resolved = await directory.resolve(emails);
       } catch (err) {
@@ -229,12 +303,18 @@ export function createDeliveryService(deps: DeliveryDeps) {
       }
     }
     // Managers with no Slack account are settled in one statement each kind, not a claim each.
-    for (const [error, recipients] of unreachable) await failPending(db, { periodId: period.id, kind: "dm", recipients, error, now: now() });
+    for (const [error, recipients] of unreachable)
+      await failPending(db, { periodId: period.id, kind: "dm", recipients, error, now: now() });
 
     const activeClaims = new Set<string>();
-    const heartbeat = setInterval(() => {
-      renewLeases(db, [...activeClaims], now() + leaseMs).catch((err) => log.warn({ err: safeErrorMessage(err) }, "lease renewal failed"));
-    }, Math.max(250, leaseMs / 3));
+    const heartbeat = setInterval(
+      () => {
+        renewLeases(db, [...activeClaims], now() + leaseMs).catch((err) =>
+          log.warn({ err: safeErrorMessage(err) }, "lease renewal failed"),
+        );
+      },
+      Math.max(250, leaseMs / 3),
+    );
     heartbeat.unref();
 
     const gaveUp: number[] = [];
@@ -282,7 +362,10 @@ export function createDeliveryService(deps: DeliveryDeps) {
             blocks: message.blocks as never,
             unfurl_links: false,
             unfurl_media: false,
-            metadata: { event_type: METADATA_EVENT, event_payload: { delivery_id: row.id, period: row.periodId, kind: row.kind } },
+            metadata: {
+              event_type: METADATA_EVENT,
+              event_payload: { delivery_id: row.id, period: row.periodId, kind: row.kind },
+            },
           });
           transientStreak = 0;
           await markDelivered(db, fence, { channel: res.channel!, ts: res.ts! }, now());
@@ -336,7 +419,16 @@ export function createDeliveryService(deps: DeliveryDeps) {
         if (stop) break;
         const claim = `${instanceId}:${randomUUID()}`;
         activeClaims.add(claim);
-        const rows = await claimDue(db, { periodId: period.id, kinds, owner: instanceId, claim, now: now(), leaseMs, limit: CLAIM_BATCH, exclude: gaveUp });
+        const rows = await claimDue(db, {
+          periodId: period.id,
+          kinds,
+          owner: instanceId,
+          claim,
+          now: now(),
+          leaseMs,
+          limit: CLAIM_BATCH,
+          exclude: gaveUp,
+        });
         if (rows.length) pacer.share(await countLiveOwners(db, period.id, now()));
         if (rows.length === 0) {
           activeClaims.delete(claim);
@@ -383,7 +475,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
         const program = byId.get(f.programId);
         if (!program) continue;
         const message = buildChannelNotice(program, f.error);
-        for (const admin of new Set([...program.adminEmails, ...adminEmails])) notices.push({ kind: "notice", recipient: `${program.id}>${admin}`, message });
+        for (const admin of new Set([...program.adminEmails, ...adminEmails]))
+          notices.push({ kind: "notice", recipient: `${program.id}>${admin}`, message });
       }
       if (!notices.length) return;
       await planDeliveries(db, period.id, notices, now());
@@ -402,7 +495,15 @@ export function createDeliveryService(deps: DeliveryDeps) {
     summary.tally = await tallyPeriod(db, period.id);
     summary.left = openCount(summary.tally);
     if (summary.left === 0) await markPeriodComplete(db, period.id, now());
-    log.info({ period: period.id, deliveredNow: summary.deliveredNow, left: summary.left, failed: summary.tally.failed.length }, "delivery run finished");
+    log.info(
+      {
+        period: period.id,
+        deliveredNow: summary.deliveredNow,
+        left: summary.left,
+        failed: summary.tally.failed.length,
+      },
+      "delivery run finished",
+    );
     return summary;
   }
 

@@ -28,7 +28,8 @@ export class Pacer {
     const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
     this.next = slot + this.interval;
     this.perChannel.set(channel, slot + 1000);
-    if (this.perChannel.size > 10_000) for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
+    if (this.perChannel.size > 10_000)
+      for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
     if (slot > t) await sleep(slot - t);
   }
 

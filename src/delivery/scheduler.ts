@@ -2,9 +2,9 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { Config } from "../config.js";
 import type { Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
+import { safeErrorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { DeliveryService, RunSummary } from "./delivery-service.js";
-import { safeErrorMessage } from "../errors.js";
 
 const MINUTE = 60_000;
 
@@ -12,7 +12,8 @@ const MINUTE = 60_000;
 export function firstTickIn(period: Period, expression: string, zone: string): Millis | null {
   const task = cron.createTask(expression, () => {}, { timezone: zone });
   try {
-    for (let t = Math.ceil(period.start / MINUTE) * MINUTE; t < period.end; t += MINUTE) if (task.match(new Date(t))) return t;
+    for (let t = Math.ceil(period.start / MINUTE) * MINUTE; t < period.end; t += MINUTE)
+      if (task.match(new Date(t))) return t;
     return null;
   } finally {
     void task.destroy();
@@ -31,7 +32,12 @@ export interface Scheduler {
  * At start, a period whose first tick has passed undelivered is delivered at once. Runs never overlap
  * within a process; across processes the ledger's claims keep each delivery single.
  */
-export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | "REPORT_TIMEZONE">; delivery: DeliveryService; log: Logger; now?: () => number }): Scheduler {
+export function startScheduler(deps: {
+  config: Pick<Config, "REPORT_SCHEDULE" | "REPORT_TIMEZONE">;
+  delivery: DeliveryService;
+  log: Logger;
+  now?: () => number;
+}): Scheduler {
   const { config, delivery, log } = deps;
   const now = deps.now ?? Date.now;
   let running: Promise<RunSummary | null> | null = null;
@@ -42,11 +48,18 @@ export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | 
     running = delivery
       .deliverPeriod({ asOf: now(), onlyIfIncomplete: true, signal: shutdown.signal })
       .then((s) => {
-        if (!s.skipped) log.info({ period: s.period.id, delivered: s.deliveredNow, left: s.left, interrupted: s.interrupted }, "scheduled delivery done");
+        if (!s.skipped)
+          log.info(
+            { period: s.period.id, delivered: s.deliveredNow, left: s.left, interrupted: s.interrupted },
+            "scheduled delivery done",
+          );
         return s;
       })
       .catch((err) => {
-        log.error({ err: safeErrorMessage(err) }, "scheduled delivery failed; the next tick or a restart will finish it");
+        log.error(
+          { err: safeErrorMessage(err) },
+          "scheduled delivery failed; the next tick or a restart will finish it",
+        );
         return null;
       })
       .finally(() => {
@@ -67,10 +80,17 @@ export function startScheduler(deps: { config: Pick<Config, "REPORT_SCHEDULE" | 
     };
   }
 
-  const task: ScheduledTask = cron.schedule(config.REPORT_SCHEDULE, () => tick(), { timezone: config.REPORT_TIMEZONE, name: "mentorship-report", noOverlap: true });
+  const task: ScheduledTask = cron.schedule(config.REPORT_SCHEDULE, () => tick(), {
+    timezone: config.REPORT_TIMEZONE,
+    name: "mentorship-report",
+    noOverlap: true,
+  });
   const period = delivery.periodOf(now());
   const first = firstTickIn(period, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
-  const ready = first !== null && first <= now() ? (log.info({ period: period.id }, "catch-up: this period's first tick has passed"), tick()) : Promise.resolve(null);
+  const ready =
+    first !== null && first <= now()
+      ? (log.info({ period: period.id }, "catch-up: this period's first tick has passed"), tick())
+      : Promise.resolve(null);
 
   return {
     ready,

@@ -41,7 +41,11 @@ function memo<T>(fn: (ms: Millis, arg: string | number, zone: string) => T) {
 }
 
 const formatDateMemo = memo((ms, _arg, zone) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy"));
-const addMonthsMemo = memo((ms, months, zone) => DateTime.fromMillis(ms, { zone }).plus({ months: Number(months) }).toMillis());
+const addMonthsMemo = memo((ms, months, zone) =>
+  DateTime.fromMillis(ms, { zone })
+    .plus({ months: Number(months) })
+    .toMillis(),
+);
 
 /** MM-DD-YYYY in `zone`, the report's date format. */
 export function formatDate(ms: Millis, zone: string): string {

@@ -40,7 +40,11 @@ export function groupByStatus(rows: readonly ReportRow[]): StatusGroup[] {
   return STATUSES.filter((s) => groups.has(s)).map((status) => ({ status, rows: groups.get(status)! }));
 }
 
-export function buildManagerReport(manager: Pick<Person, "email" | "name">, rows: readonly ReportRow[], asOf: Millis): ManagerReport {
+export function buildManagerReport(
+  manager: Pick<Person, "email" | "name">,
+  rows: readonly ReportRow[],
+  asOf: Millis,
+): ManagerReport {
   return { manager: { email: manager.email, name: manager.name }, asOf, groups: groupByStatus(rows) };
 }
 
@@ -64,7 +68,9 @@ export function buildProgramSummary(program: Program, rows: readonly ReportRow[]
     program: { id: program.id, name: program.name },
     asOf,
     counts: [...total].map(([status, count]) => ({ status, count })),
-    byOrganization: [...orgs.values()].sort((a, b) => (a.organization < b.organization ? -1 : a.organization > b.organization ? 1 : 0)),
+    byOrganization: [...orgs.values()].sort((a, b) =>
+      a.organization < b.organization ? -1 : a.organization > b.organization ? 1 : 0,
+    ),
     groups: groupByStatus(mine),
   };
 }
@@ -119,7 +125,11 @@ export function diffRows(before: readonly ReportRow[], after: readonly ReportRow
     if (!p) diff.added.push(r);
     else {
       prev.delete(id(r));
-      if (p.status !== r.status || p.upcomingMeetings !== r.upcomingMeetings || p.completedMeetings !== r.completedMeetings)
+      if (
+        p.status !== r.status ||
+        p.upcomingMeetings !== r.upcomingMeetings ||
+        p.completedMeetings !== r.completedMeetings
+      )
         diff.changed.push({ before: p, after: r });
     }
   }
@@ -129,7 +139,9 @@ export function diffRows(before: readonly ReportRow[], after: readonly ReportRow
   const mentorKey = (r: ReportRow) => `${r.programId}\u0000${r.mentorEmail}`;
   for (let i = 0; i < removed.length; i++) {
     const gone = removed[i]!;
-    const j = diff.added.findIndex((a) => mentorKey(a) === mentorKey(gone) && (a.sourceId === "" || gone.sourceId === ""));
+    const j = diff.added.findIndex(
+      (a) => mentorKey(a) === mentorKey(gone) && (a.sourceId === "" || gone.sourceId === ""),
+    );
     if (j < 0) continue;
     diff.changed.push({ before: gone, after: diff.added[j]! });
     diff.added.splice(j, 1);

@@ -1,14 +1,6 @@
 import { addMonths, formatDate } from "./dates.js";
 import { STATUS_ORDER, type Status } from "./statuses.js";
-import type {
-  Millis,
-  MentorEnrollment,
-  MentorMatch,
-  MentorRequest,
-  Program,
-  ReportInput,
-  ReportRow,
-} from "./types.js";
+import type { MentorEnrollment, MentorMatch, MentorRequest, Millis, Program, ReportInput, ReportRow } from "./types.js";
 
 export const DEFAULT_MATCH_DURATION_MONTHS = 6;
 
@@ -102,7 +94,9 @@ export function buildRows(input: ReportInput, asOf: Millis, zone: string): Repor
       const status = matchStatus(m, program, asOf, zone);
       if (!status) continue;
       const matchDate = status === "Concluded" ? "" : formatDate(m.matchedAt, zone);
-      rows.push(row(e, program, status, registered, "Mentee", matchDate, m.upcomingMeetings, m.completedMeetings, m.id));
+      rows.push(
+        row(e, program, status, registered, "Mentee", matchDate, m.upcomingMeetings, m.completedMeetings, m.id),
+      );
     }
     for (const r of requestsOf.get(key(e.programId, e.email)) ?? []) {
       const status = requestStatus(r, program, asOf);

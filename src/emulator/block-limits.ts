@@ -5,9 +5,22 @@
 export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlocks: boolean }): string[] {
   if (!Array.isArray(blocks)) return ["must be an array [json-pointer:/blocks]"];
   const errors: string[] = [];
-  if (blocks.length > opts.maxBlocks) errors.push(`must be less than ${opts.maxBlocks + 1} items [json-pointer:/blocks]`);
-  if (blocks.filter((b: any) => b?.type === "data_visualization").length > 2) errors.push("no more than 2 data_visualization blocks [json-pointer:/blocks]");
-  const known = new Set(["section", "header", "context", "divider", "actions", "image", "rich_text", "input", "file", "video"]);
+  if (blocks.length > opts.maxBlocks)
+    errors.push(`must be less than ${opts.maxBlocks + 1} items [json-pointer:/blocks]`);
+  if (blocks.filter((b: any) => b?.type === "data_visualization").length > 2)
+    errors.push("no more than 2 data_visualization blocks [json-pointer:/blocks]");
+  const known = new Set([
+    "section",
+    "header",
+    "context",
+    "divider",
+    "actions",
+    "image",
+    "rich_text",
+    "input",
+    "file",
+    "video",
+  ]);
   if (opts.newBlocks) known.add("table").add("data_visualization");
   blocks.forEach((b: any, i: number) => {
     const at = (p: string) => `[json-pointer:/blocks/${i}${p}]`;
@@ -16,12 +29,14 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
       return;
     }
     const text = (t: any, max: number, p: string, plainOnly = false) => {
-      if (!t || typeof t.text !== "string" || !["plain_text", "mrkdwn"].includes(t.type)) errors.push(`must provide a text object ${at(p)}`);
+      if (!t || typeof t.text !== "string" || !["plain_text", "mrkdwn"].includes(t.type))
+        errors.push(`must provide a text object ${at(p)}`);
       else if (plainOnly && t.type !== "plain_text") errors.push(`must be plain_text ${at(`${p}/type`)}`);
       else if (t.text.length === 0) errors.push(`must be more than 0 characters ${at(`${p}/text`)}`);
       else if (t.text.length > max) errors.push(`must be less than ${max + 1} characters ${at(`${p}/text`)}`);
     };
-    if (b.block_id !== undefined && (typeof b.block_id !== "string" || b.block_id.length > 255)) errors.push(`invalid block_id ${at("/block_id")}`);
+    if (b.block_id !== undefined && (typeof b.block_id !== "string" || b.block_id.length > 255))
+      errors.push(`invalid block_id ${at("/block_id")}`);
     switch (b.type) {
       case "header":
         text(b.text, 150, "/text", true);
@@ -30,30 +45,39 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
         if (b.text === undefined && b.fields === undefined) errors.push(`must provide either text or fields ${at("")}`);
         if (b.text !== undefined) text(b.text, 3000, "/text");
         if (b.fields !== undefined) {
-          if (!Array.isArray(b.fields) || b.fields.length > 10) errors.push(`must be less than 11 items ${at("/fields")}`);
+          if (!Array.isArray(b.fields) || b.fields.length > 10)
+            errors.push(`must be less than 11 items ${at("/fields")}`);
           else b.fields.forEach((f: any, j: number) => text(f, 2000, `/fields/${j}`));
         }
         break;
       case "context":
-        if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10) errors.push(`must have 1 to 10 elements ${at("/elements")}`);
+        if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10)
+          errors.push(`must have 1 to 10 elements ${at("/elements")}`);
         else b.elements.forEach((e: any, j: number) => e.type !== "image" && text(e, 3000, `/elements/${j}`));
         break;
       case "data_visualization": {
-        if (typeof b.title !== "string" || !b.title || b.title.length > 50) errors.push(`title must be 1 to 50 characters ${at("/title")}`);
+        if (typeof b.title !== "string" || !b.title || b.title.length > 50)
+          errors.push(`title must be 1 to 50 characters ${at("/title")}`);
         const c = b.chart;
-        if (!c || !["pie", "bar", "area", "line"].includes(c.type)) errors.push(`unsupported chart ${at("/chart/type")}`);
+        if (!c || !["pie", "bar", "area", "line"].includes(c.type))
+          errors.push(`unsupported chart ${at("/chart/type")}`);
         else if (c.type === "pie") {
-          if (!Array.isArray(c.segments) || c.segments.length < 1 || c.segments.length > 6) errors.push(`must have 1 to 6 segments ${at("/chart/segments")}`);
-          else c.segments.forEach((seg: any, j: number) => {
-            if (typeof seg.label !== "string" || !seg.label || seg.label.length > 20) errors.push(`label must be 1 to 20 characters ${at(`/chart/segments/${j}/label`)}`);
-            if (typeof seg.value !== "number" || seg.value < 0) errors.push(`value must be a number of at least 0 ${at(`/chart/segments/${j}/value`)}`);
-          });
+          if (!Array.isArray(c.segments) || c.segments.length < 1 || c.segments.length > 6)
+            errors.push(`must have 1 to 6 segments ${at("/chart/segments")}`);
+          else
+            c.segments.forEach((seg: any, j: number) => {
+              if (typeof seg.label !== "string" || !seg.label || seg.label.length > 20)
+                errors.push(`label must be 1 to 20 characters ${at(`/chart/segments/${j}/label`)}`);
+              if (typeof seg.value !== "number" || seg.value < 0)
+                errors.push(`value must be a number of at least 0 ${at(`/chart/segments/${j}/value`)}`);
+            });
         }
         break;
       }
       case "table":
         if (!Array.isArray(b.rows) || b.rows.length > 100) errors.push(`must be less than 101 items ${at("/rows")}`);
-        else if (b.rows.some((r: unknown) => !Array.isArray(r) || r.length > 20)) errors.push(`rows must have at most 20 cells ${at("/rows")}`);
+        else if (b.rows.some((r: unknown) => !Array.isArray(r) || r.length > 20))
+          errors.push(`rows must have at most 20 cells ${at("/rows")}`);
         break;
     }
   });

@@ -1,10 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { EventEmitter } from "node:events";
-import { randomUUID } from "node:crypto";
-import { WebSocketServer, type WebSocket } from "ws";
-import { blockErrors } from "./block-limits.js";
+import { type WebSocket, WebSocketServer } from "ws";
 import { prng } from "../random.js";
+import { blockErrors } from "./block-limits.js";
 
 export interface EmulatedUser {
   id: string;
@@ -130,7 +130,13 @@ export class SlackEmulator extends EventEmitter {
           const msg = safeJson(String(data)) as { envelope_id?: string; payload?: unknown };
           if (msg?.envelope_id) this.acks.get(msg.envelope_id)?.(msg.payload);
         });
-        ws.send(JSON.stringify({ type: "hello", num_connections: this.sockets.size, connection_info: { app_id: "A0EMULATED" } }));
+        ws.send(
+          JSON.stringify({
+            type: "hello",
+            num_connections: this.sockets.size,
+            connection_info: { app_id: "A0EMULATED" },
+          }),
+        );
         this.emit("socket", ws);
       });
     });
@@ -147,7 +153,9 @@ export class SlackEmulator extends EventEmitter {
     const envelopeId = randomUUID();
     const started = performance.now();
     const acked = new Promise<unknown>((resolve) => this.acks.set(envelopeId, resolve));
-    ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type === "slash_commands" }));
+    ws.send(
+      JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type === "slash_commands" }),
+    );
     const ackPayload = await acked;
     this.acks.delete(envelopeId);
     return { ackMs: performance.now() - started, payload: ackPayload };
@@ -216,10 +224,16 @@ export class SlackEmulator extends EventEmitter {
       return this.send(res, 400, { ok: false, error: "invalid_json" });
     }
     if (url.pathname.startsWith("/response/")) {
-      const errors = params.blocks ? blockErrors(params.blocks, { maxBlocks: 50, newBlocks: this.opts.newBlocks !== false }) : [];
+      const errors = params.blocks
+        ? blockErrors(params.blocks, { maxBlocks: 50, newBlocks: this.opts.newBlocks !== false })
+        : [];
       this.responses.push({ path: url.pathname, body: params, at: Date.now() });
       this.emit("response", params);
-      return this.send(res, errors.length ? 400 : 200, errors.length ? { ok: false, error: "invalid_blocks", errors } : { ok: true });
+      return this.send(
+        res,
+        errors.length ? 400 : 200,
+        errors.length ? { ok: false, error: "invalid_blocks", errors } : { ok: true },
+      );
     }
     const method = url.pathname.replace(/^\/api\//, "");
     const record: RecordedCall = { method, params, at: Date.now(), status: 200, ok: false };
@@ -237,23 +251,32 @@ export class SlackEmulator extends EventEmitter {
 
     const auth = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || (params.token as string | undefined);
     if (!auth) return this.finish(res, record, 200, { ok: false, error: "not_authed" });
-    if (auth !== (method === "apps.connections.open" ? this.appToken : this.token)) return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
+    if (auth !== (method === "apps.connections.open" ? this.appToken : this.token))
+      return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
 
     const limit = this.opts.methodLimits?.[method];
     if (limit) {
       const wait = this.take(method, limit);
-      if (wait) return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": String(wait) });
+      if (wait)
+        return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": String(wait) });
     }
     if (method === "chat.postMessage" && this.opts.perChannelLimit !== false) {
       const ch = String(params.channel ?? "");
       const last = this.lastPostByChannel.get(ch);
-      if (last !== undefined && Date.now() - last < 1000) return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": "1" });
+      if (last !== undefined && Date.now() - last < 1000)
+        return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": "1" });
     }
     const result = this.dispatch(method, params);
     await this.finish(res, record, 200, result);
   }
 
-  private async finish(res: ServerResponse, record: RecordedCall, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  private async finish(
+    res: ServerResponse,
+    record: RecordedCall,
+    status: number,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ) {
     record.status = status;
     record.ok = body.ok === true;
     if (typeof body.error === "string") record.error = body.error;
@@ -299,7 +322,15 @@ export class SlackEmulator extends EventEmitter {
       case "apps.connections.open":
         return { ok: true, url: `ws://127.0.0.1:${this.port}/socket` };
       case "auth.test":
-        return { ok: true, url: "https://emulated.slack.com/", team: "Emulated", user: "mentorship-bot", team_id: "T0EMULATED", user_id: "U0BOT", bot_id: "B0BOT" };
+        return {
+          ok: true,
+          url: "https://emulated.slack.com/",
+          team: "Emulated",
+          user: "mentorship-bot",
+          team_id: "T0EMULATED",
+          user_id: "U0BOT",
+          bot_id: "B0BOT",
+        };
       case "users.list": {
         const limit = Math.min(Number(p.limit ?? 1000) || 1000, 1000);
         const start = Number(p.cursor ? Buffer.from(String(p.cursor), "base64").toString() : 0) || 0;
@@ -318,14 +349,20 @@ export class SlackEmulator extends EventEmitter {
         return u ? { ok: true, user: this.member(u) } : { ok: false, error: "user_not_found" };
       }
       case "conversations.open": {
-        const ids = String(p.users ?? "").split(",").filter(Boolean);
+        const ids = String(p.users ?? "")
+          .split(",")
+          .filter(Boolean);
         const u = ids.length === 1 ? this.userById(ids[0]!) : undefined;
         if (!u) return { ok: false, error: "user_not_found" };
         if (u.deleted) return { ok: false, error: "user_disabled" };
         return { ok: true, channel: { id: this.dmChannelOf(u.id) } };
       }
       case "conversations.list":
-        return { ok: true, channels: this.channels.map((c) => ({ id: c.id, name: c.name, is_member: c.botCanPost !== false })), response_metadata: { next_cursor: "" } };
+        return {
+          ok: true,
+          channels: this.channels.map((c) => ({ id: c.id, name: c.name, is_member: c.botCanPost !== false })),
+          response_metadata: { next_cursor: "" },
+        };
       case "conversations.history": {
         const ch = this.resolveChannel(String(p.channel ?? ""));
         if ("error" in ch) return { ok: false, error: ch.error };
@@ -335,7 +372,13 @@ export class SlackEmulator extends EventEmitter {
           .filter((m) => m.channel === ch.id && Number(m.ts) >= oldest)
           .reverse()
           .slice(0, Number(p.limit ?? 100) || 100)
-          .map((m) => ({ type: "message", ts: m.ts, text: m.text, bot_id: "B0BOT", ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) }));
+          .map((m) => ({
+            type: "message",
+            ts: m.ts,
+            text: m.text,
+            bot_id: "B0BOT",
+            ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+          }));
         return { ok: true, messages: msgs, has_more: false };
       }
       case "chat.postMessage": {
@@ -345,7 +388,8 @@ export class SlackEmulator extends EventEmitter {
         if (typeof p.text === "string" && p.text.length > 40000) return { ok: false, error: "msg_too_long" };
         if (p.blocks !== undefined) {
           const errors = blockErrors(p.blocks, { maxBlocks: 50, newBlocks });
-          if (errors.length) return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
+          if (errors.length)
+            return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
         }
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.tsCounter).padStart(6, "0")}`;
         const msg: PostedMessage = {
@@ -365,9 +409,10 @@ export class SlackEmulator extends EventEmitter {
         const view = p.view as Record<string, any> | undefined;
         const u = this.userById(String(p.user_id ?? ""));
         if (!u) return { ok: false, error: "user_not_found" };
-        if (!view || view.type !== "home") return { ok: false, error: "invalid_arguments" };
+        if (view?.type !== "home") return { ok: false, error: "invalid_arguments" };
         const errors = blockErrors(view.blocks, { maxBlocks: 100, newBlocks });
-        if (errors.length) return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
+        if (errors.length)
+          return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
         this.views.push({ userId: u.id, view });
         this.emit("view", { userId: u.id, view });
         return { ok: true, view: { id: `V${this.views.length}`, ...view } };
@@ -378,7 +423,13 @@ export class SlackEmulator extends EventEmitter {
   }
 
   private member(u: EmulatedUser) {
-    return { id: u.id, name: u.name, deleted: !!u.deleted, is_bot: !!u.isBot, profile: { email: u.email, real_name: u.name } };
+    return {
+      id: u.id,
+      name: u.name,
+      deleted: !!u.deleted,
+      is_bot: !!u.isBot,
+      profile: { email: u.email, real_name: u.name },
+    };
   }
 }
 

@@ -19,14 +19,16 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
   const out: string[] = [];
   for (const b of blocks) {
     if (b.type === "header") out.push(plain(b.text!.text).toUpperCase());
-    else if (b.type === "data_visualization") out.push(`[chart] ${b.title}: ${(b.chart?.segments ?? []).map((x) => `${x.label} ${x.value}`).join(" · ")}`);
+    else if (b.type === "data_visualization")
+      out.push(`[chart] ${b.title}: ${(b.chart?.segments ?? []).map((x) => `${x.label} ${x.value}`).join(" · ")}`);
     else if (b.type === "divider") out.push("─".repeat(Math.min(width, 40)));
     else if (b.type === "context") out.push((b.elements ?? []).map((e) => plain(e.text ?? "")).join("  "));
     else if (b.type === "section") {
       if (b.text) out.push(plain(b.text.text));
       if (b.fields) {
         const cells = b.fields.map((f) => plain(f.text).replace("\n", ": "));
-        for (let i = 0; i < cells.length; i += 2) out.push(`${(cells[i] ?? "").padEnd(44)}${cells[i + 1] ?? ""}`.trimEnd());
+        for (let i = 0; i < cells.length; i += 2)
+          out.push(`${(cells[i] ?? "").padEnd(44)}${cells[i + 1] ?? ""}`.trimEnd());
       }
     }
   }

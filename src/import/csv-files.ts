@@ -73,7 +73,8 @@ export class Fields {
   int(col: string, dflt: number, min: number): number | null {
     const v = this.raw(col);
     if (!v) return dflt;
-    if (!/^\d+$/.test(v) || +v < min) return this.problem(col, `${JSON.stringify(v)} is not a whole number of at least ${min}`);
+    if (!/^\d+$/.test(v) || +v < min)
+      return this.problem(col, `${JSON.stringify(v)} is not a whole number of at least ${min}`);
     return +v;
   }
 
@@ -87,10 +88,23 @@ export const FILES: readonly FileSpec[] = [
   {
     file: "programs.csv",
     table: "programs",
-    columns: ["program_id", "name", "match_duration_months", "requires_mentor_approval", "requires_mentee_approval", "requires_admin_approval", "admin_channel", "admin_emails"],
+    columns: [
+      "program_id",
+      "name",
+      "match_duration_months",
+      "requires_mentor_approval",
+      "requires_mentee_approval",
+      "requires_admin_approval",
+      "admin_channel",
+      "admin_emails",
+    ],
     key: ["program_id"],
     parseRow: (f) => {
-      const admins = f.raw("admin_emails").split(";").map((e) => e.trim().toLowerCase()).filter(Boolean);
+      const admins = f
+        .raw("admin_emails")
+        .split(";")
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean);
       if (admins.some((e) => !EMAIL.test(e))) f.problem("admin_emails", "holds a value that is not an email address");
       const channel = f.text("admin_channel", false);
       if (channel && !/^(#?[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,})$/.test(channel)) {
@@ -118,7 +132,13 @@ export const FILES: readonly FileSpec[] = [
       const email = f.email("email");
       const manager = f.email("manager_email", false);
       if (email && manager === email) f.problem("manager_email", "is the person's own email");
-      return { email, name: f.text("name"), organization: f.raw("organization"), manager_email: manager, timezone: f.text("timezone", false) };
+      return {
+        email,
+        name: f.text("name"),
+        organization: f.raw("organization"),
+        manager_email: manager,
+        timezone: f.text("timezone", false),
+      };
     },
   },
   {
@@ -128,14 +148,31 @@ export const FILES: readonly FileSpec[] = [
     key: ["program_id", "email", "role"],
     parseRow: (f) => {
       const role = f.raw("role").toLowerCase();
-      if (role !== "mentor" && role !== "mentee") f.problem("role", `${JSON.stringify(f.raw("role"))} is not mentor or mentee`);
-      return { program_id: f.text("program_id"), email: f.email("email"), role, added_at: f.instant("added_at"), registered_at: f.instant("registered_at") };
+      if (role !== "mentor" && role !== "mentee")
+        f.problem("role", `${JSON.stringify(f.raw("role"))} is not mentor or mentee`);
+      return {
+        program_id: f.text("program_id"),
+        email: f.email("email"),
+        role,
+        added_at: f.instant("added_at"),
+        registered_at: f.instant("registered_at"),
+      };
     },
   },
   {
     file: "match_requests.csv",
     table: "match_requests",
-    columns: ["request_id", "program_id", "mentor_email", "mentee_email", "requested_at", "mentor_approved_at", "mentee_approved_at", "admin_approved_at", "closed_at"],
+    columns: [
+      "request_id",
+      "program_id",
+      "mentor_email",
+      "mentee_email",
+      "requested_at",
+      "mentor_approved_at",
+      "mentee_approved_at",
+      "admin_approved_at",
+      "closed_at",
+    ],
     key: ["request_id"],
     parseRow: (f) => {
       const requested = f.instant("requested_at", true);

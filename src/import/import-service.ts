@@ -1,10 +1,10 @@
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse";
+import { type ImportContext, readImportContext, writeImport } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
-import { readImportContext, writeImport, type ImportContext } from "../db/import-repo.js";
 import { assertZone } from "../db/zone-guard.js";
-import { Fields, FILES, type DbRow, type FileSpec, type ImportProblem } from "./csv-files.js";
+import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem } from "./csv-files.js";
 
 export interface FileResult {
   file: string;
@@ -41,35 +41,49 @@ interface ParsedFile {
   rows: Array<{ line: number; row: DbRow }>;
 }
 
-async function parseFile(dir: string, spec: FileSpec, zone: string, problems: ImportProblem[], onProgress?: (p: ImportProgress) => void): Promise<ParsedFile> {
+async function parseFile(
+  dir: string,
+  spec: FileSpec,
+  zone: string,
+  problems: ImportProblem[],
+  onProgress?: (p: ImportProgress) => void,
+): Promise<ParsedFile> {
   const path = join(dir, spec.file);
   const totalBytes = statSync(path).size;
   const out: ParsedFile = { spec, rows: [] };
-  const parser = createReadStream(path).pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }));
+  const parser = createReadStream(path).pipe(
+    parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }),
+  );
   let header: string[] | null = null;
   let index: Map<string, number> = new Map();
   const seen = new Map<string, number>();
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number; bytes: number };
+    }>) {
       if (!header) {
         header = record.map((h) => h.trim().toLowerCase());
         index = new Map(header.map((h, i) => [h, i]));
         const missing = spec.columns.filter((c) => !index.has(c));
-        for (const c of missing) problems.push({ file: spec.file, line: info.lines, column: c, problem: "column is missing from the header" });
+        for (const c of missing)
+          problems.push({ file: spec.file, line: info.lines, column: c, problem: "column is missing from the header" });
         if (missing.length) return out;
         continue;
       }
       const values: Record<string, string> = {};
       for (const c of [...spec.columns, ...(spec.optionalColumns ?? [])]) values[c] = record[index.get(c) ?? -1] ?? "";
       const fields = new Fields(spec.file, info.lines, values, zone, problems);
-      if (record.length > header.length) fields.problem(header[header.length - 1] ?? "", `row has ${record.length} fields, the header ${header.length}`);
+      if (record.length > header.length)
+        fields.problem(header[header.length - 1] ?? "", `row has ${record.length} fields, the header ${header.length}`);
       const row = spec.parseRow(fields);
       const key = spec.key.map((k) => row[k]).join("\u0000");
       const first = seen.get(key);
       if (first !== undefined) fields.problem(spec.key.join("+"), `duplicate key, first seen on line ${first}`);
       else seen.set(key, info.lines);
       out.rows.push({ line: info.lines, row });
-      if (out.rows.length % 5000 === 0) onProgress?.({ file: spec.file, bytes: info.bytes, totalBytes, rows: out.rows.length });
+      if (out.rows.length % 5000 === 0)
+        onProgress?.({ file: spec.file, bytes: info.bytes, totalBytes, rows: out.rows.length });
     }
   } catch (err) {
     const e = err as { message: string; lines?: number };
@@ -85,12 +99,14 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
   const rowsOf = (t: string) => byTable.get(t)?.rows ?? [];
   const programs = new Set([...ctx.programs, ...rowsOf("programs").map((r) => r.row.program_id as string)]);
   const managerOf = new Map(ctx.managerOf);
-  for (const { row } of rowsOf("people")) managerOf.set(row.email as string, (row.manager_email as string | null) ?? null);
+  for (const { row } of rowsOf("people"))
+    managerOf.set(row.email as string, (row.manager_email as string | null) ?? null);
   const enrolled = new Set(ctx.enrollments);
   for (const { row } of rowsOf("enrollments")) enrolled.add(`${row.program_id}\u0000${row.email}\u0000${row.role}`);
   const matches = new Set([...ctx.matches, ...rowsOf("matches").map((r) => r.row.match_id as string)]);
 
-  const problem = (file: string, line: number, column: string, p: string) => problems.push({ file, line, column, problem: p });
+  const problem = (file: string, line: number, column: string, p: string) =>
+    problems.push({ file, line, column, problem: p });
   const checkProgram = (file: string, line: number, id: unknown) => {
     if (id && !programs.has(id as string)) problem(file, line, "program_id", `unknown program ${JSON.stringify(id)}`);
     return !!id && programs.has(id as string);
@@ -98,7 +114,8 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
 
   for (const { line, row } of rowsOf("people")) {
     const m = row.manager_email as string | null;
-    if (m && !managerOf.has(m)) problem("people.csv", line, "manager_email", "is not a person in people.csv or the database");
+    if (m && !managerOf.has(m))
+      problem("people.csv", line, "manager_email", "is not a person in people.csv or the database");
   }
   for (const { line, row } of rowsOf("people")) {
     const seen = new Set<string>();
@@ -112,7 +129,8 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
   }
   for (const { line, row } of rowsOf("enrollments")) {
     checkProgram("enrollments.csv", line, row.program_id);
-    if (row.email && !managerOf.has(row.email as string)) problem("enrollments.csv", line, "email", "is not a person in people.csv or the database");
+    if (row.email && !managerOf.has(row.email as string))
+      problem("enrollments.csv", line, "email", "is not a person in people.csv or the database");
   }
   for (const t of ["match_requests", "matches"]) {
     const file = `${t}.csv`;
@@ -121,13 +139,19 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
       for (const role of ["mentor", "mentee"]) {
         const email = row[`${role}_email`];
         if (email && !enrolled.has(`${row.program_id}\u0000${email}\u0000${role}`)) {
-          problem(file, line, `${role}_email`, `is not enrolled as a ${role} in program ${JSON.stringify(row.program_id)}`);
+          problem(
+            file,
+            line,
+            `${role}_email`,
+            `is not enrolled as a ${role} in program ${JSON.stringify(row.program_id)}`,
+          );
         }
       }
     }
   }
   for (const { line, row } of rowsOf("meetings")) {
-    if (row.match_id && !matches.has(row.match_id as string)) problem("meetings.csv", line, "match_id", `unknown match ${JSON.stringify(row.match_id)}`);
+    if (row.match_id && !matches.has(row.match_id as string))
+      problem("meetings.csv", line, "match_id", `unknown match ${JSON.stringify(row.match_id)}`);
   }
 }
 
@@ -158,8 +182,11 @@ export async function importDirectory(db: Db, dir: string, opts: ImportOptions):
   };
   if (result.ok && !opts.dryRun) {
     const total = parsed.reduce((n, p) => n + p.rows.length, 0);
-    await writeImport(db, parsed.map((p) => ({ table: p.spec.table, key: p.spec.key, rows: p.rows.map((r) => r.row) })), opts.zone, (written) =>
-      opts.onProgress?.({ file: "writing", bytes: written, totalBytes: total, rows: written }),
+    await writeImport(
+      db,
+      parsed.map((p) => ({ table: p.spec.table, key: p.spec.key, rows: p.rows.map((r) => r.row) })),
+      opts.zone,
+      (written) => opts.onProgress?.({ file: "writing", bytes: written, totalBytes: total, rows: written }),
     );
   }
   return result;

@@ -24,7 +24,11 @@ export type Block =
   | { type: "section"; text?: Text; fields?: Text[]; block_id?: string }
   | { type: "context"; elements: Text[] }
   | { type: "divider" }
-  | { type: "data_visualization"; title: string; chart: { type: "pie"; segments: Array<{ label: string; value: number }> } };
+  | {
+      type: "data_visualization";
+      title: string;
+      chart: { type: "pie"; segments: Array<{ label: string; value: number }> };
+    };
 
 /** Block types newer than some workspaces and clients accept (Slack answers `invalid_blocks`). */
 export const NEW_BLOCK_TYPES: ReadonlySet<string> = new Set(["data_visualization", "table"]);
@@ -48,7 +52,8 @@ export interface RenderOptions {
 }
 
 /** Slack's three control characters, escaped so a name can't inject a mention or a link. */
-export const esc = (s: string) => s.replace(/\s+/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+export const esc = (s: string) =>
+  s.replace(/\s+/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 const day = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -59,7 +64,10 @@ function periodLabel(o: RenderOptions, asOf: number): string {
   return `${day(o.period.start, o.zone)} – ${day(lastDay, o.zone)}`;
 }
 
-const header = (text: string): Block => ({ type: "header", text: { type: "plain_text", text: clip(text, LIMITS.headerText), emoji: true } });
+const header = (text: string): Block => ({
+  type: "header",
+  text: { type: "plain_text", text: clip(text, LIMITS.headerText), emoji: true },
+});
 const mrkdwn = (text: string): Text => ({ type: "mrkdwn", text });
 const section = (text: string): Block => ({ type: "section", text: mrkdwn(clip(text, LIMITS.sectionText)) });
 const context = (text: string): Block => ({ type: "context", elements: [mrkdwn(clip(text, LIMITS.sectionText))] });
@@ -70,7 +78,8 @@ function rowLine(r: ReportRow): string {
   if (r.registered) parts.push(`registered ${r.registered}`);
   if (r.matchDate) parts.push(`matched ${r.matchDate}`);
   if (r.mentee) parts.push(`with a ${r.mentee}`);
-  if (r.upcomingMeetings || r.completedMeetings) parts.push(`meetings: ${r.upcomingMeetings} upcoming, ${r.completedMeetings} completed`);
+  if (r.upcomingMeetings || r.completedMeetings)
+    parts.push(`meetings: ${r.upcomingMeetings} upcoming, ${r.completedMeetings} completed`);
   return `• *${esc(r.mentorName)}* (${esc(r.mentorEmail)}) — ${parts.join(" · ")}`;
 }
 
@@ -92,7 +101,8 @@ function packSections(lines: string[]): string[] {
 function countFields(counts: Array<{ status: string; count: number }>): Block[] {
   const fields = counts.map((c) => mrkdwn(`*${c.status}*\n${c.count}`));
   const blocks: Block[] = [];
-  for (let i = 0; i < fields.length; i += LIMITS.fields) blocks.push({ type: "section", fields: fields.slice(i, i + LIMITS.fields) });
+  for (let i = 0; i < fields.length; i += LIMITS.fields)
+    blocks.push({ type: "section", fields: fields.slice(i, i + LIMITS.fields) });
   return blocks;
 }
 
@@ -115,7 +125,11 @@ export function buildManagerBlocks(report: ManagerReport, o: RenderOptions): Mes
     blocks.push(section("None of your team takes part in a mentorship program as a mentor right now."));
     return { text: buildManagerFallback(report, o), blocks };
   }
-  blocks.push(context(`Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named`));
+  blocks.push(
+    context(
+      `Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named`,
+    ),
+  );
   blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
   blocks.push({ type: "divider" });
 
@@ -130,7 +144,11 @@ export function buildManagerBlocks(report: ManagerReport, o: RenderOptions): Mes
     }
   }
   if (shown < n) {
-    blocks.push(context(`Showing ${shown} of ${n} connections. Type \`/mentorship-report\` or open the app's Home tab to see them by program.`));
+    blocks.push(
+      context(
+        `Showing ${shown} of ${n} connections. Type \`/mentorship-report\` or open the app's Home tab to see them by program.`,
+      ),
+    );
   }
   return { text: buildManagerFallback(report, o), blocks };
 }
@@ -147,15 +165,30 @@ const SLICES: Array<{ label: string; statuses: string[] }> = [
   { label: "Unmatched", statuses: ["Unmatched"] },
   { label: "Duration Completed", statuses: ["Matched-Duration Completed"] },
   { label: "Concluded", statuses: ["Concluded"] },
-  { label: "Requests waiting", statuses: ["Match Request-Waiting Mentee Approval", "Match Request-Waiting Mentor Approval", "Match Request-Waiting 2 Approvals", "Match Request-Waiting Admin Approval"] },
+  {
+    label: "Requests waiting",
+    statuses: [
+      "Match Request-Waiting Mentee Approval",
+      "Match Request-Waiting Mentor Approval",
+      "Match Request-Waiting 2 Approvals",
+      "Match Request-Waiting Admin Approval",
+    ],
+  },
   { label: "Not Registered", statuses: ["Not Registered"] },
 ];
 
 /** The status mix as a pie chart (a `data_visualization` block), or null when there is nothing to draw. */
 export function buildStatusChart(s: ProgramSummary): Block | null {
-  const segments = SLICES.map((sl) => ({ label: sl.label, value: s.counts.filter((c) => sl.statuses.includes(c.status)).reduce((n, c) => n + c.count, 0) })).filter((x) => x.value > 0);
+  const segments = SLICES.map((sl) => ({
+    label: sl.label,
+    value: s.counts.filter((c) => sl.statuses.includes(c.status)).reduce((n, c) => n + c.count, 0),
+  })).filter((x) => x.value > 0);
   if (!segments.length) return null;
-  return { type: "data_visualization", title: clip(`Status mix · ${s.program.name}`, 50), chart: { type: "pie", segments } };
+  return {
+    type: "data_visualization",
+    title: clip(`Status mix · ${s.program.name}`, 50),
+    chart: { type: "pie", segments },
+  };
 }
 
 /** A program's summary for its admins' channel: counts per relevant status, then per organization. */
@@ -179,7 +212,8 @@ export function buildProgramBlocks(s: ProgramSummary, o: RenderOptions & { chart
     const sections = packSections(lines);
     const room = max - blocks.length - 1;
     blocks.push(...sections.slice(0, room).map(section));
-    if (sections.length > room) blocks.push(context(`${sections.length - room} more sections of organizations left out.`));
+    if (sections.length > room)
+      blocks.push(context(`${sections.length - room} more sections of organizations left out.`));
   }
   return { text: buildProgramFallback(s, o), blocks };
 }

@@ -24,7 +24,18 @@ export function buildCsv(groups: StatusGroup[]): string {
   for (const g of groups) {
     for (const r of g.rows) {
       lines.push(
-        [g.status, r.program, r.organization, r.mentorName, r.mentorEmail, r.registered, r.mentee, r.matchDate, r.upcomingMeetings, r.completedMeetings]
+        [
+          g.status,
+          r.program,
+          r.organization,
+          r.mentorName,
+          r.mentorEmail,
+          r.registered,
+          r.mentee,
+          r.matchDate,
+          r.upcomingMeetings,
+          r.completedMeetings,
+        ]
           .map(cell)
           .join(","),
       );

@@ -6,10 +6,17 @@ const day = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFo
 /** What a delivery run did, for the operator's terminal and logs. Names managers, never mentees. */
 export function buildRunSummaryText(s: RunSummary, zone: string): string {
   const last = DateTime.fromMillis(s.period.end, { zone }).minus({ days: 1 }).toMillis();
-  const lines = [`Period ${s.period.id} (${day(s.period.start, zone)} – ${day(last, zone)}), report as of ${DateTime.fromMillis(s.asOf, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`];
+  const lines = [
+    `Period ${s.period.id} (${day(s.period.start, zone)} – ${day(last, zone)}), report as of ${DateTime.fromMillis(s.asOf, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`,
+  ];
   if (s.skipped) return [...lines, "  Already delivered: nothing to do."].join("\n") + "\n";
   if (s.dryRun) {
-    return [...lines, `  Dry run: would deliver ${s.planned.dm} DMs and ${s.planned.channel} channel summaries; nothing was sent or recorded.`].join("\n") + "\n";
+    return (
+      [
+        ...lines,
+        `  Dry run: would deliver ${s.planned.dm} DMs and ${s.planned.channel} channel summaries; nothing was sent or recorded.`,
+      ].join("\n") + "\n"
+    );
   }
   const failed = s.tally?.failed ?? [];
   const f = (k: "dm" | "channel" | "notice") => failed.filter((x) => x.kind === k).length;
@@ -18,15 +25,24 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     `  Channel summaries: ${s.planned.channel} planned · ${s.deliveredNow.channel} delivered now · ${s.alreadyDelivered.channel} already delivered · ${f("channel")} failed`,
   );
   const notices = s.deliveredNow.notice + s.alreadyDelivered.notice;
-  if (notices || f("notice")) lines.push(`  Program admins told of a failed channel post: ${notices}${f("notice") ? ` (${f("notice")} could not be reached)` : ""}`);
-  if (s.reconciled) lines.push(`  ${s.reconciled} found already posted in Slack after an interrupted run (not sent again)`);
+  if (notices || f("notice"))
+    lines.push(
+      `  Program admins told of a failed channel post: ${notices}${f("notice") ? ` (${f("notice")} could not be reached)` : ""}`,
+    );
+  if (s.reconciled)
+    lines.push(`  ${s.reconciled} found already posted in Slack after an interrupted run (not sent again)`);
   if (failed.length) {
     lines.push("  Failed (not retried this period):");
     for (const x of failed) lines.push(`    ${failedWhat(x.kind, x.recipient)}: ${reason(x.error)}`);
   }
-  if (s.fatal) lines.push(`  Stopped: Slack refused the app's token (${s.fatal}). Fix SLACK_BOT_TOKEN or the app's scopes, then run send again.`);
-  else if (s.interrupted) lines.push(`  Stopped for shutdown. ${s.left} left; the next start or another instance finishes them.`);
-  else if (s.unreachable) lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
+  if (s.fatal)
+    lines.push(
+      `  Stopped: Slack refused the app's token (${s.fatal}). Fix SLACK_BOT_TOKEN or the app's scopes, then run send again.`,
+    );
+  else if (s.interrupted)
+    lines.push(`  Stopped for shutdown. ${s.left} left; the next start or another instance finishes them.`);
+  else if (s.unreachable)
+    lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
   else if (s.left) lines.push(`  ${s.left} left for a later run (held by another instance or retried out).`);
   else lines.push("  Period complete.");
   return lines.join("\n") + "\n";

@@ -1,6 +1,6 @@
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
-import { buildManagerBlocks, buildProgramBlocks, LIMITS, type Block, type Message } from "./blocks.js";
 import { COMMAND } from "../slack/ids.js";
+import { type Block, buildManagerBlocks, buildProgramBlocks, LIMITS, type Message } from "./blocks.js";
 
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
 const msg = (text: string): Message => ({ text, blocks: [section(text)] });
@@ -13,31 +13,52 @@ export function buildHelp(isAdmin: boolean): Message {
     `• \`${COMMAND} help\` — this help`,
   ];
   if (isAdmin) {
-    lines.push(`• \`${COMMAND} summary PROGRAM\` — the program's summary (program admins)`, `• \`${COMMAND} post PROGRAM\` — post that summary to the program's channel now (program admins)`);
+    lines.push(
+      `• \`${COMMAND} summary PROGRAM\` — the program's summary (program admins)`,
+      `• \`${COMMAND} post PROGRAM\` — post that summary to the program's channel now (program admins)`,
+    );
   }
   lines.push("Mentees are never named. The same report arrives by DM every other week and is on the app's Home tab.");
   return msg(lines.join("\n"));
 }
 
 export const notInRoster = (): Message =>
-  msg("I couldn't find you in the mentorship roster, so there is no report to show. If you manage people who mentor, ask your program admin to check that your Slack email matches the HR roster.");
-export const notAdmin = (programId: string): Message => msg(`Only the admins of program \`${programId}\` can see or post its summary.`);
-export const unknownProgram = (programId: string): Message => msg(`There is no program \`${programId}\`. Type \`${COMMAND} help\` to see what I can do.`);
-export const posted = (programId: string, channel: string): Message => msg(`Posted the summary of \`${programId}\` to ${channel}.`);
+  msg(
+    "I couldn't find you in the mentorship roster, so there is no report to show. If you manage people who mentor, ask your program admin to check that your Slack email matches the HR roster.",
+  );
+export const notAdmin = (programId: string): Message =>
+  msg(`Only the admins of program \`${programId}\` can see or post its summary.`);
+export const unknownProgram = (programId: string): Message =>
+  msg(`There is no program \`${programId}\`. Type \`${COMMAND} help\` to see what I can do.`);
+export const posted = (programId: string, channel: string): Message =>
+  msg(`Posted the summary of \`${programId}\` to ${channel}.`);
 export const postFailed = (programId: string, channel: string | null, reason: string): Message =>
   msg(
     channel
       ? `I could not post the summary of \`${programId}\` to ${channel}: ${reason}. Invite the app to the channel (or check its name), then try again.`
       : `Program \`${programId}\` has no admin channel set (programs.csv, admin_channel).`,
   );
-export const failure = (): Message => msg("Something went wrong while building your report. Please try again in a minute; if it keeps happening, tell your program admin.");
+export const failure = (): Message =>
+  msg(
+    "Something went wrong while building your report. Please try again in a minute; if it keeps happening, tell your program admin.",
+  );
 
 /** The Home tab: the viewer's team report, then the summaries of the programs they administer, in 100 blocks. */
-export function buildHomeView(opts: { report: ManagerReport | null; summaries: ProgramSummary[]; zone: string }): { type: "home"; blocks: Block[] } {
+export function buildHomeView(opts: { report: ManagerReport | null; summaries: ProgramSummary[]; zone: string }): {
+  type: "home";
+  blocks: Block[];
+} {
   const perSummary = 14;
   const summaryBudget = Math.min(opts.summaries.length * perSummary, LIMITS.homeBlocks / 2);
   const blocks: Block[] = [];
-  if (opts.report) blocks.push(...buildManagerBlocks(opts.report, { zone: opts.zone, period: null, maxBlocks: LIMITS.homeBlocks - summaryBudget - 1 }).blocks);
+  if (opts.report)
+    blocks.push(
+      ...buildManagerBlocks(opts.report, {
+        zone: opts.zone,
+        period: null,
+        maxBlocks: LIMITS.homeBlocks - summaryBudget - 1,
+      }).blocks,
+    );
   else blocks.push(...notInRoster().blocks);
   let room = LIMITS.homeBlocks - blocks.length;
   for (const s of opts.summaries) {

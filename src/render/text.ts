@@ -2,12 +2,25 @@ import { DateTime } from "luxon";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 
-const COLUMNS = ["Program", "Organization", "Mentor", "Email", "Registered", "Mentee", "Match Date", "Upcoming", "Completed"] as const;
+const COLUMNS = [
+  "Program",
+  "Organization",
+  "Mentor",
+  "Email",
+  "Registered",
+  "Mentee",
+  "Match Date",
+  "Upcoming",
+  "Completed",
+] as const;
 
 function table(header: readonly string[], rows: string[][], numericFrom: number): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]) =>
-    r.map((c, i) => (i >= numericFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+    r
+      .map((c, i) => (i >= numericFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
 }
 
@@ -35,10 +48,21 @@ const when = (ms: number, zone: string) => `${DateTime.fromMillis(ms, { zone }).
 
 export function buildManagerText(report: ManagerReport, zone: string): string {
   const n = rowCount(report);
-  const head = [`Mentorship report for ${report.manager.name} <${report.manager.email}>`, `As of ${when(report.asOf, zone)}`];
-  if (n === 0) return [...head, "", "None of your team takes part in a mentorship program as a mentor."].join("\n") + "\n";
+  const head = [
+    `Mentorship report for ${report.manager.name} <${report.manager.email}>`,
+    `As of ${when(report.asOf, zone)}`,
+  ];
+  if (n === 0)
+    return [...head, "", "None of your team takes part in a mentorship program as a mentor."].join("\n") + "\n";
   const counts = report.groups.map((g) => [g.status, String(g.rows.length)]);
-  return [...head, `${n} mentor connection${n === 1 ? "" : "s"}:`, ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`), ...groupLines(report.groups)].join("\n") + "\n";
+  return (
+    [
+      ...head,
+      `${n} mentor connection${n === 1 ? "" : "s"}:`,
+      ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`),
+      ...groupLines(report.groups),
+    ].join("\n") + "\n"
+  );
 }
 
 export function buildProgramText(summary: ProgramSummary, zone: string): string {
@@ -56,12 +80,18 @@ export function buildProgramText(summary: ProgramSummary, zone: string): string 
 
 export function buildDiffText(d: ReportDiff, since: number, zone: string): string {
   const who = (r: { mentorName: string; program: string }) => `${r.mentorName} (${r.program})`;
-  const lines = ["", `Changes since ${when(since, zone)}: ${d.added.length} new, ${d.removed.length} gone, ${d.changed.length} changed`];
+  const lines = [
+    "",
+    `Changes since ${when(since, zone)}: ${d.added.length} new, ${d.removed.length} gone, ${d.changed.length} changed`,
+  ];
   for (const r of d.added) lines.push(`  + ${who(r)}: ${r.status}`);
   for (const r of d.removed) lines.push(`  - ${who(r)}: was ${r.status}`);
   for (const c of d.changed) {
     const meetings = (r: typeof c.before) => `${r.upcomingMeetings} upcoming, ${r.completedMeetings} completed`;
-    const what = c.before.status === c.after.status ? `meetings ${meetings(c.before)} → ${meetings(c.after)}` : `${c.before.status} → ${c.after.status}`;
+    const what =
+      c.before.status === c.after.status
+        ? `meetings ${meetings(c.before)} → ${meetings(c.after)}`
+        : `${c.before.status} → ${c.after.status}`;
     lines.push(`  ~ ${who(c.after)}: ${what}`);
   }
   return lines.join("\n") + "\n";

@@ -2,7 +2,13 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms, readReportInput, readRoster } from "../db/report-repo.js";
 import { assertZone } from "../db/zone-guard.js";
-import { buildManagerReport, buildProgramSummary, rowsByManager, type ManagerReport, type ProgramSummary } from "../domain/reports.js";
+import {
+  buildManagerReport,
+  buildProgramSummary,
+  type ManagerReport,
+  type ProgramSummary,
+  rowsByManager,
+} from "../domain/reports.js";
 import { buildRows } from "../domain/status-engine.js";
 import type { Millis, Program } from "../domain/types.js";
 
@@ -26,8 +32,13 @@ export function createReportService({ db, config }: ReportDeps) {
       await checkZone();
       const manager = await findPerson(db, email);
       if (!manager) throw new NotFoundError(`${email.trim()} is not in the roster (people.csv)`);
-      if (programId !== undefined && !(await findProgram(db, programId))) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
-      const input = await readReportInput(db, { asOf, programIds: programId === undefined ? undefined : [programId], team: { managerEmail: manager.email, scope: config.REPORT_SCOPE } });
+      if (programId !== undefined && !(await findProgram(db, programId)))
+        throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
+      const input = await readReportInput(db, {
+        asOf,
+        programIds: programId === undefined ? undefined : [programId],
+        team: { managerEmail: manager.email, scope: config.REPORT_SCOPE },
+      });
       return buildManagerReport(manager, buildRows(input, asOf, zone), asOf);
     },
 
@@ -48,9 +59,15 @@ export function createReportService({ db, config }: ReportDeps) {
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
-    async everything(asOf: Millis): Promise<{ managers: ManagerReport[]; programs: Array<{ program: Program; summary: ProgramSummary }> }> {
+    async everything(
+      asOf: Millis,
+    ): Promise<{ managers: ManagerReport[]; programs: Array<{ program: Program; summary: ProgramSummary }> }> {
       await checkZone();
-      const [input, roster, programs] = await Promise.all([readReportInput(db, { asOf }), readRoster(db, config.REPORT_SCOPE), listPrograms(db)]);
+      const [input, roster, programs] = await Promise.all([
+        readReportInput(db, { asOf }),
+        readRoster(db, config.REPORT_SCOPE),
+        listPrograms(db),
+      ]);
       const rows = buildRows(input, asOf, zone);
       // A mentor's own manager comes with the enrollment; `all` adds the chains above from the roster.
       const managerOf = new Map<string, string | null>(input.enrollments.map((e) => [e.email, e.managerEmail]));
@@ -59,7 +76,10 @@ export function createReportService({ db, config }: ReportDeps) {
         .filter(([email]) => roster.has(email))
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([email, mine]) => buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf));
-      return { managers, programs: programs.map((program) => ({ program, summary: buildProgramSummary(program, rows, asOf) })) };
+      return {
+        managers,
+        programs: programs.map((program) => ({ program, summary: buildProgramSummary(program, rows, asOf) })),
+      };
     },
   };
 }

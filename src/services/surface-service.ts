@@ -5,7 +5,13 @@ import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms } from "../db/report-repo.js";
 import type { Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
-import { buildManagerBlocks, buildProgramBlocks, hasNewBlocks, withoutNewBlocks, type Message } from "../render/blocks.js";
+import {
+  buildManagerBlocks,
+  buildProgramBlocks,
+  hasNewBlocks,
+  type Message,
+  withoutNewBlocks,
+} from "../render/blocks.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
 import { readWithRetry } from "../slack/retry.js";
@@ -39,13 +45,19 @@ export function createSurfaceService(deps: SurfaceDeps) {
 
   const isAdminOf = (email: string, p: Program) => config.ADMIN_EMAILS.includes(email) || p.adminEmails.includes(email);
 
-  async function command(userId: string, text: string): Promise<{ message: Message; post?: { channel: string; message: Message; programId: string } }> {
+  async function command(
+    userId: string,
+    text: string,
+  ): Promise<{ message: Message; post?: { channel: string; message: Message; programId: string } }> {
     const [verb = "", arg = "", ...rest] = text.trim().split(/\s+/).filter(Boolean);
     const email = await emailOf(userId);
     const person = email ? await findPerson(db, email) : null;
     const asOf = now();
     if (verb.toLowerCase() === "help" || rest.length) {
-      const admin = !!person && (config.ADMIN_EMAILS.includes(person.email) || (await listPrograms(db)).some((p) => isAdminOf(person.email, p)));
+      const admin =
+        !!person &&
+        (config.ADMIN_EMAILS.includes(person.email) ||
+          (await listPrograms(db)).some((p) => isAdminOf(person.email, p)));
       return { message: ui.buildHelp(admin) };
     }
     if (!person) return { message: ui.notInRoster() };
@@ -59,7 +71,14 @@ export function createSurfaceService(deps: SurfaceDeps) {
       const rendered = buildProgramBlocks(summary, { zone, period: null });
       if (verb.toLowerCase() === "summary") return { message: rendered };
       if (!program.adminChannel) return { message: ui.postFailed(program.id, null, "") };
-      return { message: rendered, post: { channel: program.adminChannel, message: buildProgramBlocks(summary, { zone, period: null, chart: true }), programId: program.id } };
+      return {
+        message: rendered,
+        post: {
+          channel: program.adminChannel,
+          message: buildProgramBlocks(summary, { zone, period: null, chart: true }),
+          programId: program.id,
+        },
+      };
     }
 
     if (verb && !(await findProgram(db, verb))) return { message: ui.unknownProgram(verb) };
@@ -69,7 +88,8 @@ export function createSurfaceService(deps: SurfaceDeps) {
 
   /** Posts an on-demand summary to a program channel; what went wrong is told to the admin who asked. */
   async function postSummary(post: { channel: string; message: Message; programId: string }): Promise<Message> {
-    const send = (m: Message) => slack.chat.postMessage({ channel: post.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
+    const send = (m: Message) =>
+      slack.chat.postMessage({ channel: post.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
     try {
       try {
         await send(post.message);
@@ -83,7 +103,11 @@ export function createSurfaceService(deps: SurfaceDeps) {
     } catch (err) {
       const o = classify(err);
       log.warn({ program: post.programId, reason: "reason" in o ? o.reason : o.kind }, "on-demand summary post failed");
-      return ui.postFailed(post.programId, post.channel, "reason" in o ? o.reason : "rate limited, try again in a minute");
+      return ui.postFailed(
+        post.programId,
+        post.channel,
+        "reason" in o ? o.reason : "rate limited, try again in a minute",
+      );
     }
   }
 

@@ -1,12 +1,12 @@
-import bolt from "@slack/bolt";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import bolt from "@slack/bolt";
 import type { Config } from "../config.js";
+import { safeErrorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { SurfaceService } from "../services/surface-service.js";
 import { SlackSetupError } from "./client.js";
 import { EVENTS_PATH, HEALTH_PATH } from "./ids.js";
 import { registerListeners } from "./listeners/index.js";
-import { safeErrorMessage } from "../errors.js";
 
 const { App, LogLevel } = bolt;
 
@@ -19,10 +19,13 @@ export interface SlackAppDeps {
 
 /** HTTP mode (signed requests at /slack/events) or Socket Mode when SLACK_APP_TOKEN is set; /healthz either way. */
 export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps): InstanceType<typeof App> {
-  if (!config.SLACK_BOT_TOKEN) throw new SlackSetupError("SLACK_BOT_TOKEN is not set: serve needs the app's bot token.");
+  if (!config.SLACK_BOT_TOKEN)
+    throw new SlackSetupError("SLACK_BOT_TOKEN is not set: serve needs the app's bot token.");
   const socketMode = !!config.SLACK_APP_TOKEN;
   if (!socketMode && !config.SLACK_SIGNING_SECRET) {
-    throw new SlackSetupError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).");
+    throw new SlackSetupError(
+      "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).",
+    );
   }
   const healthRoute = {
     path: HEALTH_PATH,
@@ -48,7 +51,9 @@ export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps):
     port: config.PORT,
     customRoutes: [healthRoute],
     // The Socket Mode client asks apps.connections.open for its URL at SLACK_API_URL too.
-    installerOptions: socketMode ? { port: config.PORT, clientOptions: { slackApiUrl: config.SLACK_API_URL } } : undefined,
+    installerOptions: socketMode
+      ? { port: config.PORT, clientOptions: { slackApiUrl: config.SLACK_API_URL } }
+      : undefined,
     clientOptions: { slackApiUrl: config.SLACK_API_URL },
     logLevel: LogLevel.ERROR,
   });

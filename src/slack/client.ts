@@ -1,4 +1,4 @@
-import { ErrorCode, WebClient, LogLevel } from "@slack/web-api";
+import { ErrorCode, LogLevel, WebClient } from "@slack/web-api";
 import type { Config } from "../config.js";
 import { safeErrorMessage } from "../errors.js";
 
@@ -11,8 +11,14 @@ export class SlackSetupError extends Error {
  * whole queue, and never retries a post by itself (a retried post after a lost response would be a
  * duplicate; we check Slack first).
  */
-export function createSlackClient(config: Pick<Config, "SLACK_BOT_TOKEN" | "SLACK_API_URL">, opts: { concurrency?: number } = {}): WebClient {
-  if (!config.SLACK_BOT_TOKEN) throw new SlackSetupError("SLACK_BOT_TOKEN is not set: it is needed to talk to Slack (see README, \"Install in Slack\").");
+export function createSlackClient(
+  config: Pick<Config, "SLACK_BOT_TOKEN" | "SLACK_API_URL">,
+  opts: { concurrency?: number } = {},
+): WebClient {
+  if (!config.SLACK_BOT_TOKEN)
+    throw new SlackSetupError(
+      'SLACK_BOT_TOKEN is not set: it is needed to talk to Slack (see README, "Install in Slack").',
+    );
   return new WebClient(config.SLACK_BOT_TOKEN, {
     slackApiUrl: config.SLACK_API_URL,
     rejectRateLimitedCalls: true,
@@ -32,11 +38,28 @@ export type Outcome =
   /** Slack said no for every call (bad token, revoked app): stop the run. */
   | { kind: "fatal"; reason: string };
 
-const FATAL = new Set(["invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission", "missing_scope", "team_access_not_granted", "org_login_required", "ekm_access_denied"]);
+const FATAL = new Set([
+  "invalid_auth",
+  "not_authed",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+  "no_permission",
+  "missing_scope",
+  "team_access_not_granted",
+  "org_login_required",
+  "ekm_access_denied",
+]);
 const TRANSIENT = new Set(["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"]);
 
 export function classify(err: unknown): Outcome {
-  const e = err as { code?: string; retryAfter?: number; statusCode?: number; data?: { error?: string }; message?: string };
+  const e = err as {
+    code?: string;
+    retryAfter?: number;
+    statusCode?: number;
+    data?: { error?: string };
+    message?: string;
+  };
   switch (e?.code) {
     case ErrorCode.RateLimitedError:
       return { kind: "ratelimited", retryAfterMs: Math.max(1, e.retryAfter ?? 1) * 1000 };

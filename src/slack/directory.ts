@@ -1,6 +1,6 @@
 import type { WebClient } from "@slack/web-api";
+import { type DirectoryEntry, readDirectory, writeDirectory } from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
-import { readDirectory, writeDirectory, type DirectoryEntry } from "../db/directory-repo.js";
 import type { Logger } from "../logger.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
 
@@ -16,7 +16,13 @@ type Member = { id: string; deleted?: boolean; is_bot?: boolean; profile?: { ema
  * Ties roster emails to Slack users, cached in the database: one paginated users.list when many are
  * unknown (1,000 users a call), users.lookupByEmail for a few misses.
  */
-export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; now?: () => number; retryBaseMs?: number }) {
+export function createDirectory(deps: {
+  db: Db;
+  slack: WebClient;
+  log: Logger;
+  now?: () => number;
+  retryBaseMs?: number;
+}) {
   const { db, slack, log } = deps;
   const retry = { baseMs: deps.retryBaseMs };
   const now = deps.now ?? Date.now;
@@ -40,13 +46,18 @@ export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; n
       const r = await readWithRetry("users.lookupByEmail", () => slack.users.lookupByEmail({ email }), log, retry);
       return (r.user as Member) ?? null;
     } catch (err) {
-      if (err instanceof SlackCallError && err.outcome.kind === "permanent" && err.outcome.reason === "users_not_found") return null;
+      if (err instanceof SlackCallError && err.outcome.kind === "permanent" && err.outcome.reason === "users_not_found")
+        return null;
       throw err;
     }
   }
 
   const entry = (email: string, m: Member | null | undefined, at: number): DirectoryEntry =>
-    !m ? { email, userId: null, problem: "not_in_slack", checkedAt: at } : m.deleted ? { email, userId: m.id, problem: "deactivated", checkedAt: at } : { email, userId: m.id, problem: null, checkedAt: at };
+    !m
+      ? { email, userId: null, problem: "not_in_slack", checkedAt: at }
+      : m.deleted
+        ? { email, userId: m.id, problem: "deactivated", checkedAt: at }
+        : { email, userId: m.id, problem: null, checkedAt: at };
 
   return {
     async resolve(emails: string[], opts: { refresh?: boolean } = {}): Promise<Map<string, Resolution>> {
@@ -69,7 +80,10 @@ export function createDirectory(deps: { db: Db; slack: WebClient; log: Logger; n
         }
         await writeDirectory(db, found);
         for (const f of found) cached.set(f.email, f);
-        log.info({ resolved: missing.length, via: missing.length > LOOKUP_THRESHOLD ? "users.list" : "users.lookupByEmail" }, "directory refreshed");
+        log.info(
+          { resolved: missing.length, via: missing.length > LOOKUP_THRESHOLD ? "users.list" : "users.lookupByEmail" },
+          "directory refreshed",
+        );
       }
       const out = new Map<string, Resolution>();
       for (const e of wanted) {

@@ -16,7 +16,12 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Calls a read-only Slack method until it answers: a 429 waits out its Retry-After, a transient error
  * backs off (up to `tries`), a permanent or fatal answer is thrown at once. Never use it for a post.
  */
-export async function readWithRetry<T>(method: string, fn: () => Promise<T>, log: Logger, opts: { tries?: number; baseMs?: number } = {}): Promise<T> {
+export async function readWithRetry<T>(
+  method: string,
+  fn: () => Promise<T>,
+  log: Logger,
+  opts: { tries?: number; baseMs?: number } = {},
+): Promise<T> {
   const tries = opts.tries ?? 5;
   const baseMs = opts.baseMs ?? 250;
   for (let attempt = 1; ; attempt++) {

@@ -1,12 +1,12 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { BIN, cli, cliAsync, WORKDIR } from "../helpers/cli.js";
-import { freePort } from "../helpers/serve.js";
 import { csvDir, SAMPLE } from "../helpers/files.js";
+import { freePort } from "../helpers/serve.js";
 
 describe("the command line", () => {
   let env: Record<string, string>;
@@ -21,16 +21,24 @@ describe("the command line", () => {
   it("--help lists the commands", () => {
     const r = cli(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["migrate", "import", "preview", "send", "status", "serve", "emulator", "demo"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+    for (const c of ["migrate", "import", "preview", "send", "status", "serve", "emulator", "demo"])
+      expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
   });
 
   it("preview --format json prints the contract's shape, groups in status order", () => {
-    const r = cli(["preview", "--manager", "Marcus@Acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"], env);
+    const r = cli(
+      ["preview", "--manager", "Marcus@Acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"],
+      env,
+    );
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.manager).toEqual({ email: "marcus@acme.example", name: "Marcus Lee" });
     expect(j.asOf).toBe("2026-03-02T09:00:00Z");
-    expect(j.groups.map((g: { status: string }) => g.status)).toEqual(["Matched-Active", "Match Request-Waiting Mentor Approval", "Not Registered"]);
+    expect(j.groups.map((g: { status: string }) => g.status)).toEqual([
+      "Matched-Active",
+      "Match Request-Waiting Mentor Approval",
+      "Not Registered",
+    ]);
     expect(j.groups[0].rows[0]).toEqual({
       program: "Leadership Circle",
       organization: "Sales",
@@ -59,23 +67,51 @@ describe("the command line", () => {
   });
 
   it("preview --format csv prints the seed columns with RFC 4180 quoting", () => {
-    const r = cli(["preview", "--manager", "marcus@acme.example", "--as-of", "2026-03-02T09:00", "--format", "csv"], env);
+    const r = cli(
+      ["preview", "--manager", "marcus@acme.example", "--as-of", "2026-03-02T09:00", "--format", "csv"],
+      env,
+    );
     const lines = r.stdout.split("\r\n");
-    expect(lines[0]).toBe("Matching Status,Program,Current Company/Organization,Mentor Name,Mentor Email,Registered (MM-DD-YYYY),Mentee Name,Match Date,Upcoming Meetings,Completed Meetings");
-    expect(lines[1]).toBe('Matched-Active,Leadership Circle,Sales,"Parks, Rosa",rosa@acme.example,12-16-2025,Mentee,01-10-2026,1,1');
+    expect(lines[0]).toBe(
+      "Matching Status,Program,Current Company/Organization,Mentor Name,Mentor Email,Registered (MM-DD-YYYY),Mentee Name,Match Date,Upcoming Meetings,Completed Meetings",
+    );
+    expect(lines[1]).toBe(
+      'Matched-Active,Leadership Circle,Sales,"Parks, Rosa",rosa@acme.example,12-16-2025,Mentee,01-10-2026,1,1',
+    );
     expect(lines[3]).toBe("Not Registered,New Hire Buddies,Sales,Victor Okafor,victor@acme.example,,,,0,0");
   });
 
   it("preview --since lists what changed between two times", () => {
-    const r = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--since", "2026-01-01", "--format", "json"], env);
+    const r = cli(
+      [
+        "preview",
+        "--manager",
+        "dana@acme.example",
+        "--as-of",
+        "2026-03-02T09:00",
+        "--since",
+        "2026-01-01",
+        "--format",
+        "json",
+      ],
+      env,
+    );
     expect(r.code).toBe(0);
     const changes = JSON.parse(r.stdout).changes;
     expect(changes.since).toBe("2026-01-01T00:00:00Z");
-    expect(changes.changed.map((c: { before: { mentorName: string; status: string }; after: { status: string } }) => `${c.before.mentorName}: ${c.before.status} -> ${c.after.status}`)).toContain(
-      "Linus Pauling: Matched-Active -> Concluded",
+    expect(
+      changes.changed.map(
+        (c: { before: { mentorName: string; status: string }; after: { status: string } }) =>
+          `${c.before.mentorName}: ${c.before.status} -> ${c.after.status}`,
+      ),
+    ).toContain("Linus Pauling: Matched-Active -> Concluded");
+    expect(changes.added.map((a: { mentorName: string; status: string }) => `${a.mentorName}: ${a.status}`)).toEqual([
+      "Ada Lovelace: Match Request-Waiting Mentee Approval",
+    ]);
+    const text = cli(
+      ["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--since", "2026-01-01"],
+      env,
     );
-    expect(changes.added.map((a: { mentorName: string; status: string }) => `${a.mentorName}: ${a.status}`)).toEqual(["Ada Lovelace: Match Request-Waiting Mentee Approval"]);
-    const text = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--since", "2026-01-01"], env);
     expect(text.stdout).toContain("Changes since 01-01-2026 00:00 UTC: 1 new, 0 gone, 6 changed");
     expect(cli(["preview", "--program", "eng", "--since", "2026-01-01"], env).code).toBe(2);
   });
@@ -114,13 +150,18 @@ describe("the command line", () => {
   });
 
   it("a failed import lists every problem, exits 1 and changes nothing", () => {
-    const dir = csvDir({ "meetings.csv": "meeting_id,match_id,scheduled_at,cancelled_at\nmt1,m1,soon,\nmt2,m404,2026-01-01,\n" });
+    const dir = csvDir({
+      "meetings.csv": "meeting_id,match_id,scheduled_at,cancelled_at\nmt1,m1,soon,\nmt2,m404,2026-01-01,\n",
+    });
     const r = cli(["import", dir], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('meetings.csv:2: scheduled_at: "soon" is not an ISO 8601 date or date-time');
     expect(r.stderr).toContain('meetings.csv:3: match_id: unknown match "m404"');
     expect(r.stderr).toContain("nothing was written");
-    const after = cli(["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"], env);
+    const after = cli(
+      ["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"],
+      env,
+    );
     expect(JSON.parse(after.stdout).groups[0].rows[0].completedMeetings).toBe(2);
   });
 
@@ -135,13 +176,20 @@ describe("the command line", () => {
 
   it("emulator serves a workspace made of the roster and prints what the app sends it", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, "emulator", "--port", String(port)], { cwd: WORKDIR, env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env } });
+    const child = spawn(process.execPath, [BIN, "emulator", "--port", String(port)], {
+      cwd: WORKDIR,
+      env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     try {
       while (!out.includes("Point the app at it")) await new Promise((r) => setTimeout(r, 50));
       expect(out).toContain(`SLACK_API_URL=http://127.0.0.1:${port}/api/`);
-      const sent = await cliAsync(["send", "--as-of", "2026-03-02T09:00"], { ...env, SLACK_API_URL: `http://127.0.0.1:${port}/api/`, SLACK_BOT_TOKEN: "xoxb-emulator-token" });
+      const sent = await cliAsync(["send", "--as-of", "2026-03-02T09:00"], {
+        ...env,
+        SLACK_API_URL: `http://127.0.0.1:${port}/api/`,
+        SLACK_BOT_TOKEN: "xoxb-emulator-token",
+      });
       expect(sent.stdout).toContain("DMs:               3 planned · 3 delivered now");
       while (!out.includes("DM to Sam Ortiz")) await new Promise((r) => setTimeout(r, 50));
       expect(out).toContain("DM to Dana Brooks <dana@acme.example>");

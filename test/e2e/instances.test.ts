@@ -1,13 +1,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SIZES, writeCompany } from "../../src/bench/synthetic.js";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { freshDb, type TestDb } from "../helpers/db.js";
-import { startServe, type Served } from "../helpers/serve.js";
+import { type Served, startServe } from "../helpers/serve.js";
 
 const PG = inject("pgUrl");
 /** The workspace's limit, and each instance's setting: together they must share it, not triple it. */
@@ -46,7 +45,14 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
   });
 
   it("catch up at the same moment: each manager gets one DM, and a killed instance's share is taken over", async () => {
-    const env = { DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, REPORT_SCHEDULE: "0 9 * * 1", DELIVERY_LEASE_SECONDS: "2", DELIVERY_RATE_PER_MINUTE: String(RATE) };
+    const env = {
+      DATABASE_URL: t.url,
+      SLACK_BOT_TOKEN: emulator.token,
+      SLACK_API_URL: emulator.url,
+      REPORT_SCHEDULE: "0 9 * * 1",
+      DELIVERY_LEASE_SECONDS: "2",
+      DELIVERY_RATE_PER_MINUTE: String(RATE),
+    };
     // Today's period began before now, so each process delivers at start (catch-up), all three at once.
     const started = await Promise.all([startServe(env), startServe(env), startServe(env)]);
     served.push(...started);
@@ -78,7 +84,10 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
     expect(per.size).toBe(expected);
     expect([...per.values()].every((n) => n === 1)).toBe(true);
     // Every post went out once in all; the channels too.
-    const channelPosts = emulator.messages.filter((m) => !m.user).map((m) => m.channel).sort();
+    const channelPosts = emulator.messages
+      .filter((m) => !m.user)
+      .map((m) => m.channel)
+      .sort();
     expect(channelPosts).toEqual(["CBUDDY", "CENG", "CLEAD"]);
     // Three instances shared the workspace's rate instead of each posting at it: few 429s.
     const posts = emulator.callsOf("chat.postMessage");

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RecordedCall, SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
@@ -11,13 +11,22 @@ type KillPoint = { name: string; event: "call" | "responded"; method: string; nt
 
 const POINTS: KillPoint[] = [
   { name: "before any post (during the directory lookup)", event: "call", method: "users.lookupByEmail", nth: 1 },
-  { name: "during the 1st post (Slack has it, the app has no answer)", event: "call", method: "chat.postMessage", nth: 1, inDoubt: true },
+  {
+    name: "during the 1st post (Slack has it, the app has no answer)",
+    event: "call",
+    method: "chat.postMessage",
+    nth: 1,
+    inDoubt: true,
+  },
   { name: "during the 3rd post", event: "call", method: "chat.postMessage", nth: 3, inDoubt: true },
   { name: "after the 2nd post was answered", event: "responded", method: "chat.postMessage", nth: 2 },
   { name: "after the last post was answered", event: "responded", method: "chat.postMessage", nth: 4 },
 ];
 
-function sendProcess(env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+function sendProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: string | null; out: string }>;
+} {
   const child = spawn(process.execPath, [BIN, "send", "--as-of", "2026-03-02T09:00"], {
     cwd: WORKDIR,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
@@ -25,7 +34,9 @@ function sendProcess(env: Record<string, string>): { child: ChildProcess; done: 
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, out })));
+  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, out })),
+  );
   return { child, done };
 }
 
@@ -44,7 +55,13 @@ describe.each(ENGINES)("send killed with SIGKILL, then run again (%s)", (engine)
     t = await freshDb(engine);
     expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
     emulator = await emulatorFor(t.db, { absent: ["sam@acme.example"] });
-    env = { DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, DELIVERY_LEASE_SECONDS: "1", DELIVERY_RATE_PER_MINUTE: "60000" };
+    env = {
+      DATABASE_URL: t.url,
+      SLACK_BOT_TOKEN: emulator.token,
+      SLACK_API_URL: emulator.url,
+      DELIVERY_LEASE_SECONDS: "1",
+      DELIVERY_RATE_PER_MINUTE: "60000",
+    };
   });
   afterEach(async () => {
     await emulator.stop();

@@ -1,13 +1,24 @@
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SlackEmulator, SlashResponse } from "../../src/emulator/server.js";
+import { SlackEmulator as Emulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
-import { postCommand, postEvent, startServe, type Served } from "../helpers/serve.js";
-import { SlackEmulator as Emulator } from "../../src/emulator/server.js";
+import { postCommand, postEvent, type Served, startServe } from "../helpers/serve.js";
 
-const MENTEE_MARKERS = ["mia@", "eve@", "liam@", "noah@", "zoe@", "Secret-Mentee", "Hidden-Mentee", "Private-Mentee", "Quiet-Mentee", "Unseen-Mentee"];
+const MENTEE_MARKERS = [
+  "mia@",
+  "eve@",
+  "liam@",
+  "noah@",
+  "zoe@",
+  "Secret-Mentee",
+  "Hidden-Mentee",
+  "Private-Mentee",
+  "Quiet-Mentee",
+  "Unseen-Mentee",
+];
 
 describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => {
   let t: TestDb;
@@ -18,10 +29,19 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
   beforeAll(async () => {
     t = await freshDb(engine);
     await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    const people: Array<{ email: string; name: string }> = await t.db("people").select("email", "name").orderBy("email");
+    const people: Array<{ email: string; name: string }> = await t
+      .db("people")
+      .select("email", "name")
+      .orderBy("email");
     emulator = await new Emulator({
-      users: [...people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })), { id: "U0STRANGER", email: "stranger@elsewhere.example", name: "Stranger" }],
-      channels: [{ id: "C0000ENG1", name: "mentorship-eng" }, { id: "C0000LEAD", name: "leadership-circle", botCanPost: false }],
+      users: [
+        ...people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
+        { id: "U0STRANGER", email: "stranger@elsewhere.example", name: "Stranger" },
+      ],
+      channels: [
+        { id: "C0000ENG1", name: "mentorship-eng" },
+        { id: "C0000LEAD", name: "leadership-circle", botCanPost: false },
+      ],
     }).start();
     serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url });
   });
@@ -32,12 +52,20 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
   });
 
   /** Runs the slash command as `email` and returns what the app answered through response_url. */
-  async function ask(email: string, text: string): Promise<{ status: number; ackMs: number; answers: SlashResponse[] }> {
+  async function ask(
+    email: string,
+    text: string,
+  ): Promise<{ status: number; ackMs: number; answers: SlashResponse[] }> {
     const path = `/response/${++n}`;
     const before = emulator.responses.length;
-    const r = await postCommand(serve.url, { user_id: emulator.userIdOf(email)!, text, response_url: emulator.responseUrl(String(n)) });
+    const r = await postCommand(serve.url, {
+      user_id: emulator.userIdOf(email)!,
+      text,
+      response_url: emulator.responseUrl(String(n)),
+    });
     const deadline = Date.now() + 10_000;
-    while (!emulator.responses.slice(before).some((x) => x.path === path) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!emulator.responses.slice(before).some((x) => x.path === path) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 50));
     return { status: r.status, ackMs: r.ms, answers: emulator.responses.filter((x) => x.path === path) };
   }
@@ -49,7 +77,16 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
     expect(r.answers).toHaveLength(1);
     expect(r.answers[0]!.body.response_type).toBe("ephemeral");
     const text = textOf(r.answers);
-    for (const name of ["Ada Lovelace", "Alan Turing", "Barbara Liskov", "Linus Pauling", "Katherine Johnson", "Margaret Hamilton", "Ken Thompson"]) expect(text).toContain(name);
+    for (const name of [
+      "Ada Lovelace",
+      "Alan Turing",
+      "Barbara Liskov",
+      "Linus Pauling",
+      "Katherine Johnson",
+      "Margaret Hamilton",
+      "Ken Thompson",
+    ])
+      expect(text).toContain(name);
     for (const other of ["Parks, Rosa", "Tom Baker", "Victor Okafor"]) expect(text).not.toContain(other);
     for (const m of MENTEE_MARKERS) expect(text).not.toContain(m);
   });
@@ -90,14 +127,24 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
     expect(emulator.messages.slice(before).map((m) => m.channel)).toEqual(["C0000ENG1"]);
     // A channel the bot may not post to is reported to the admin who asked, not retried.
     const refused = await ask("olivia@acme.example", "post lead");
-    expect(textOf(refused.answers)).toContain("could not post the summary of `lead` to #leadership-circle: not_in_channel");
+    expect(textOf(refused.answers)).toContain(
+      "could not post the summary of `lead` to #leadership-circle: not_in_channel",
+    );
   });
 
   it("a forged signature or a 10-minute-old timestamp gets 401 and no answer", async () => {
     const before = emulator.responses.length;
-    const forged = await postCommand(serve.url, { user_id: emulator.userIdOf("dana@acme.example")!, text: "", response_url: emulator.responseUrl("forged") }, { secret: "not-the-secret" });
+    const forged = await postCommand(
+      serve.url,
+      { user_id: emulator.userIdOf("dana@acme.example")!, text: "", response_url: emulator.responseUrl("forged") },
+      { secret: "not-the-secret" },
+    );
     expect(forged.status).toBe(401);
-    const stale = await postCommand(serve.url, { user_id: emulator.userIdOf("dana@acme.example")!, text: "", response_url: emulator.responseUrl("stale") }, { ts: Math.floor(Date.now() / 1000) - 600 });
+    const stale = await postCommand(
+      serve.url,
+      { user_id: emulator.userIdOf("dana@acme.example")!, text: "", response_url: emulator.responseUrl("stale") },
+      { ts: Math.floor(Date.now() / 1000) - 600 },
+    );
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(emulator.responses.length).toBe(before);
@@ -105,7 +152,15 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
 
   it("app_home_opened publishes the viewer's Home tab, with their programs' summaries for an admin", async () => {
     const views = once(emulator, "view");
-    expect(await postEvent(serve.url, { type: "app_home_opened", user: emulator.userIdOf("olivia@acme.example"), channel: "D0", tab: "home", event_ts: "1.2" })).toBe(200);
+    expect(
+      await postEvent(serve.url, {
+        type: "app_home_opened",
+        user: emulator.userIdOf("olivia@acme.example"),
+        channel: "D0",
+        tab: "home",
+        event_ts: "1.2",
+      }),
+    ).toBe(200);
     const [{ userId, view }] = (await views) as [{ userId: string; view: { blocks: unknown[] } }];
     expect(userId).toBe(emulator.userIdOf("olivia@acme.example"));
     const text = JSON.stringify(view.blocks);
@@ -113,7 +168,13 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
     expect(text).toContain("Program summary · Leadership Circle");
     expect(text).not.toContain("Program summary · New Hire Buddies");
     const danaView = once(emulator, "view");
-    await postEvent(serve.url, { type: "app_home_opened", user: emulator.userIdOf("dana@acme.example"), channel: "D0", tab: "home", event_ts: "1.3" });
+    await postEvent(serve.url, {
+      type: "app_home_opened",
+      user: emulator.userIdOf("dana@acme.example"),
+      channel: "D0",
+      tab: "home",
+      event_ts: "1.3",
+    });
     const [{ view: v2 }] = (await danaView) as [{ view: { blocks: unknown[] } }];
     expect(JSON.stringify(v2.blocks)).toContain("Ada Lovelace");
     expect(JSON.stringify(v2.blocks)).not.toContain("Program summary");

@@ -4,7 +4,7 @@ import { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
-import { startServe, type Served } from "../helpers/serve.js";
+import { type Served, startServe } from "../helpers/serve.js";
 
 describe("serve in Socket Mode (SLACK_APP_TOKEN set)", () => {
   let t: TestDb;
@@ -13,10 +13,21 @@ describe("serve in Socket Mode (SLACK_APP_TOKEN set)", () => {
   beforeAll(async () => {
     t = await freshDb("sqlite");
     await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    const people: Array<{ email: string; name: string }> = await t.db("people").select("email", "name").orderBy("email");
-    emulator = await new SlackEmulator({ users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })) }).start();
+    const people: Array<{ email: string; name: string }> = await t
+      .db("people")
+      .select("email", "name")
+      .orderBy("email");
+    emulator = await new SlackEmulator({
+      users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
+    }).start();
     const connected = once(emulator, "socket");
-    serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url, SLACK_APP_TOKEN: emulator.appToken, SLACK_SIGNING_SECRET: "" });
+    serve = await startServe({
+      DATABASE_URL: t.url,
+      SLACK_BOT_TOKEN: emulator.token,
+      SLACK_API_URL: emulator.url,
+      SLACK_APP_TOKEN: emulator.appToken,
+      SLACK_SIGNING_SECRET: "",
+    });
     await connected;
   });
   afterAll(async () => {
@@ -49,7 +60,13 @@ describe("serve in Socket Mode (SLACK_APP_TOKEN set)", () => {
       type: "event_callback",
       team_id: "T0EMULATED",
       api_app_id: "A0EMULATED",
-      event: { type: "app_home_opened", user: emulator.userIdOf("marcus@acme.example"), channel: "D0", tab: "home", event_ts: "1.2" },
+      event: {
+        type: "app_home_opened",
+        user: emulator.userIdOf("marcus@acme.example"),
+        channel: "D0",
+        tab: "home",
+        event_ts: "1.2",
+      },
       event_id: "Ev1",
       event_time: 1,
     });

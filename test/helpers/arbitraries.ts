@@ -23,11 +23,22 @@ export const reportInputArb: fc.Arbitrary<ReportInput> = fc
   .record({
     programs: fc.tuple(programArb("a"), programArb("b"), programArb("c")),
     enrollments: fc.uniqueArray(
-      fc.record({ programId: fc.constantFrom("a", "b", "c"), mentor: fc.integer({ min: 0, max: 7 }), registeredAt: maybe(instant) }),
+      fc.record({
+        programId: fc.constantFrom("a", "b", "c"),
+        mentor: fc.integer({ min: 0, max: 7 }),
+        registeredAt: maybe(instant),
+      }),
       { selector: (e) => `${e.programId}/${e.mentor}`, maxLength: 16 },
     ),
     matches: fc.array(
-      fc.record({ programId: fc.constantFrom("a", "b", "c"), mentor: fc.integer({ min: 0, max: 7 }), matchedAt: instant, closeAfter: maybe(fc.integer({ min: 0, max: 400 })), up: fc.nat(5), done: fc.nat(5) }),
+      fc.record({
+        programId: fc.constantFrom("a", "b", "c"),
+        mentor: fc.integer({ min: 0, max: 7 }),
+        matchedAt: instant,
+        closeAfter: maybe(fc.integer({ min: 0, max: 400 })),
+        up: fc.nat(5),
+        done: fc.nat(5),
+      }),
       { maxLength: 20 },
     ),
     requests: fc.array(
@@ -64,9 +75,7 @@ export const reportInputArb: fc.Arbitrary<ReportInput> = fc
         completedMeetings: m.done,
       }),
     ),
-    requests: requests.map(
-      (r, i): MentorRequest => ({ id: `r${i}`, ...r, mentorEmail: `mentor${r.mentor}@x.io` }),
-    ),
+    requests: requests.map((r, i): MentorRequest => ({ id: `r${i}`, ...r, mentorEmail: `mentor${r.mentor}@x.io` })),
   }));
 
 export const asOfArb = instant.chain((d) => fc.integer({ min: 0, max: DAY - 1 }).map((ms) => d + ms));

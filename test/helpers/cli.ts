@@ -25,7 +25,10 @@ export function cli(args: string[], env: Record<string, string> = {}, cwd = WORK
 
 export function cliAsync(args: string[], env: Record<string, string> = {}, cwd = WORKDIR): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
-import { createDb, migrate, type Db } from "../../src/db/knex.js";
+import { createDb, type Db, migrate } from "../../src/db/knex.js";
 
 export type EngineName = "sqlite" | "pg";
 

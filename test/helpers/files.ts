@@ -6,7 +6,10 @@ import type { Db } from "../../src/db/knex.js";
 export const SAMPLE = new URL("../../examples/sample/", import.meta.url).pathname;
 
 /** A temp copy of the sample company, with some files replaced or added. */
-export function csvDir(files: Record<string, string> = {}, opts: { fromSample?: boolean } = { fromSample: true }): string {
+export function csvDir(
+  files: Record<string, string> = {},
+  opts: { fromSample?: boolean } = { fromSample: true },
+): string {
   const dir = mkdtempSync(join(tmpdir(), "mr-csv-"));
   if (opts.fromSample !== false) cpSync(SAMPLE, dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -29,7 +32,9 @@ export async function dump(db: Db): Promise<Record<string, unknown[]>> {
   for (const [t, keys] of Object.entries(TABLES)) {
     const rows = await db(t).select("*").orderBy(keys);
     // Engines differ in how they hand back booleans; compare the values.
-    out[t] = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "boolean" ? Number(v) : v])));
+    out[t] = rows.map((r) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "boolean" ? Number(v) : v])),
+    );
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import { BIN, WORKDIR } from "./cli.js";
@@ -28,7 +28,14 @@ export async function startServe(env: Record<string, string>): Promise<Served> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, "serve"], {
     cwd: WORKDIR,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", SLACK_SIGNING_SECRET: SIGNING_SECRET, REPORT_SCHEDULE: "off", PORT: String(port), ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "warn",
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      REPORT_SCHEDULE: "off",
+      PORT: String(port),
+      ...env,
+    },
   });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -59,21 +66,52 @@ export async function startServe(env: Record<string, string>): Promise<Served> {
 
 export function signed(body: string, opts: { secret?: string; ts?: number } = {}): Record<string, string> {
   const ts = opts.ts ?? Math.floor(Date.now() / 1000);
-  const sig = createHmac("sha256", opts.secret ?? SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex");
+  const sig = createHmac("sha256", opts.secret ?? SIGNING_SECRET)
+    .update(`v0:${ts}:${body}`)
+    .digest("hex");
   return { "X-Slack-Request-Timestamp": String(ts), "X-Slack-Signature": `v0=${sig}` };
 }
 
-export async function postCommand(url: string, fields: Record<string, string>, sign: { secret?: string; ts?: number } = {}): Promise<{ status: number; ms: number; body: string }> {
-  const body = new URLSearchParams({ token: "legacy", team_id: "T0EMULATED", api_app_id: "A0APP", command: "/mentorship-report", trigger_id: "1.2.3", channel_id: "D0", user_name: "x", ...fields }).toString();
+export async function postCommand(
+  url: string,
+  fields: Record<string, string>,
+  sign: { secret?: string; ts?: number } = {},
+): Promise<{ status: number; ms: number; body: string }> {
+  const body = new URLSearchParams({
+    token: "legacy",
+    team_id: "T0EMULATED",
+    api_app_id: "A0APP",
+    command: "/mentorship-report",
+    trigger_id: "1.2.3",
+    channel_id: "D0",
+    user_name: "x",
+    ...fields,
+  }).toString();
   const started = performance.now();
-  const res = await fetch(`${url}/slack/events`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", ...signed(body, sign) }, body });
+  const res = await fetch(`${url}/slack/events`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", ...signed(body, sign) },
+    body,
+  });
   const text = await res.text();
   return { status: res.status, ms: performance.now() - started, body: text };
 }
 
 export async function postEvent(url: string, event: Record<string, unknown>): Promise<number> {
-  const body = JSON.stringify({ token: "legacy", team_id: "T0EMULATED", api_app_id: "A0APP", type: "event_callback", event_id: `Ev${Date.now()}`, event_time: Math.floor(Date.now() / 1000), event });
-  const res = await fetch(`${url}/slack/events`, { method: "POST", headers: { "Content-Type": "application/json", ...signed(body) }, body });
+  const body = JSON.stringify({
+    token: "legacy",
+    team_id: "T0EMULATED",
+    api_app_id: "A0APP",
+    type: "event_callback",
+    event_id: `Ev${Date.now()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event,
+  });
+  const res = await fetch(`${url}/slack/events`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...signed(body) },
+    body,
+  });
   await res.text();
   return res.status;
 }

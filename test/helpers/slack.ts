@@ -1,14 +1,14 @@
 import { afterEach, beforeEach } from "vitest";
 import type { Db } from "../../src/db/knex.js";
-import { importDirectory } from "../../src/import/import-service.js";
-import { freshDb, type EngineName, type TestDb } from "./db.js";
-import { SAMPLE } from "./files.js";
 import { createDeliveryService } from "../../src/delivery/delivery-service.js";
-import { SlackEmulator, type EmulatedChannel, type EmulatorOptions } from "../../src/emulator/server.js";
+import { type EmulatedChannel, type EmulatorOptions, SlackEmulator } from "../../src/emulator/server.js";
+import { importDirectory } from "../../src/import/import-service.js";
 import { createLogger } from "../../src/logger.js";
 import { createReportService } from "../../src/services/report-service.js";
 import { createSlackClient } from "../../src/slack/client.js";
 import { createDirectory } from "../../src/slack/directory.js";
+import { type EngineName, freshDb, type TestDb } from "./db.js";
+import { SAMPLE } from "./files.js";
 
 export const SAMPLE_CHANNELS: EmulatedChannel[] = [
   { id: "C0000ENG1", name: "mentorship-eng" },
@@ -16,11 +16,19 @@ export const SAMPLE_CHANNELS: EmulatedChannel[] = [
 ];
 
 /** An emulator whose workspace holds every person in the database, but those in `absent`. */
-export async function emulatorFor(db: Db, opts: EmulatorOptions & { absent?: string[]; deactivated?: string[] } = {}): Promise<SlackEmulator> {
+export async function emulatorFor(
+  db: Db,
+  opts: EmulatorOptions & { absent?: string[]; deactivated?: string[] } = {},
+): Promise<SlackEmulator> {
   const people: Array<{ email: string; name: string }> = await db("people").select("email", "name").orderBy("email");
   const users = people
     .filter((p) => !opts.absent?.includes(p.email))
-    .map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name, deleted: opts.deactivated?.includes(p.email) }));
+    .map((p, i) => ({
+      id: `U${String(i + 1).padStart(8, "0")}`,
+      email: p.email,
+      name: p.name,
+      deleted: opts.deactivated?.includes(p.email),
+    }));
   return new SlackEmulator({ channels: SAMPLE_CHANNELS, ...opts, users }).start();
 }
 
@@ -38,7 +46,11 @@ export function slackFor(emulator: SlackEmulator, token = emulator.token) {
   return createSlackClient({ SLACK_BOT_TOKEN: token, SLACK_API_URL: emulator.url });
 }
 
-export function deliveryFor(db: Db, emulator: SlackEmulator, over: Partial<typeof baseConfig> & { token?: string } = {}) {
+export function deliveryFor(
+  db: Db,
+  emulator: SlackEmulator,
+  over: Partial<typeof baseConfig> & { token?: string } = {},
+) {
   const config = { ...baseConfig, ...over };
   const log = createLogger("silent");
   const slack = slackFor(emulator, over.token);
@@ -48,7 +60,8 @@ export function deliveryFor(db: Db, emulator: SlackEmulator, over: Partial<typeo
 }
 
 /** Every text a Slack call carried, for privacy assertions. */
-export const everythingSent = (e: SlackEmulator) => JSON.stringify([e.calls.map((c) => c.params), e.responses.map((r) => r.body)]);
+export const everythingSent = (e: SlackEmulator) =>
+  JSON.stringify([e.calls.map((c) => c.params), e.responses.map((r) => r.body)]);
 
 /** The sample company in a fresh database, and an emulated workspace of its people, for each test. */
 export function sampleWorkspace(engine: EngineName) {

@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseInstant } from "../../src/domain/dates.js";
 import type { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
-import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
-import { SAMPLE } from "../helpers/files.js";
 import { createLogger } from "../../src/logger.js";
 import { createDirectory } from "../../src/slack/directory.js";
+import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
+import { SAMPLE } from "../helpers/files.js";
 import { deliveryFor, emulatorFor, everythingSent, slackFor } from "../helpers/slack.js";
 
 const ASOF = parseInstant("2026-03-02T09:00", "UTC")!;
@@ -52,7 +52,20 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     expect(danaDm.text).toMatch(/^Mentorship report \(03-02-2026 – 03-15-2026\): 8 mentor connections/);
     expect(danaDm.metadata?.event_type).toBe("mentorship_report");
     const sent = everythingSent(emulator);
-    for (const m of ["mia@", "eve@", "liam@", "noah@", "zoe@", "Mentee-", "Secret", "Hidden", "Private", "Quiet", "Unseen"]) expect(sent).not.toContain(m);
+    for (const m of [
+      "mia@",
+      "eve@",
+      "liam@",
+      "noah@",
+      "zoe@",
+      "Mentee-",
+      "Secret",
+      "Hidden",
+      "Private",
+      "Quiet",
+      "Unseen",
+    ])
+      expect(sent).not.toContain(m);
   });
 
   it("channel summaries carry a status chart, and a workspace that refuses it gets them without it", async () => {
@@ -70,7 +83,11 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     const withCharts = await emulatorFor(t.db);
     try {
       await deliveryFor(t.db, withCharts).deliverPeriod({ asOf: ASOF + 14 * 86_400_000 });
-      expect(withCharts.messages.filter((m) => !m.user).every((m) => JSON.stringify(m.blocks).includes('"type":"data_visualization"'))).toBe(true);
+      expect(
+        withCharts.messages
+          .filter((m) => !m.user)
+          .every((m) => JSON.stringify(m.blocks).includes('"type":"data_visualization"')),
+      ).toBe(true);
     } finally {
       await withCharts.stop();
     }
@@ -104,7 +121,10 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     emulator = await emulatorFor(t.db, {
       absent: [DANA],
       deactivated: ["marcus@acme.example"],
-      channels: [{ id: "C0000ENG1", name: "mentorship-eng", botCanPost: false }, { id: "C0000LEAD", name: "leadership-circle" }],
+      channels: [
+        { id: "C0000ENG1", name: "mentorship-eng", botCanPost: false },
+        { id: "C0000LEAD", name: "leadership-circle" },
+      ],
     });
     const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
     expect(s.tally!.failed).toEqual([
@@ -155,7 +175,11 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     emulator = await emulatorFor(t.db);
     const delivery = deliveryFor(t.db, emulator);
     // Fill the directory first, then take Slack away.
-    await createDirectory({ db: t.db, slack: slackFor(emulator), log: createLogger("silent") }).resolve([DANA, "marcus@acme.example", "sam@acme.example"]);
+    await createDirectory({ db: t.db, slack: slackFor(emulator), log: createLogger("silent") }).resolve([
+      DANA,
+      "marcus@acme.example",
+      "sam@acme.example",
+    ]);
     const url = emulator.url;
     await emulator.stop();
     const down = await delivery.deliverPeriod({ asOf: ASOF });
@@ -173,19 +197,30 @@ describe.each(ENGINES)("a channel the app cannot post to (%s)", (engine) => {
   it("is reported to the program's admins once, by DM, and not retried", async () => {
     const t = await freshDb(engine);
     await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    const emulator = await emulatorFor(t.db, { channels: [{ id: "C0000ENG1", name: "mentorship-eng", botCanPost: false }, { id: "C0000LEAD", name: "leadership-circle" }] });
+    const emulator = await emulatorFor(t.db, {
+      channels: [
+        { id: "C0000ENG1", name: "mentorship-eng", botCanPost: false },
+        { id: "C0000LEAD", name: "leadership-circle" },
+      ],
+    });
     try {
-      const s = await deliveryFor(t.db, emulator, { ADMIN_EMAILS: ["olivia@acme.example"] }).deliverPeriod({ asOf: ASOF });
+      const s = await deliveryFor(t.db, emulator, { ADMIN_EMAILS: ["olivia@acme.example"] }).deliverPeriod({
+        asOf: ASOF,
+      });
       expect(s.tally!.failed).toEqual([{ kind: "channel", recipient: "eng", error: "not_in_channel" }]);
       expect(s.deliveredNow.notice).toBe(2);
       const grace = emulator.userIdOf("grace@acme.example")!;
       const olivia = emulator.userIdOf("olivia@acme.example")!;
-      const notices = emulator.messages.filter((m) => m.text.startsWith("I could not post the Engineering Mentorship summary"));
+      const notices = emulator.messages.filter((m) =>
+        m.text.startsWith("I could not post the Engineering Mentorship summary"),
+      );
       expect(notices.map((m) => m.user).sort()).toEqual([grace, olivia].sort());
       expect(notices[0]!.text).toContain("#mentorship-eng (not_in_channel)");
       await deliveryFor(t.db, emulator, { ADMIN_EMAILS: ["olivia@acme.example"] }).deliverPeriod({ asOf: ASOF });
       expect(emulator.messages.filter((m) => m.text.startsWith("I could not post"))).toHaveLength(2);
-      expect(emulator.callsOf("chat.postMessage").filter((c) => c.params.channel === "#mentorship-eng")).toHaveLength(1);
+      expect(emulator.callsOf("chat.postMessage").filter((c) => c.params.channel === "#mentorship-eng")).toHaveLength(
+        1,
+      );
     } finally {
       await emulator.stop();
       await t.drop();

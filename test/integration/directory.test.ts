@@ -5,7 +5,12 @@ import { createDirectory } from "../../src/slack/directory.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { slackFor } from "../helpers/slack.js";
 
-const users = Array.from({ length: 2500 }, (_, i) => ({ id: `U${i}`, email: `user.${i}@x.io`, name: `User ${i}`, deleted: i % 100 === 7 }));
+const users = Array.from({ length: 2500 }, (_, i) => ({
+  id: `U${i}`,
+  email: `user.${i}@x.io`,
+  name: `User ${i}`,
+  deleted: i % 100 === 7,
+}));
 
 describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
   let t: TestDb;
@@ -19,7 +24,8 @@ describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
     await e.stop();
     await t.drop();
   });
-  const directory = () => createDirectory({ db: t.db, slack: slackFor(e), log: createLogger("silent"), now: () => clock });
+  const directory = () =>
+    createDirectory({ db: t.db, slack: slackFor(e), log: createLogger("silent"), now: () => clock });
 
   it("resolves many emails with paginated users.list (1,000 a page) and no lookups", async () => {
     const wanted = [...users.slice(0, 300).map((u) => u.email), "nobody@x.io"];
@@ -37,7 +43,12 @@ describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
     expect(e.callsOf("users.list")).toHaveLength(0);
     expect(r.get("ghost@x.io")).toEqual({ problem: "not_in_slack" });
     await directory().resolve(["user.1@x.io", "user.2@x.io", "ghost@x.io"]);
-    expect(e.callsOf("users.lookupByEmail").map((c) => c.params.email)).toEqual(["user.1@x.io", "user.2@x.io", "ghost@x.io", "ghost@x.io"]);
+    expect(e.callsOf("users.lookupByEmail").map((c) => c.params.email)).toEqual([
+      "user.1@x.io",
+      "user.2@x.io",
+      "ghost@x.io",
+      "ghost@x.io",
+    ]);
     // The ghost joins Slack: the next run finds them.
     e.setUsers([...users, { id: "UGHOST", email: "ghost@x.io", name: "Ghost" }]);
     expect((await directory().resolve(["ghost@x.io"])).get("ghost@x.io")).toEqual({ userId: "UGHOST" });

@@ -43,7 +43,10 @@ describe.each(ENGINES)("import on %s", (engine) => {
     await run(SAMPLE);
     const dir = csvDir({}, { fromSample: false });
     const { writeFileSync } = await import("node:fs");
-    writeFileSync(join(dir, "matches.csv"), "match_id,program_id,mentor_email,mentee_email,matched_at,closed_at\nm1,eng,ada@acme.example,mia@acme.example,2026-01-15,2026-02-01\n");
+    writeFileSync(
+      join(dir, "matches.csv"),
+      "match_id,program_id,mentor_email,mentee_email,matched_at,closed_at\nm1,eng,ada@acme.example,mia@acme.example,2026-01-15,2026-02-01\n",
+    );
     expect((await run(dir)).ok).toBe(true);
     expect(await t.db("matches").where("match_id", "m1").first()).toMatchObject({ closed_at: Date.UTC(2026, 1, 1) });
     expect(await t.db("matches").count({ n: "*" }).first()).toEqual({ n: 5 });
@@ -54,9 +57,15 @@ describe.each(ENGINES)("import on %s", (engine) => {
     const before = await dump(t.db);
     const dir = csvDir({
       "programs.csv": sample("programs.csv") + "x1,Bad Program,six,maybe,true,true,,not-an-email\n",
-      "people.csv": sample("people.csv") + "loop1@acme.example,Loop One,Eng,loop2@acme.example\nloop2@acme.example,Loop Two,Eng,loop1@acme.example\nghost@acme.example,Ghost,Eng,nobody@acme.example\nADA@acme.example,Ada Again,Eng,\n",
-      "enrollments.csv": sample("enrollments.csv") + "nope,ada@acme.example,mentor,2026-01-01,\neng,stranger@acme.example,mentor,2026-13-01,\n",
-      "matches.csv": sample("matches.csv") + "m9,eng,ada@acme.example,mia@acme.example,2026-02-01,2026-01-01\nm10,eng,alan@acme.example,olivia@acme.example,2026-02-01,\n",
+      "people.csv":
+        sample("people.csv") +
+        "loop1@acme.example,Loop One,Eng,loop2@acme.example\nloop2@acme.example,Loop Two,Eng,loop1@acme.example\nghost@acme.example,Ghost,Eng,nobody@acme.example\nADA@acme.example,Ada Again,Eng,\n",
+      "enrollments.csv":
+        sample("enrollments.csv") +
+        "nope,ada@acme.example,mentor,2026-01-01,\neng,stranger@acme.example,mentor,2026-13-01,\n",
+      "matches.csv":
+        sample("matches.csv") +
+        "m9,eng,ada@acme.example,mia@acme.example,2026-02-01,2026-01-01\nm10,eng,alan@acme.example,olivia@acme.example,2026-02-01,\n",
       "meetings.csv": sample("meetings.csv") + "mt99,m404,2026-02-01,\nmt1,m1,2026-02-01,\n",
     });
     const r = await run(dir);
@@ -90,17 +99,31 @@ describe.each(ENGINES)("import on %s", (engine) => {
   it("reads a UTF-8 BOM, quoted commas and quotes, CRLF line ends, and emails in mixed case", async () => {
     const dir = csvDir(
       {
-        "programs.csv": "\uFEFFprogram_id,name,match_duration_months,requires_mentor_approval,requires_mentee_approval,requires_admin_approval,admin_channel,admin_emails\r\np,\"Mentoring, \"\"the good kind\"\"\",,YES,No,0,,Boss@X.io\r\n",
-        "people.csv": "email,name,organization,manager_email\r\nBoss@X.io,Boss,\"Acme, Inc.\",\r\nAda@X.IO,Ada,\"Acme, Inc.\",BOSS@x.io\r\n",
-        "enrollments.csv": "program_id,email,role,added_at,registered_at\r\np,ADA@x.io,Mentor,2026-01-01,2026-01-02T10:00:00+02:00\r\n",
+        "programs.csv":
+          '\uFEFFprogram_id,name,match_duration_months,requires_mentor_approval,requires_mentee_approval,requires_admin_approval,admin_channel,admin_emails\r\np,"Mentoring, ""the good kind""",,YES,No,0,,Boss@X.io\r\n',
+        "people.csv":
+          'email,name,organization,manager_email\r\nBoss@X.io,Boss,"Acme, Inc.",\r\nAda@X.IO,Ada,"Acme, Inc.",BOSS@x.io\r\n',
+        "enrollments.csv":
+          "program_id,email,role,added_at,registered_at\r\np,ADA@x.io,Mentor,2026-01-01,2026-01-02T10:00:00+02:00\r\n",
       },
       { fromSample: false },
     );
     const r = await run(dir);
     expect(r.problems).toEqual([]);
-    expect(await t.db("programs").first()).toMatchObject({ name: 'Mentoring, "the good kind"', match_duration_months: 6, admin_emails: "boss@x.io" });
-    expect(await t.db("people").where("email", "ada@x.io").first()).toMatchObject({ organization: "Acme, Inc.", manager_email: "boss@x.io" });
-    expect(await t.db("enrollments").first()).toMatchObject({ email: "ada@x.io", role: "mentor", registered_at: Date.UTC(2026, 0, 2, 8) });
+    expect(await t.db("programs").first()).toMatchObject({
+      name: 'Mentoring, "the good kind"',
+      match_duration_months: 6,
+      admin_emails: "boss@x.io",
+    });
+    expect(await t.db("people").where("email", "ada@x.io").first()).toMatchObject({
+      organization: "Acme, Inc.",
+      manager_email: "boss@x.io",
+    });
+    expect(await t.db("enrollments").first()).toMatchObject({
+      email: "ada@x.io",
+      role: "mentor",
+      registered_at: Date.UTC(2026, 0, 2, 8),
+    });
   });
 
   it("an empty file imports no rows and is no error", async () => {
@@ -117,7 +140,9 @@ describe.each(ENGINES)("import on %s", (engine) => {
   });
 
   it("never echoes a person's email in a problem, so a mentee's address cannot leak", async () => {
-    const dir = csvDir({ "matches.csv": sample("matches.csv") + "m9,eng,ada@acme.example,secret.mentee@acme.example,2026-02-01,\n" });
+    const dir = csvDir({
+      "matches.csv": sample("matches.csv") + "m9,eng,ada@acme.example,secret.mentee@acme.example,2026-02-01,\n",
+    });
     const r = await run(dir);
     expect(r.ok).toBe(false);
     expect(JSON.stringify(r.problems)).not.toContain("secret.mentee");
@@ -125,6 +150,8 @@ describe.each(ENGINES)("import on %s", (engine) => {
 
   it("refuses data read in another time zone than the stored data", async () => {
     await run(SAMPLE);
-    await expect(importDirectory(t.db, SAMPLE, { zone: "Europe/Berlin" })).rejects.toThrow(/REPORT_TIMEZONE is "Europe\/Berlin".*imported with "UTC"/);
+    await expect(importDirectory(t.db, SAMPLE, { zone: "Europe/Berlin" })).rejects.toThrow(
+      /REPORT_TIMEZONE is "Europe\/Berlin".*imported with "UTC"/,
+    );
   });
 });

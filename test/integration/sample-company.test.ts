@@ -10,18 +10,63 @@ import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 
 const ASOF = parseInstant("2026-03-02T09:00", "UTC")!;
-type Row = [status: string, program: string, mentor: string, registered: string, mentee: string, matchDate: string, upcoming: number, completed: number];
+type Row = [
+  status: string,
+  program: string,
+  mentor: string,
+  registered: string,
+  mentee: string,
+  matchDate: string,
+  upcoming: number,
+  completed: number,
+];
 
 // Worked out by hand from examples/sample and the contract (spec §2–§3), as of 03-02-2026 09:00 UTC.
 const EXPECTED: Record<string, Row[]> = {
   "dana@acme.example": [
     ["Matched-Active", "Engineering Mentorship", "Ada Lovelace", "12-03-2025", "Mentee", "01-15-2026", 1, 2],
     ["Unmatched", "Engineering Mentorship", "Alan Turing", "01-10-2026", "", "", 0, 0],
-    ["Matched-Duration Completed", "Engineering Mentorship", "Barbara Liskov", "07-05-2025", "Mentee", "08-01-2025", 0, 5],
+    [
+      "Matched-Duration Completed",
+      "Engineering Mentorship",
+      "Barbara Liskov",
+      "07-05-2025",
+      "Mentee",
+      "08-01-2025",
+      0,
+      5,
+    ],
     ["Concluded", "Engineering Mentorship", "Linus Pauling", "11-02-2025", "Mentee", "", 0, 1],
-    ["Match Request-Waiting Mentee Approval", "Engineering Mentorship", "Ada Lovelace", "12-03-2025", "Mentee", "", 0, 0],
-    ["Match Request-Waiting 2 Approvals", "Engineering Mentorship", "Katherine Johnson", "02-02-2026", "Mentee", "", 0, 0],
-    ["Match Request-Waiting Admin Approval", "Engineering Mentorship", "Margaret Hamilton", "02-03-2026", "Mentee", "", 0, 0],
+    [
+      "Match Request-Waiting Mentee Approval",
+      "Engineering Mentorship",
+      "Ada Lovelace",
+      "12-03-2025",
+      "Mentee",
+      "",
+      0,
+      0,
+    ],
+    [
+      "Match Request-Waiting 2 Approvals",
+      "Engineering Mentorship",
+      "Katherine Johnson",
+      "02-02-2026",
+      "Mentee",
+      "",
+      0,
+      0,
+    ],
+    [
+      "Match Request-Waiting Admin Approval",
+      "Engineering Mentorship",
+      "Margaret Hamilton",
+      "02-03-2026",
+      "Mentee",
+      "",
+      0,
+      0,
+    ],
     ["Not Registered", "Engineering Mentorship", "Ken Thompson", "", "", "", 0, 0],
   ],
   "marcus@acme.example": [
@@ -38,11 +83,23 @@ const EXPECTED: Record<string, Row[]> = {
   "olivia@acme.example": [],
 };
 
-const MENTEES = ["mia@", "eve@", "liam@", "noah@", "zoe@", "Secret-Mentee", "Hidden-Mentee", "Private-Mentee", "Quiet-Mentee", "Unseen-Mentee"];
+const MENTEES = [
+  "mia@",
+  "eve@",
+  "liam@",
+  "noah@",
+  "zoe@",
+  "Secret-Mentee",
+  "Hidden-Mentee",
+  "Private-Mentee",
+  "Quiet-Mentee",
+  "Unseen-Mentee",
+];
 
 describe.each(ENGINES)("the sample company on %s", (engine) => {
   let t: TestDb;
-  const service = (scope: "direct" | "all" = "direct") => createReportService({ db: t.db, config: { REPORT_TIMEZONE: "UTC", REPORT_SCOPE: scope } });
+  const service = (scope: "direct" | "all" = "direct") =>
+    createReportService({ db: t.db, config: { REPORT_TIMEZONE: "UTC", REPORT_SCOPE: scope } });
   beforeAll(async () => {
     t = await freshDb(engine);
     expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
@@ -52,14 +109,29 @@ describe.each(ENGINES)("the sample company on %s", (engine) => {
   it.each(Object.keys(EXPECTED))("%s sees exactly their team's rows", async (manager) => {
     const report = await service().managerReport(manager, ASOF);
     const rows = report.groups.flatMap((g) =>
-      g.rows.map((r): Row => [g.status, r.program, r.mentorName, r.registered, r.mentee, r.matchDate, r.upcomingMeetings, r.completedMeetings]),
+      g.rows.map(
+        (r): Row => [
+          g.status,
+          r.program,
+          r.mentorName,
+          r.registered,
+          r.mentee,
+          r.matchDate,
+          r.upcomingMeetings,
+          r.completedMeetings,
+        ],
+      ),
     );
     expect(rows).toEqual(EXPECTED[manager]);
   });
 
   it("sending to everyone yields the same reports, and only for managers with mentor rows", async () => {
     const { managers } = await service().everything(ASOF);
-    expect(managers.map((m) => m.manager.email)).toEqual(["dana@acme.example", "marcus@acme.example", "sam@acme.example"]);
+    expect(managers.map((m) => m.manager.email)).toEqual([
+      "dana@acme.example",
+      "marcus@acme.example",
+      "sam@acme.example",
+    ]);
     for (const m of managers) expect(m).toEqual(await service().managerReport(m.manager.email, ASOF));
   });
 
@@ -67,9 +139,16 @@ describe.each(ENGINES)("the sample company on %s", (engine) => {
     const olivia = await service("all").managerReport("olivia@acme.example", ASOF);
     expect(olivia.groups.reduce((n, g) => n + g.rows.length, 0)).toBe(13);
     const marcus = await service("all").managerReport("marcus@acme.example", ASOF);
-    expect(new Set(marcus.groups.flatMap((g) => g.rows.map((r) => r.mentorName)))).toEqual(new Set(["Parks, Rosa", "Victor Okafor", "Tom Baker"]));
+    expect(new Set(marcus.groups.flatMap((g) => g.rows.map((r) => r.mentorName)))).toEqual(
+      new Set(["Parks, Rosa", "Victor Okafor", "Tom Baker"]),
+    );
     const { managers } = await service("all").everything(ASOF);
-    expect(managers.map((m) => m.manager.email)).toEqual(["dana@acme.example", "marcus@acme.example", "olivia@acme.example", "sam@acme.example"]);
+    expect(managers.map((m) => m.manager.email)).toEqual([
+      "dana@acme.example",
+      "marcus@acme.example",
+      "olivia@acme.example",
+      "sam@acme.example",
+    ]);
   });
 
   it("a program summary counts every relevant status, zeros included", async () => {
@@ -82,7 +161,9 @@ describe.each(ENGINES)("the sample company on %s", (engine) => {
       { status: "Match Request-Waiting Mentee Approval", count: 1 },
       { status: "Not Registered", count: 0 },
     ]);
-    expect(s.byOrganization).toEqual([{ organization: "Sales", counts: { "Matched-Active": 2, "Match Request-Waiting Mentee Approval": 1 }, total: 3 }]);
+    expect(s.byOrganization).toEqual([
+      { organization: "Sales", counts: { "Matched-Active": 2, "Match Request-Waiting Mentee Approval": 1 }, total: 3 },
+    ]);
   });
 
   it("several programs' summaries from one read equal each program's own", async () => {
@@ -106,11 +187,21 @@ describe.each(ENGINES)("the sample company on %s", (engine) => {
     const outputs: string[] = [];
     for (const m of Object.keys(EXPECTED)) {
       const r = await service("all").managerReport(m, ASOF);
-      outputs.push(buildManagerText(r, "UTC"), JSON.stringify(buildManagerJson(r, "UTC")), buildCsv(r.groups), JSON.stringify(buildManagerBlocks(r, { zone: "UTC", period: null })));
+      outputs.push(
+        buildManagerText(r, "UTC"),
+        JSON.stringify(buildManagerJson(r, "UTC")),
+        buildCsv(r.groups),
+        JSON.stringify(buildManagerBlocks(r, { zone: "UTC", period: null })),
+      );
     }
     for (const p of ["eng", "lead", "buddy"]) {
       const s = await service().programSummary(p, ASOF);
-      outputs.push(buildProgramText(s, "UTC"), JSON.stringify(buildProgramJson(s, "UTC")), buildCsv(s.groups), JSON.stringify(buildProgramBlocks(s, { zone: "UTC", period: null })));
+      outputs.push(
+        buildProgramText(s, "UTC"),
+        JSON.stringify(buildProgramJson(s, "UTC")),
+        buildCsv(s.groups),
+        JSON.stringify(buildProgramBlocks(s, { zone: "UTC", period: null })),
+      );
     }
     const all = outputs.join("\n");
     expect(all).toContain("Ada Lovelace");

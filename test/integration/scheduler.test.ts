@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseInstant } from "../../src/domain/dates.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
+import { parseInstant } from "../../src/domain/dates.js";
 import { createLogger } from "../../src/logger.js";
 import { deliveryFor, sampleWorkspace } from "../helpers/slack.js";
 
@@ -41,7 +41,12 @@ describe("the scheduler", () => {
   });
 
   it("never runs two deliveries at once in a process", async () => {
-    const s = startScheduler({ config: { ...config, REPORT_SCHEDULE: "off" }, delivery: deliveryFor(w.t.db, w.emulator), log, now: () => parseInstant("2026-03-02T09:00", "UTC")! });
+    const s = startScheduler({
+      config: { ...config, REPORT_SCHEDULE: "off" },
+      delivery: deliveryFor(w.t.db, w.emulator),
+      log,
+      now: () => parseInstant("2026-03-02T09:00", "UTC")!,
+    });
     const [a, b] = [s.tick(), s.tick()];
     expect(a).toBe(b);
     await a;
@@ -56,7 +61,12 @@ describe("a shutdown in the middle of a run", () => {
   it("lets go of the claimed rows at once, and the next start delivers the rest, each once", async () => {
     w.emulator.setResponseDelay(150);
     const now = () => parseInstant("2026-03-04T15:00", "UTC")!;
-    const s = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator, { DELIVERY_LEASE_SECONDS: 600 }), log, now });
+    const s = startScheduler({
+      config,
+      delivery: deliveryFor(w.t.db, w.emulator, { DELIVERY_LEASE_SECONDS: 600 }),
+      log,
+      now,
+    });
     await new Promise<void>((resolve) => w.emulator.once("message", () => resolve()));
     const started = Date.now();
     await s.stop();
@@ -68,7 +78,12 @@ describe("a shutdown in the middle of a run", () => {
     expect(await w.t.db("deliveries").whereNotNull("claim").count({ n: "*" }).first()).toEqual({ n: 0 });
 
     w.emulator.setResponseDelay(0);
-    const again = startScheduler({ config, delivery: deliveryFor(w.t.db, w.emulator, { DELIVERY_LEASE_SECONDS: 600 }), log, now });
+    const again = startScheduler({
+      config,
+      delivery: deliveryFor(w.t.db, w.emulator, { DELIVERY_LEASE_SECONDS: 600 }),
+      log,
+      now,
+    });
     const rest = await again.ready;
     await again.stop();
     expect(rest?.left).toBe(0);

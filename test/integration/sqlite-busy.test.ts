@@ -9,12 +9,20 @@ describe("SQLite locked by another process", () => {
 
   it("waits for the lock (busy timeout) and delivers once it is free", async () => {
     // Another process holds the write lock for 1.5 s (in this process the driver's wait would block the holder too).
-    const holder = spawn(process.execPath, ["-e", `
+    const holder = spawn(
+      process.execPath,
+      [
+        "-e",
+        `
       const db = require("better-sqlite3")(process.argv[1]);
       db.exec("BEGIN IMMEDIATE");
       console.log("locked");
       setTimeout(() => { db.exec("COMMIT"); db.close(); }, 1500);
-    `, w.t.url], { cwd: new URL("../../", import.meta.url).pathname });
+    `,
+        w.t.url,
+      ],
+      { cwd: new URL("../../", import.meta.url).pathname },
+    );
     const exited = once(holder, "exit");
     await once(holder.stdout!, "data");
     const started = Date.now();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { blockErrors } from "../../src/emulator/block-limits.js";
 import { buildManagerReport, buildProgramSummary } from "../../src/domain/reports.js";
 import { STATUSES } from "../../src/domain/statuses.js";
 import type { Program, ReportRow } from "../../src/domain/types.js";
+import { blockErrors } from "../../src/emulator/block-limits.js";
 import { buildManagerBlocks, buildProgramBlocks, LIMITS, withoutNewBlocks } from "../../src/render/blocks.js";
 import { buildHomeView } from "../../src/render/surfaces.js";
 
@@ -27,11 +27,24 @@ function rows(n: number): ReportRow[] {
   }));
 }
 
-const program: Program = { id: "p", name: "Engineering Mentorship", matchDurationMonths: 6, requiresMentorApproval: true, requiresMenteeApproval: true, requiresAdminApproval: true, adminChannel: "#x", adminEmails: [] };
+const program: Program = {
+  id: "p",
+  name: "Engineering Mentorship",
+  matchDurationMonths: 6,
+  requiresMentorApproval: true,
+  requiresMenteeApproval: true,
+  requiresAdminApproval: true,
+  adminChannel: "#x",
+  adminEmails: [],
+};
 
 describe("Block Kit renderers", () => {
   it.each([1, 50, 500, 3000])("a team of %i rows fits one message within every limit", (n) => {
-    const report = buildManagerReport({ email: "boss@example.com", name: "Boss" }, rows(n).sort((a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status)), ASOF);
+    const report = buildManagerReport(
+      { email: "boss@example.com", name: "Boss" },
+      rows(n).sort((a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status)),
+      ASOF,
+    );
     const m = buildManagerBlocks(report, { zone: "UTC", period });
     expect(blockErrors(m.blocks, { maxBlocks: LIMITS.messageBlocks, newBlocks: false })).toEqual([]);
     expect(m.text.length).toBeGreaterThan(0);
@@ -71,8 +84,18 @@ describe("Block Kit renderers", () => {
     const summary = buildProgramSummary(program, rows(500), ASOF);
     const m = buildProgramBlocks(summary, { zone: "UTC", period, chart: true });
     expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: true })).toEqual([]);
-    const chart = m.blocks.find((b) => b.type === "data_visualization") as Extract<(typeof m.blocks)[number], { type: "data_visualization" }>;
-    expect(chart.chart.segments.map((x) => x.label)).toEqual(["Matched-Active", "Unmatched", "Duration Completed", "Concluded", "Requests waiting", "Not Registered"]);
+    const chart = m.blocks.find((b) => b.type === "data_visualization") as Extract<
+      (typeof m.blocks)[number],
+      { type: "data_visualization" }
+    >;
+    expect(chart.chart.segments.map((x) => x.label)).toEqual([
+      "Matched-Active",
+      "Unmatched",
+      "Duration Completed",
+      "Concluded",
+      "Requests waiting",
+      "Not Registered",
+    ]);
     expect(chart.chart.segments.reduce((n, x) => n + x.value, 0)).toBe(500);
     // A workspace without the newer blocks refuses it; the fallback drops only the chart.
     expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: false })).not.toEqual([]);
@@ -82,10 +105,16 @@ describe("Block Kit renderers", () => {
 
   it("the Home tab holds a large team and several summaries within 100 blocks", () => {
     const r = rows(1000).sort((a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status));
-    const view = buildHomeView({ report: buildManagerReport({ email: "b@x.io", name: "B" }, r, ASOF), summaries: [1, 2, 3].map(() => buildProgramSummary(program, r, ASOF)), zone: "UTC" });
+    const view = buildHomeView({
+      report: buildManagerReport({ email: "b@x.io", name: "B" }, r, ASOF),
+      summaries: [1, 2, 3].map(() => buildProgramSummary(program, r, ASOF)),
+      zone: "UTC",
+    });
     expect(view.blocks.length).toBeLessThanOrEqual(100);
     expect(blockErrors(view.blocks, { maxBlocks: 100, newBlocks: false })).toEqual([]);
-    expect(view.blocks.filter((b) => b.type === "header").map((b) => (b as { text: { text: string } }).text.text)).toEqual([
+    expect(
+      view.blocks.filter((b) => b.type === "header").map((b) => (b as { text: { text: string } }).text.text),
+    ).toEqual([
       "Mentorship report · as of 03-02-2026",
       "Program summary · Engineering Mentorship",
       "Program summary · Engineering Mentorship",
@@ -94,10 +123,29 @@ describe("Block Kit renderers", () => {
   });
 
   it("the emulator's limit check catches what Slack would refuse", () => {
-    expect(blockErrors(Array(51).fill({ type: "divider" }), { maxBlocks: 50, newBlocks: false })).toEqual(["must be less than 51 items [json-pointer:/blocks]"]);
-    expect(blockErrors([{ type: "header", text: { type: "plain_text", text: "x".repeat(151) } }], { maxBlocks: 50, newBlocks: false })[0]).toMatch(/less than 151/);
-    expect(blockErrors([{ type: "section", text: { type: "mrkdwn", text: "x".repeat(3001) } }], { maxBlocks: 50, newBlocks: false })[0]).toMatch(/less than 3001/);
-    expect(blockErrors([{ type: "section", fields: Array(11).fill({ type: "mrkdwn", text: "x" }) }], { maxBlocks: 50, newBlocks: false })[0]).toMatch(/less than 11/);
-    expect(blockErrors([{ type: "table", rows: [] }], { maxBlocks: 50, newBlocks: false })[0]).toMatch(/unsupported type/);
+    expect(blockErrors(Array(51).fill({ type: "divider" }), { maxBlocks: 50, newBlocks: false })).toEqual([
+      "must be less than 51 items [json-pointer:/blocks]",
+    ]);
+    expect(
+      blockErrors([{ type: "header", text: { type: "plain_text", text: "x".repeat(151) } }], {
+        maxBlocks: 50,
+        newBlocks: false,
+      })[0],
+    ).toMatch(/less than 151/);
+    expect(
+      blockErrors([{ type: "section", text: { type: "mrkdwn", text: "x".repeat(3001) } }], {
+        maxBlocks: 50,
+        newBlocks: false,
+      })[0],
+    ).toMatch(/less than 3001/);
+    expect(
+      blockErrors([{ type: "section", fields: Array(11).fill({ type: "mrkdwn", text: "x" }) }], {
+        maxBlocks: 50,
+        newBlocks: false,
+      })[0],
+    ).toMatch(/less than 11/);
+    expect(blockErrors([{ type: "table", rows: [] }], { maxBlocks: 50, newBlocks: false })[0]).toMatch(
+      /unsupported type/,
+    );
   });
 });

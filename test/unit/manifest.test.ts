@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
-import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { BOT_EVENTS, BOT_SCOPES, COMMAND, EVENTS_PATH } from "../../src/slack/ids.js";
 
 // Slack's schema (slackapi/manifest-schema, MIT), vendored so a clone tests on its own.

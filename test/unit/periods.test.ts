@@ -1,11 +1,12 @@
 import fc from "fast-check";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
-import { nextPeriod, periodOf } from "../../src/domain/periods.js";
 import { firstTickIn } from "../../src/delivery/scheduler.js";
+import { nextPeriod, periodOf } from "../../src/domain/periods.js";
 
 const at = (iso: string, zone: string) => DateTime.fromISO(iso, { zone }).toMillis();
-const local = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true, includeOffset: true });
+const local = (ms: number, zone: string) =>
+  DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true, includeOffset: true });
 
 describe("periods", () => {
   const ny = { anchorDate: "2026-01-05", intervalWeeks: 2, zone: "America/New_York" };
@@ -32,9 +33,15 @@ describe("periods", () => {
   });
 
   it("count back before the anchor, and honour other lengths", () => {
-    expect(periodOf(at("2026-01-01", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 2, zone: "UTC" }).id).toBe("2025-12-22");
-    expect(periodOf(at("2026-01-20", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 1, zone: "UTC" }).id).toBe("2026-01-19");
-    expect(periodOf(at("2026-02-10", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 4, zone: "UTC" }).id).toBe("2026-02-02");
+    expect(periodOf(at("2026-01-01", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 2, zone: "UTC" }).id).toBe(
+      "2025-12-22",
+    );
+    expect(periodOf(at("2026-01-20", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 1, zone: "UTC" }).id).toBe(
+      "2026-01-19",
+    );
+    expect(periodOf(at("2026-02-10", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 4, zone: "UTC" }).id).toBe(
+      "2026-02-02",
+    );
   });
 
   it("every instant falls in exactly one period, which starts on a multiple of the interval", () => {
@@ -64,7 +71,11 @@ describe("the schedule's first tick in a period", () => {
   it("is the first minute the cron expression matches, in the report zone", () => {
     const utc = periodOf(at("2026-03-04", "UTC"), { anchorDate: "2026-01-05", intervalWeeks: 2, zone: "UTC" });
     expect(new Date(firstTickIn(utc, "0 9 * * 1", "UTC")!).toISOString()).toBe("2026-03-02T09:00:00.000Z");
-    const ny = periodOf(at("2026-03-04", "America/New_York"), { anchorDate: "2026-01-05", intervalWeeks: 2, zone: "America/New_York" });
+    const ny = periodOf(at("2026-03-04", "America/New_York"), {
+      anchorDate: "2026-01-05",
+      intervalWeeks: 2,
+      zone: "America/New_York",
+    });
     expect(new Date(firstTickIn(ny, "0 9 * * 1", "America/New_York")!).toISOString()).toBe("2026-03-02T14:00:00.000Z");
     expect(new Date(firstTickIn(ny, "30 8 * * 3", "America/New_York")!).toISOString()).toBe("2026-03-04T13:30:00.000Z");
   });

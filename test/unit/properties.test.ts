@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildProgramSummary, rowsByManager } from "../../src/domain/reports.js";
-import { relevantStatuses } from "../../src/domain/statuses.js";
 import { buildRows } from "../../src/domain/status-engine.js";
+import { relevantStatuses } from "../../src/domain/statuses.js";
 import { asOfArb, reportInputArb } from "../helpers/arbitraries.js";
 
 const ZONES = ["UTC", "America/New_York", "Asia/Kolkata"];
@@ -15,7 +15,8 @@ describe("status engine properties", () => {
         for (const e of input.enrollments) {
           const mine = rows.filter((r) => r.programId === e.programId && r.mentorEmail === e.email);
           expect(mine.length).toBeGreaterThanOrEqual(1);
-          if (e.registeredAt === null || e.registeredAt > asOf) expect(mine.map((r) => r.status)).toEqual(["Not Registered"]);
+          if (e.registeredAt === null || e.registeredAt > asOf)
+            expect(mine.map((r) => r.status)).toEqual(["Not Registered"]);
         }
       }),
     );
@@ -25,7 +26,8 @@ describe("status engine properties", () => {
     fc.assert(
       fc.property(reportInputArb, asOfArb, (input, asOf) => {
         const programs = new Map(input.programs.map((p) => [p.id, p]));
-        for (const r of buildRows(input, asOf, "UTC")) expect(relevantStatuses(programs.get(r.programId)!)).toContain(r.status);
+        for (const r of buildRows(input, asOf, "UTC"))
+          expect(relevantStatuses(programs.get(r.programId)!)).toContain(r.status);
       }),
     );
   });
@@ -57,7 +59,13 @@ describe("status engine properties", () => {
           matches: input.matches.filter((m) => m.matchedAt <= asOf).map((m) => ({ ...m, closedAt: cut(m.closedAt) })),
           requests: input.requests
             .filter((r) => r.requestedAt <= asOf)
-            .map((r) => ({ ...r, mentorApprovedAt: cut(r.mentorApprovedAt), menteeApprovedAt: cut(r.menteeApprovedAt), adminApprovedAt: cut(r.adminApprovedAt), closedAt: cut(r.closedAt) })),
+            .map((r) => ({
+              ...r,
+              mentorApprovedAt: cut(r.mentorApprovedAt),
+              menteeApprovedAt: cut(r.menteeApprovedAt),
+              adminApprovedAt: cut(r.adminApprovedAt),
+              closedAt: cut(r.closedAt),
+            })),
         };
         expect(buildRows(past, asOf, "UTC")).toEqual(buildRows(input, asOf, "UTC"));
       }),

@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import { safeErrorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import * as ui from "../../render/surfaces.js";
 import type { SurfaceService } from "../../services/surface-service.js";
-import { safeErrorMessage } from "../../errors.js";
 
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 

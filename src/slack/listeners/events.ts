@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from "@slack/bolt";
+import { safeErrorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { SurfaceService } from "../../services/surface-service.js";
-import { safeErrorMessage } from "../../errors.js";
 
 export type HomeOpenedArgs = SlackEventMiddlewareArgs<"app_home_opened"> & AllMiddlewareArgs;
 
