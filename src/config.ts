@@ -44,6 +44,12 @@ const schema = z.object({
     .default("0 9 * * 1")
     .refine((s) => s === "off" || cron.validate(s), "must be a cron expression (e.g. `0 9 * * 1`) or `off`"),
   REPORT_SCOPE: z.enum(["direct", "all"]).default("direct"),
+  /** local: each manager's DM at REPORT_LOCAL_TIME in their own zone (§12); fixed: everyone at REPORT_SCHEDULE. */
+  REPORT_DELIVERY: z.enum(["local", "fixed"]).default("local"),
+  REPORT_LOCAL_TIME: z
+    .string()
+    .default("09:00")
+    .refine((s) => /^([01]\d|2[0-3]):[0-5]\d$/.test(s), "must be a time of day HH:MM (00:00 to 23:59)"),
   ADMIN_EMAILS: emailList,
   PORT: intIn(0, 65535, 3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

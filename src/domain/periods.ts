@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { isValidZone } from "./dates.js";
 import type { Millis } from "./types.js";
 
 export interface PeriodSettings {
@@ -35,4 +36,29 @@ export function periodOf(at: Millis, s: PeriodSettings): Period {
 
 export function nextPeriod(p: Period, s: PeriodSettings): Period {
   return periodOf(p.end, s);
+}
+
+/** The zone a manager's report follows (§12): the Slack profile's, else the roster's, else the report zone. */
+export function recipientZone(
+  slackTz: string | null | undefined,
+  rosterTz: string | null | undefined,
+  reportZone: string,
+) {
+  // Slack answers a zone for every user, but an old profile or a typo in the roster must not stop a delivery.
+  for (const z of [slackTz, rosterTz]) if (z && isValidZone(z)) return z;
+  return reportZone;
+}
+
+/**
+ * `localTime` (HH:MM) on the period's first day as read in `zone`. The period is named by its first
+ * day in the report zone, so east of that zone this moment comes before the period begins there. A
+ * time the zone skips that day (clocks going forward) moves on by the length of the gap.
+ */
+export function localMoment(periodId: string, localTime: string, zone: string): Millis {
+  return DateTime.fromISO(`${periodId}T${localTime}`, { zone }).toMillis();
+}
+
+/** The earliest moment any zone on Earth (UTC+14) reaches `localTime` on the period's first day. */
+export function earliestLocalMoment(periodId: string, localTime: string): Millis {
+  return localMoment(periodId, localTime, "UTC+14");
 }
