@@ -57,6 +57,10 @@ const schema = z.object({
   DELIVERY_RATE_PER_MINUTE: intIn(1, 100000, 300),
   /** How long a claim on a recipient holds before another process may take it over. */
   DELIVERY_LEASE_SECONDS: intIn(1, 3600, 60),
+  /** Attention thresholds (spec §10): a request waiting, a mentor unmatched, an active match without meetings. */
+  ATTENTION_REQUEST_DAYS: intIn(1, 3650, 14),
+  ATTENTION_UNMATCHED_DAYS: intIn(1, 3650, 30),
+  ATTENTION_IDLE_DAYS: intIn(1, 3650, 30),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

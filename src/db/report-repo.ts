@@ -70,7 +70,15 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     db("enrollments as e")
       .join("people as p", "p.email", "e.email")
       .where("e.role", "mentor")
-      .select("e.program_id", "e.email", "e.registered_at", "p.name", "p.organization", "p.manager_email"),
+      .select(
+        "e.program_id",
+        "e.email",
+        "e.registered_at",
+        "e.added_at",
+        "p.name",
+        "p.organization",
+        "p.manager_email",
+      ),
     "e.program_id",
     "e.email",
   );
@@ -105,6 +113,7 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     .select("match_id")
     .select(db.raw("sum(case when scheduled_at > ? then 1 else 0 end) as upcoming", [q.asOf]))
     .select(db.raw("sum(case when scheduled_at <= ? then 1 else 0 end) as completed", [q.asOf]))
+    .select(db.raw("max(case when scheduled_at <= ? then scheduled_at end) as last_completed", [q.asOf]))
     .where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", q.asOf))
     .groupBy("match_id");
   if (q.programIds !== undefined || q.team) {
@@ -123,9 +132,13 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     meetingsQ,
   ]);
 
-  const counts = new Map<string, { upcoming: number; completed: number }>();
+  const counts = new Map<string, { upcoming: number; completed: number; last: number | null }>();
   for (const m of meetings)
-    counts.set(String(m.match_id), { upcoming: Number(m.upcoming), completed: Number(m.completed) });
+    counts.set(String(m.match_id), {
+      upcoming: Number(m.upcoming),
+      completed: Number(m.completed),
+      last: num(m.last_completed),
+    });
 
   return {
     programs: programs.map(toProgram),
@@ -137,6 +150,7 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
         organization: r.organization ?? "",
         managerEmail: r.manager_email ?? null,
         registeredAt: num(r.registered_at),
+        addedAt: num(r.added_at),
       }),
     ),
     matches: matches.map((r): MentorMatch => {
@@ -149,6 +163,7 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
         closedAt: num(r.closed_at),
         upcomingMeetings: c?.upcoming ?? 0,
         completedMeetings: c?.completed ?? 0,
+        lastCompletedAt: c?.last ?? null,
       };
     }),
     requests: requests.map(

@@ -1,3 +1,4 @@
+import { type AttentionItem, type AttentionSettings, attentionItems } from "./attention.js";
 import { relevantStatuses, STATUSES, type Status } from "./statuses.js";
 import type { Millis, Person, Program, ReportRow } from "./types.js";
 
@@ -12,6 +13,8 @@ export interface ManagerReport {
   manager: { email: string; name: string };
   asOf: Millis;
   groups: StatusGroup[];
+  /** Rows that need a nudge (spec §10); empty when nothing does or no settings were given. */
+  attention: AttentionItem[];
 }
 
 export interface OrganizationCounts {
@@ -44,8 +47,14 @@ export function buildManagerReport(
   manager: Pick<Person, "email" | "name">,
   rows: readonly ReportRow[],
   asOf: Millis,
+  attention?: AttentionSettings,
 ): ManagerReport {
-  return { manager: { email: manager.email, name: manager.name }, asOf, groups: groupByStatus(rows) };
+  return {
+    manager: { email: manager.email, name: manager.name },
+    asOf,
+    groups: groupByStatus(rows),
+    attention: attention ? attentionItems(rows, asOf, attention) : [],
+  };
 }
 
 export function rowCount(report: { groups: StatusGroup[] }): number {

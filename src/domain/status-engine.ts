@@ -7,9 +7,14 @@ export const DEFAULT_MATCH_DURATION_MONTHS = 6;
 /** Something that happened at `at` has happened by `asOf`; null never happened. */
 const happened = (at: Millis | null, asOf: Millis): at is Millis => at !== null && at <= asOf;
 
+/** When a match reaches the end of its program's duration. */
+export function matchEnd(match: MentorMatch, program: Program, zone: string): Millis {
+  return addMonths(match.matchedAt, program.matchDurationMonths || DEFAULT_MATCH_DURATION_MONTHS, zone);
+}
+
 export function matchStatus(match: MentorMatch, program: Program, asOf: Millis, zone: string): Status | null {
   if (!happened(match.matchedAt, asOf)) return null;
-  const end = addMonths(match.matchedAt, program.matchDurationMonths || DEFAULT_MATCH_DURATION_MONTHS, zone);
+  const end = matchEnd(match, program, zone);
   if (happened(match.closedAt, asOf) && match.closedAt < end) return "Concluded";
   if (end <= asOf) return "Matched-Duration Completed";
   return "Matched-Active";
@@ -85,7 +90,7 @@ export function buildRows(input: ReportInput, asOf: Millis, zone: string): Repor
     const program = programs.get(e.programId);
     if (!program) continue;
     if (!happened(e.registeredAt, asOf)) {
-      rows.push(row(e, program, "Not Registered", "", "", "", 0, 0, ""));
+      rows.push(row(e, program, "Not Registered", "", "", "", 0, 0, "", e.addedAt ?? null, null, null));
       continue;
     }
     const registered = formatDate(e.registeredAt, zone);
@@ -94,15 +99,32 @@ export function buildRows(input: ReportInput, asOf: Millis, zone: string): Repor
       const status = matchStatus(m, program, asOf, zone);
       if (!status) continue;
       const matchDate = status === "Concluded" ? "" : formatDate(m.matchedAt, zone);
+      const endAt = status === "Concluded" ? m.closedAt : matchEnd(m, program, zone);
       rows.push(
-        row(e, program, status, registered, "Mentee", matchDate, m.upcomingMeetings, m.completedMeetings, m.id),
+        row(
+          e,
+          program,
+          status,
+          registered,
+          "Mentee",
+          matchDate,
+          m.upcomingMeetings,
+          m.completedMeetings,
+          m.id,
+          m.matchedAt,
+          endAt,
+          m.lastCompletedAt ?? null,
+        ),
       );
     }
     for (const r of requestsOf.get(key(e.programId, e.email)) ?? []) {
       const status = requestStatus(r, program, asOf);
-      if (status) rows.push(row(e, program, status, registered, "Mentee", "", 0, 0, r.id));
+      if (status) rows.push(row(e, program, status, registered, "Mentee", "", 0, 0, r.id, r.requestedAt, null, null));
     }
-    if (rows.length === before) rows.push(row(e, program, "Unmatched", registered, "", "", 0, 0, ""));
+    // Every match made by `asOf` yields a row above, so an Unmatched mentor has no earlier match in the
+    // program: their wait starts at registration (§10's "later of registration and the last match's end").
+    if (rows.length === before)
+      rows.push(row(e, program, "Unmatched", registered, "", "", 0, 0, "", e.registeredAt, null, null));
   }
   return rows.sort(compareRows);
 }
@@ -118,6 +140,9 @@ function row(
   upcomingMeetings: number,
   completedMeetings: number,
   sourceId: string,
+  since: Millis | null,
+  endAt: Millis | null,
+  lastMeetingAt: Millis | null,
 ): ReportRow {
   return {
     status,
@@ -133,5 +158,8 @@ function row(
     upcomingMeetings,
     completedMeetings,
     sourceId,
+    since,
+    endAt,
+    lastMeetingAt,
   };
 }

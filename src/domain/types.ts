@@ -26,6 +26,8 @@ export interface MentorEnrollment {
   organization: string;
   managerEmail: string | null;
   registeredAt: Millis | null;
+  /** When the mentor was added to the program (shown while they have not registered). */
+  addedAt?: Millis | null;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface MentorMatch {
   /** Meeting counts as of the report time (not cancelled then; upcoming = scheduled after it). */
   upcomingMeetings: number;
   completedMeetings: number;
+  /** The latest completed meeting as of the report time, for the idle-match attention rule. */
+  lastCompletedAt?: Millis | null;
 }
 
 export interface MentorRequest {
@@ -77,4 +81,13 @@ export interface ReportRow {
   completedMeetings: number;
   /** Tie-breaker for a stable order: the match or request id, or "" for rows without one. */
   sourceId: string;
+  /**
+   * When the row's state began: the request, the match, the registration (Unmatched) or the mentor's
+   * addition to the program (Not Registered, when known). Drives the attention rules and the row's dates.
+   */
+  since: Millis | null;
+  /** A match's end: the planned end of an active one, the end reached, or the closing of a concluded one. */
+  endAt: Millis | null;
+  /** The match's last completed meeting as of the report time. */
+  lastMeetingAt: Millis | null;
 }

@@ -20,7 +20,12 @@ export function publicRow(r: ReportRow) {
 const groups = (gs: StatusGroup[]) => gs.map((g) => ({ status: g.status, rows: g.rows.map(publicRow) }));
 
 export function buildManagerJson(report: ManagerReport, zone: string) {
-  return { manager: report.manager, asOf: formatInstant(report.asOf, zone), groups: groups(report.groups) };
+  return {
+    manager: report.manager,
+    asOf: formatInstant(report.asOf, zone),
+    groups: groups(report.groups),
+    attention: report.attention.map((a) => ({ ...a })),
+  };
 }
 
 export function buildProgramJson(summary: ProgramSummary, zone: string) {

@@ -1,6 +1,8 @@
 import { DateTime } from "luxon";
+import { attentionReasonText } from "../domain/attention.js";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
+import { dateColumn, rowDate } from "./row-dates.js";
 
 const COLUMNS = [
   "Program",
@@ -24,10 +26,12 @@ function table(header: readonly string[], rows: string[][], numericFrom: number)
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
 }
 
-function groupLines(groups: StatusGroup[]): string[] {
+function groupLines(groups: StatusGroup[], zone: string): string[] {
   const out: string[] = [];
   for (const g of groups) {
     out.push("", `${g.status} (${g.rows.length})`);
+    // Each status's own date (requested, ends, ended, closed, added) goes after the match date.
+    const dated = dateColumn(g.status);
     const rows = g.rows.map((r) => [
       r.program,
       r.organization,
@@ -36,12 +40,23 @@ function groupLines(groups: StatusGroup[]): string[] {
       r.registered || "-",
       r.mentee || "-",
       r.matchDate || "-",
+      ...(dated ? [rowDate(r, zone) || "-"] : []),
       String(r.upcomingMeetings),
       String(r.completedMeetings),
     ]);
-    out.push(...table(COLUMNS, rows, 7).map((l) => `  ${l}`));
+    const header = dated ? [...COLUMNS.slice(0, 7), dated, ...COLUMNS.slice(7)] : COLUMNS;
+    out.push(...table(header, rows, dated ? 8 : 7).map((l) => `  ${l}`));
   }
   return out;
+}
+
+function attentionLines(report: ManagerReport): string[] {
+  if (!report.attention.length) return [];
+  return [
+    "",
+    `Needs attention (${report.attention.length}):`,
+    ...report.attention.map((a) => `  ! ${a.mentorName} <${a.mentorEmail}> (${a.program}): ${attentionReasonText(a)}`),
+  ];
 }
 
 const when = (ms: number, zone: string) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
@@ -60,7 +75,8 @@ export function buildManagerText(report: ManagerReport, zone: string): string {
       ...head,
       `${n} mentor connection${n === 1 ? "" : "s"}:`,
       ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`),
-      ...groupLines(report.groups),
+      ...attentionLines(report),
+      ...groupLines(report.groups, zone),
     ].join("\n") + "\n"
   );
 }
@@ -73,7 +89,7 @@ export function buildProgramText(summary: ProgramSummary, zone: string): string 
       `Program summary: ${summary.program.name} (${summary.program.id})`,
       `As of ${when(summary.asOf, zone)} · ${total} mentor connection${total === 1 ? "" : "s"}`,
       ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`),
-      ...groupLines(summary.groups),
+      ...groupLines(summary.groups, zone),
     ].join("\n") + "\n"
   );
 }

@@ -1,7 +1,9 @@
-import type { Config } from "../config.js";
+import { type Config, loadConfig } from "../config.js";
 import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms, readReportInput, readRoster } from "../db/report-repo.js";
 import { assertZone } from "../db/zone-guard.js";
+import type { AttentionSettings } from "../domain/attention.js";
+import { periodOf } from "../domain/periods.js";
 import {
   buildManagerReport,
   buildProgramSummary,
@@ -16,10 +18,34 @@ export class NotFoundError extends Error {
   readonly code = "NOT_FOUND";
 }
 
-export type ReportDeps = { db: Db; config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_SCOPE"> };
+type AttentionConfig = Pick<
+  Config,
+  | "ATTENTION_REQUEST_DAYS"
+  | "ATTENTION_UNMATCHED_DAYS"
+  | "ATTENTION_IDLE_DAYS"
+  | "REPORT_ANCHOR_DATE"
+  | "REPORT_INTERVAL_WEEKS"
+>;
+export type ReportDeps = {
+  db: Db;
+  config: Pick<Config, "REPORT_TIMEZONE" | "REPORT_SCOPE"> & Partial<AttentionConfig>;
+};
 
-export function createReportService({ db, config }: ReportDeps) {
+export function createReportService({ db, config: given }: ReportDeps) {
+  // Callers that only care about rows (bench, tests) may leave out the attention settings: the defaults apply.
+  const config = { ...loadConfig({}), ...given };
   const zone = config.REPORT_TIMEZONE;
+  const attention = (asOf: Millis): AttentionSettings => ({
+    requestDays: config.ATTENTION_REQUEST_DAYS,
+    unmatchedDays: config.ATTENTION_UNMATCHED_DAYS,
+    idleDays: config.ATTENTION_IDLE_DAYS,
+    periodEnd: periodOf(asOf, {
+      anchorDate: config.REPORT_ANCHOR_DATE,
+      intervalWeeks: config.REPORT_INTERVAL_WEEKS,
+      zone,
+    }).end,
+    zone,
+  });
   let zoneChecked = false;
   const checkZone = async () => {
     if (!zoneChecked) await assertZone(db, zone);
@@ -39,7 +65,7 @@ export function createReportService({ db, config }: ReportDeps) {
         programIds: programId === undefined ? undefined : [programId],
         team: { managerEmail: manager.email, scope: config.REPORT_SCOPE },
       });
-      return buildManagerReport(manager, buildRows(input, asOf, zone), asOf);
+      return buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
     },
 
     async programSummary(programId: string, asOf: Millis): Promise<ProgramSummary> {
@@ -69,13 +95,14 @@ export function createReportService({ db, config }: ReportDeps) {
         listPrograms(db),
       ]);
       const rows = buildRows(input, asOf, zone);
+      const settings = attention(asOf);
       // A mentor's own manager comes with the enrollment; `all` adds the chains above from the roster.
       const managerOf = new Map<string, string | null>(input.enrollments.map((e) => [e.email, e.managerEmail]));
       for (const [email, p] of roster) managerOf.set(email, p.managerEmail);
       const managers = [...rowsByManager(rows, managerOf, config.REPORT_SCOPE)]
         .filter(([email]) => roster.has(email))
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([email, mine]) => buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf));
+        .map(([email, mine]) => buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf, settings));
       return {
         managers,
         programs: programs.map((program) => ({ program, summary: buildProgramSummary(program, rows, asOf) })),

@@ -50,6 +50,31 @@ describe("the command line", () => {
       upcomingMeetings: 1,
       completedMeetings: 1,
     });
+    expect(j.attention).toEqual([]);
+  });
+
+  it("preview lists what needs attention (§10): JSON `attention` and a text section naming mentor and reason", () => {
+    const at = ["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00"];
+    const j = JSON.parse(cli([...at, "--format", "json"], env).stdout);
+    expect(j.attention).toEqual([
+      {
+        reason: "request_waiting",
+        mentorName: "Margaret Hamilton",
+        mentorEmail: "margaret@acme.example",
+        program: "Engineering Mentorship",
+        status: "Match Request-Waiting Admin Approval",
+        days: 20,
+      },
+      expect.objectContaining({ reason: "unmatched", mentorName: "Alan Turing", days: 51 }),
+    ]);
+    const text = cli(at, env).stdout;
+    expect(text).toContain("Needs attention (2):");
+    expect(text).toContain(
+      "Margaret Hamilton <margaret@acme.example> (Engineering Mentorship): waiting 20 days for admin approval",
+    );
+    // Each status's own date column: when a request was made, when a finished match ended or closed.
+    expect(text).toMatch(/Requested\s+Upcoming/);
+    expect(text).toMatch(/Linus Pauling .* 01-20-2026/);
   });
 
   it("preview --program --format json carries counts for every relevant status", () => {

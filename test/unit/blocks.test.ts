@@ -24,6 +24,9 @@ function rows(n: number): ReportRow[] {
     upcomingMeetings: i % 4,
     completedMeetings: i % 5,
     sourceId: `s${i}`,
+    since: null,
+    endAt: null,
+    lastMeetingAt: null,
   }));
 }
 

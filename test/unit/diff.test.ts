@@ -16,6 +16,9 @@ const row = (over: Partial<ReportRow>): ReportRow => ({
   upcomingMeetings: 0,
   completedMeetings: 0,
   sourceId: "",
+  since: null,
+  endAt: null,
+  lastMeetingAt: null,
   ...over,
 });
 

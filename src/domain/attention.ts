@@ -1,0 +1,95 @@
+import { formatDate } from "./dates.js";
+import type { Status } from "./statuses.js";
+import type { Millis, ReportRow } from "./types.js";
+
+/** The reasons a row needs a manager's attention (spec §10), in the order a report lists them. */
+export const ATTENTION_REASONS = ["request_waiting", "unmatched", "match_ending", "no_meetings"] as const;
+export type AttentionReason = (typeof ATTENTION_REASONS)[number];
+
+export interface AttentionItem {
+  reason: AttentionReason;
+  mentorName: string;
+  mentorEmail: string;
+  program: string;
+  status: Status;
+  /** Whole days since the state began: floor((T − start) / 24 h). */
+  days?: number;
+  /** MM-DD-YYYY in the report zone (a match's end). */
+  date?: string;
+}
+
+export interface AttentionSettings {
+  requestDays: number;
+  unmatchedDays: number;
+  idleDays: number;
+  /** The end of the report period that contains the report time. */
+  periodEnd: Millis;
+  zone: string;
+}
+
+const DAY: Millis = 24 * 60 * 60 * 1000;
+const daysSince = (start: Millis, asOf: Millis) => Math.floor((asOf - start) / DAY);
+
+const WAITING: ReadonlySet<Status> = new Set([
+  "Match Request-Waiting Mentee Approval",
+  "Match Request-Waiting Mentor Approval",
+  "Match Request-Waiting 2 Approvals",
+  "Match Request-Waiting Admin Approval",
+]);
+
+/**
+ * The rows that need a nudge as of `asOf` (spec §10), grouped by reason in `ATTENTION_REASONS` order
+ * and within a reason in the rows' order. Pure: rows carry every fact the rules need.
+ */
+export function attentionItems(rows: readonly ReportRow[], asOf: Millis, s: AttentionSettings): AttentionItem[] {
+  const byReason = new Map<AttentionReason, AttentionItem[]>(ATTENTION_REASONS.map((r) => [r, []]));
+  const add = (reason: AttentionReason, r: ReportRow, extra: { days: number } | { date: string }) =>
+    byReason.get(reason)!.push({
+      reason,
+      mentorName: r.mentorName,
+      mentorEmail: r.mentorEmail,
+      program: r.program,
+      status: r.status,
+      ...extra,
+    });
+
+  for (const r of rows) {
+    if (WAITING.has(r.status)) {
+      if (r.since !== null && daysSince(r.since, asOf) >= s.requestDays)
+        add("request_waiting", r, { days: daysSince(r.since, asOf) });
+    } else if (r.status === "Unmatched") {
+      if (r.since !== null && daysSince(r.since, asOf) >= s.unmatchedDays)
+        add("unmatched", r, { days: daysSince(r.since, asOf) });
+    } else if (r.status === "Matched-Active") {
+      if (r.endAt !== null && r.endAt < s.periodEnd) add("match_ending", r, { date: formatDate(r.endAt, s.zone) });
+      if (r.since !== null && r.upcomingMeetings === 0 && daysSince(r.since, asOf) >= s.idleDays) {
+        const idle = daysSince(r.lastMeetingAt ?? r.since, asOf);
+        if (idle >= s.idleDays) add("no_meetings", r, { days: idle });
+      }
+    }
+  }
+  return ATTENTION_REASONS.flatMap((reason) => byReason.get(reason)!);
+}
+
+const WAITING_FOR: Partial<Record<Status, string>> = {
+  "Match Request-Waiting Mentee Approval": "mentee approval",
+  "Match Request-Waiting Mentor Approval": "mentor approval",
+  "Match Request-Waiting 2 Approvals": "mentor and mentee approval",
+  "Match Request-Waiting Admin Approval": "admin approval",
+};
+
+const days = (n: number) => `${n} day${n === 1 ? "" : "s"}`;
+
+/** The reason in words, as a manager reads it ("waiting 14 days for mentor approval"). */
+export function attentionReasonText(a: AttentionItem): string {
+  switch (a.reason) {
+    case "request_waiting":
+      return `waiting ${days(a.days ?? 0)} for ${WAITING_FOR[a.status] ?? "approval"}`;
+    case "unmatched":
+      return `unmatched for ${days(a.days ?? 0)}`;
+    case "match_ending":
+      return `match ends ${a.date ?? ""}`;
+    case "no_meetings":
+      return `no meetings for ${days(a.days ?? 0)} and none scheduled`;
+  }
+}
