@@ -39,10 +39,17 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
   }
   for (const f of imported.files) io.out(`  ${f.file.padEnd(19)} ${String(f.rows).padStart(4)} rows\n`);
 
-  const people: Array<{ email: string; name: string }> = await db("people").select("email", "name").orderBy("email");
+  const people: Array<{ email: string; name: string; timezone: string | null }> = await db("people")
+    .select("email", "name", "timezone")
+    .orderBy("email");
   const users: EmulatedUser[] = people
     .filter((p) => !NOT_IN_SLACK.has(p.email))
-    .map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
+    .map((p, i) => ({
+      id: `U${String(i + 1).padStart(8, "0")}`,
+      email: p.email,
+      name: p.name,
+      tz: p.timezone ?? undefined,
+    }));
   const emulator = await new SlackEmulator({
     users,
     channels: [

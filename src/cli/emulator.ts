@@ -11,16 +11,21 @@ export async function runEmulator(ctx: CliContext, opts: { port: string }): Prom
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
-  const people: Array<{ email: string; name: string }> = await ctx
+  const people: Array<{ email: string; name: string; timezone: string | null }> = await ctx
     .db("people")
-    .select("email", "name")
+    .select("email", "name", "timezone")
     .orderBy("email");
   const channels: string[] = await ctx
     .db("programs")
     .whereNotNull("admin_channel")
     .distinct("admin_channel")
     .pluck("admin_channel");
-  const users = people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name }));
+  const users = people.map((p, i) => ({
+    id: `U${String(i + 1).padStart(8, "0")}`,
+    email: p.email,
+    name: p.name,
+    tz: p.timezone ?? undefined,
+  }));
   const names = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
   const emulator = await new SlackEmulator({
     users,

@@ -4,6 +4,8 @@ export interface DirectoryEntry {
   email: string;
   userId: string | null;
   problem: string | null;
+  /** The zone of the user's Slack profile. */
+  tz?: string | null;
   checkedAt: number;
 }
 
@@ -18,6 +20,7 @@ export async function readDirectory(db: Db, emails: string[]): Promise<Map<strin
         email: r.email,
         userId: r.user_id ?? null,
         problem: r.problem ?? null,
+        tz: r.tz ?? null,
         checkedAt: Number(r.checked_at),
       });
   }
@@ -25,9 +28,15 @@ export async function readDirectory(db: Db, emails: string[]): Promise<Map<strin
 }
 
 export async function writeDirectory(db: Db, entries: DirectoryEntry[]): Promise<void> {
-  const rows = entries.map((e) => ({ email: e.email, user_id: e.userId, problem: e.problem, checked_at: e.checkedAt }));
+  const rows = entries.map((e) => ({
+    email: e.email,
+    user_id: e.userId,
+    problem: e.problem,
+    tz: e.tz ?? null,
+    checked_at: e.checkedAt,
+  }));
   await db.transaction(async (trx) => {
-    for (const chunk of chunks(rows, rowsPerInsert(trx, 4)))
+    for (const chunk of chunks(rows, rowsPerInsert(trx, 5)))
       await trx("slack_users").insert(chunk).onConflict("email").merge();
   });
 }
@@ -36,4 +45,18 @@ export async function writeDirectory(db: Db, entries: DirectoryEntry[]): Promise
 export async function emailOfUser(db: Db, userId: string): Promise<string | null> {
   const r = await db("slack_users").where({ user_id: userId }).whereNull("problem").first();
   return r ? String(r.email) : null;
+}
+
+/**
+ * Each manager's zones, for their report's local time (§12): the Slack profile's as last read, and the
+ * roster's. A manager is anyone named as someone's manager; one read for the whole roster.
+ */
+export async function readManagerZones(
+  db: Db,
+): Promise<Map<string, { slackTz: string | null; rosterTz: string | null }>> {
+  const rows: Array<{ email: string; timezone: string | null; tz: string | null }> = await db("people as m")
+    .whereIn("m.email", db("people").whereNotNull("manager_email").distinct("manager_email"))
+    .leftJoin("slack_users as s", "s.email", "m.email")
+    .select("m.email", "m.timezone", "s.tz");
+  return new Map(rows.map((r) => [r.email, { slackTz: r.tz ?? null, rosterTz: r.timezone ?? null }]));
 }

@@ -12,6 +12,8 @@ export interface EmulatedUser {
   name: string;
   deleted?: boolean;
   isBot?: boolean;
+  /** The profile's zone (IANA), as Slack's user object carries it in `tz`. */
+  tz?: string;
 }
 
 export interface EmulatedChannel {
@@ -428,6 +430,7 @@ export class SlackEmulator extends EventEmitter {
       name: u.name,
       deleted: !!u.deleted,
       is_bot: !!u.isBot,
+      ...(u.tz ? { tz: u.tz } : {}),
       profile: { email: u.email, real_name: u.name },
     };
   }

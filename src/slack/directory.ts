@@ -1,16 +1,19 @@
 import type { WebClient } from "@slack/web-api";
-import { type DirectoryEntry, readDirectory, writeDirectory } from "../db/directory-repo.js";
+import { type DirectoryEntry, readDirectory, readManagerZones, writeDirectory } from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
+import { recipientZone } from "../domain/periods.js";
 import type { Logger } from "../logger.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
 
 /** Below this many unknown emails, one users.lookupByEmail each costs less than paging users.list. */
 const LOOKUP_THRESHOLD = 25;
-const MAX_AGE_MS = 24 * 3600 * 1000;
+/** A refresh ahead of a period's first wave (UTC+14) still serves its last (UTC−12), 27 hours later. */
+const MAX_AGE_MS = 36 * 3600 * 1000;
 
-export type Resolution = { userId: string } | { problem: "not_in_slack" | "deactivated" };
+/** `tz`: the zone of the user's Slack profile, when Slack gave one. */
+export type Resolution = { userId: string; tz?: string } | { problem: "not_in_slack" | "deactivated" };
 
-type Member = { id: string; deleted?: boolean; is_bot?: boolean; profile?: { email?: string } };
+type Member = { id: string; deleted?: boolean; is_bot?: boolean; tz?: string; profile?: { email?: string } };
 
 /**
  * Ties roster emails to Slack users, cached in the database: one paginated users.list when many are
@@ -54,10 +57,10 @@ export function createDirectory(deps: {
 
   const entry = (email: string, m: Member | null | undefined, at: number): DirectoryEntry =>
     !m
-      ? { email, userId: null, problem: "not_in_slack", checkedAt: at }
+      ? { email, userId: null, problem: "not_in_slack", tz: null, checkedAt: at }
       : m.deleted
-        ? { email, userId: m.id, problem: "deactivated", checkedAt: at }
-        : { email, userId: m.id, problem: null, checkedAt: at };
+        ? { email, userId: m.id, problem: "deactivated", tz: null, checkedAt: at }
+        : { email, userId: m.id, problem: null, tz: m.tz || null, checkedAt: at };
 
   return {
     async resolve(emails: string[], opts: { refresh?: boolean } = {}): Promise<Map<string, Resolution>> {
@@ -88,8 +91,33 @@ export function createDirectory(deps: {
       const out = new Map<string, Resolution>();
       for (const e of wanted) {
         const c = cached.get(e)!;
-        out.set(e, c.problem ? { problem: c.problem as "not_in_slack" | "deactivated" } : { userId: c.userId! });
+        out.set(
+          e,
+          c.problem
+            ? { problem: c.problem as "not_in_slack" | "deactivated" }
+            : c.tz
+              ? { userId: c.userId!, tz: c.tz }
+              : { userId: c.userId! },
+        );
       }
+      return out;
+    },
+
+    /**
+     * Reads every manager's Slack user (and zone) afresh, ahead of a period's first wave, so that the
+     * waves find the directory ready and start posting at once.
+     */
+    async refreshManagers(): Promise<number> {
+      const emails = [...(await readManagerZones(db)).keys()];
+      if (emails.length) await this.resolve(emails, { refresh: true });
+      return emails.length;
+    },
+
+    /** Each manager's zone for their report's local time (§12), from what the directory last read. */
+    async managerZones(reportZone: string): Promise<Map<string, string>> {
+      const out = new Map<string, string>();
+      for (const [email, z] of await readManagerZones(db))
+        out.set(email, recipientZone(z.slackTz, z.rosterTz, reportZone));
       return out;
     },
   };

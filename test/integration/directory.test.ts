@@ -52,8 +52,11 @@ describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
     // The ghost joins Slack: the next run finds them.
     e.setUsers([...users, { id: "UGHOST", email: "ghost@x.io", name: "Ghost" }]);
     expect((await directory().resolve(["ghost@x.io"])).get("ghost@x.io")).toEqual({ userId: "UGHOST" });
-    // A day later the cache is stale and asked again.
+    // Still fresh a day later (a period's waves span 27 hours), stale after a day and a half.
     clock += 25 * 3600 * 1000;
+    await directory().resolve(["user.1@x.io"]);
+    expect(e.callsOf("users.lookupByEmail")).toHaveLength(5);
+    clock += 12 * 3600 * 1000;
     await directory().resolve(["user.1@x.io"]);
     expect(e.callsOf("users.lookupByEmail")).toHaveLength(6);
   });
@@ -64,5 +67,42 @@ describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
     const r = await directory().resolve(users.slice(0, 100).map((u) => u.email));
     expect(e.callsOf("users.list").filter((c) => c.status === 429).length).toBeGreaterThan(0);
     expect(r.get("user.99@x.io")).toEqual({ userId: "U99" });
+  });
+
+  it("keeps each user's Slack zone (users.list and users.lookupByEmail), and a manager's zone falls back to the roster's, then REPORT_TIMEZONE", async () => {
+    e.setUsers([
+      { id: "UTOKYO", email: "tokyo@x.io", name: "T", tz: "Asia/Tokyo" },
+      { id: "UNOTZ", email: "nozone@x.io", name: "N" },
+      ...users,
+    ]);
+    await t.db("people").insert([
+      { email: "tokyo@x.io", name: "T", organization: "", timezone: "Europe/Berlin" },
+      { email: "nozone@x.io", name: "N", organization: "", timezone: "America/Chicago" },
+      { email: "nowhere@x.io", name: "W", organization: "", timezone: null },
+      { email: "mentor.1@x.io", name: "M1", organization: "", manager_email: "tokyo@x.io" },
+      { email: "mentor.2@x.io", name: "M2", organization: "", manager_email: "nozone@x.io" },
+      { email: "mentor.3@x.io", name: "M3", organization: "", manager_email: "nowhere@x.io" },
+    ]);
+    const d = directory();
+    // Before any read of Slack: the roster's zone, else REPORT_TIMEZONE.
+    expect(Object.fromEntries(await d.managerZones("Europe/Paris"))).toEqual({
+      "tokyo@x.io": "Europe/Berlin",
+      "nozone@x.io": "America/Chicago",
+      "nowhere@x.io": "Europe/Paris",
+    });
+    expect(await d.refreshManagers()).toBe(3);
+    expect(e.callsOf("users.lookupByEmail")).toHaveLength(3);
+    expect((await d.resolve(["tokyo@x.io"])).get("tokyo@x.io")).toEqual({ userId: "UTOKYO", tz: "Asia/Tokyo" });
+    // The Slack profile wins over the roster.
+    expect(Object.fromEntries(await d.managerZones("Europe/Paris"))).toEqual({
+      "tokyo@x.io": "Asia/Tokyo",
+      "nozone@x.io": "America/Chicago",
+      "nowhere@x.io": "Europe/Paris",
+    });
+    // Through users.list too, and a refresh asks Slack again even when the cache is fresh.
+    e.setUsers([{ id: "UTOKYO", email: "tokyo@x.io", name: "T", tz: "America/Sao_Paulo" }, ...users]);
+    await d.resolve([...users.slice(0, 30).map((u) => u.email), "tokyo@x.io"], { refresh: true });
+    expect(e.callsOf("users.list").length).toBeGreaterThan(0);
+    expect((await d.managerZones("UTC")).get("tokyo@x.io")).toBe("America/Sao_Paulo");
   });
 });
