@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { periodsStartedBy, planWaves } from "../../src/delivery/waves.js";
 import { earliestLocalMoment, localMoment, periodOf, recipientZone } from "../../src/domain/periods.js";
 
 const utc = (ms: number) => new Date(ms).toISOString().replace(".000", "");
@@ -116,5 +117,30 @@ describe("local time: configuration", () => {
 
   it("REPORT_DELIVERY other than local or fixed stops the app, naming the variable", () => {
     expect(() => loadConfig({ REPORT_DELIVERY: "zoned" })).toThrow(/REPORT_DELIVERY="zoned"/);
+  });
+});
+
+describe("local time: waves", () => {
+  it("one wave per distinct due moment; managers in one zone share it; channel summaries at the local time in REPORT_TIMEZONE", () => {
+    const p = periodOf(Date.parse("2026-01-10T12:00:00Z"), utcPeriods);
+    const zones = new Map([
+      ["a@x.io", "Europe/Berlin"],
+      ["b@x.io", "Europe/Berlin"],
+      ["c@x.io", "Europe/Paris"],
+      ["d@x.io", "Asia/Kolkata"],
+      ["e@x.io", "America/New_York"],
+    ]);
+    const w = planWaves(p, zones, { localTime: "09:00", reportZone: "America/New_York" });
+    expect(w.dueOf.get("a@x.io")).toBe(w.dueOf.get("b@x.io"));
+    expect(w.dueOf.get("a@x.io")).toBe(w.dueOf.get("c@x.io"));
+    expect(utc(w.channelDue)).toBe("2026-01-05T14:00:00Z");
+    expect(w.waves.map(utc)).toEqual(["2026-01-05T03:30:00Z", "2026-01-05T08:00:00Z", "2026-01-05T14:00:00Z"]);
+  });
+
+  it("the next period's waves count from its easternmost first wave, before it begins in REPORT_TIMEZONE", () => {
+    const at = (iso: string) => periodsStartedBy(Date.parse(iso), utcPeriods, "09:00").map((p) => p.id);
+    expect(at("2026-01-18T18:59:00Z")).toEqual(["2026-01-05"]);
+    expect(at("2026-01-18T19:00:00Z")).toEqual(["2026-01-05", "2026-01-19"]);
+    expect(at("2026-01-19T00:00:00Z")).toEqual(["2026-01-19"]);
   });
 });
