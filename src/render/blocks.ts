@@ -51,9 +51,15 @@ export interface RenderOptions {
   maxBlocks?: number;
 }
 
-/** Slack's three control characters, escaped so a name can't inject a mention or a link. */
-export const esc = (s: string) =>
-  s.replace(/\s+/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+// C0 and C1 control characters and the bidirectional overrides: a name can neither ring a bell in a
+// terminal nor reorder what a reader sees.
+const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+
+/** Text from the data, made inert: control characters dropped, whitespace runs folded to one space. */
+const plain = (s: string) => s.replace(/\s+/g, " ").replace(CONTROL, "");
+
+/** Slack's three control characters, escaped so a name can't inject a mention or a link (spec §14). */
+export const esc = (s: string) => plain(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 const day = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -155,7 +161,8 @@ export function buildManagerBlocks(report: ManagerReport, o: RenderOptions): Mes
 
 export function buildProgramFallback(s: ProgramSummary, o: RenderOptions): string {
   const total = s.counts.reduce((n, c) => n + c.count, 0);
-  return `${s.program.name} (${periodLabel(o, s.asOf)}): ${plural(total, "mentor connection")}: ${s.counts.map((c) => `${c.count} ${c.status}`).join(", ")}.`;
+  // Slack shows `text` in notifications, where a raw `<!channel>` in a program's name would ping everyone.
+  return `${esc(s.program.name)} (${periodLabel(o, s.asOf)}): ${plural(total, "mentor connection")}: ${s.counts.map((c) => `${c.count} ${c.status}`).join(", ")}.`;
 }
 
 // A pie takes at most 6 segments with labels of at most 20 characters: the four kinds of waiting
@@ -186,7 +193,7 @@ export function buildStatusChart(s: ProgramSummary): Block | null {
   if (!segments.length) return null;
   return {
     type: "data_visualization",
-    title: clip(`Status mix · ${s.program.name}`, 50),
+    title: clip(`Status mix · ${esc(s.program.name)}`, 50),
     chart: { type: "pie", segments },
   };
 }
@@ -197,7 +204,7 @@ export function buildProgramBlocks(s: ProgramSummary, o: RenderOptions & { chart
   const total = s.counts.reduce((n, c) => n + c.count, 0);
   const chart = o.chart ? buildStatusChart(s) : null;
   const blocks: Block[] = [
-    header(`Program summary · ${s.program.name}`),
+    header(`Program summary · ${esc(s.program.name)}`),
     context(`${periodLabel(o, s.asOf)} · ${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}`),
     ...countFields(s.counts),
     ...(chart ? [chart] : []),

@@ -14,7 +14,8 @@ export const CSV_HEADER = [
 ];
 
 function cell(v: string | number): string {
-  const s = String(v);
+  // A spreadsheet runs a text cell that starts like a formula (spec §14); a quote makes it text again.
+  const s = typeof v === "string" && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

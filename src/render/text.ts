@@ -4,6 +4,15 @@ import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../
 import { rowCount } from "../domain/reports.js";
 import { dateColumn, rowDate } from "./row-dates.js";
 
+// Every control character (line breaks too: a cell is one line of a table) and the bidirectional
+// overrides, shown as `\xNN` / `\u{NNNN}` so a name can't drive the reader's terminal.
+const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+const visible = (s: string) =>
+  s.replace(CONTROL, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
+  });
+
 const COLUMNS = [
   "Program",
   "Organization",
@@ -32,18 +41,20 @@ function groupLines(groups: StatusGroup[], zone: string): string[] {
     out.push("", `${g.status} (${g.rows.length})`);
     // Each status's own date (requested, ends, ended, closed, added) goes after the match date.
     const dated = dateColumn(g.status);
-    const rows = g.rows.map((r) => [
-      r.program,
-      r.organization,
-      r.mentorName,
-      r.mentorEmail,
-      r.registered || "-",
-      r.mentee || "-",
-      r.matchDate || "-",
-      ...(dated ? [rowDate(r, zone) || "-"] : []),
-      String(r.upcomingMeetings),
-      String(r.completedMeetings),
-    ]);
+    const rows = g.rows.map((r) =>
+      [
+        r.program,
+        r.organization,
+        r.mentorName,
+        r.mentorEmail,
+        r.registered || "-",
+        r.mentee || "-",
+        r.matchDate || "-",
+        ...(dated ? [rowDate(r, zone) || "-"] : []),
+        String(r.upcomingMeetings),
+        String(r.completedMeetings),
+      ].map(visible),
+    );
     const header = dated ? [...COLUMNS.slice(0, 7), dated, ...COLUMNS.slice(7)] : COLUMNS;
     out.push(...table(header, rows, dated ? 8 : 7).map((l) => `  ${l}`));
   }
@@ -55,7 +66,10 @@ function attentionLines(report: ManagerReport): string[] {
   return [
     "",
     `Needs attention (${report.attention.length}):`,
-    ...report.attention.map((a) => `  ! ${a.mentorName} <${a.mentorEmail}> (${a.program}): ${attentionReasonText(a)}`),
+    ...report.attention.map(
+      (a) =>
+        `  ! ${visible(a.mentorName)} <${visible(a.mentorEmail)}> (${visible(a.program)}): ${attentionReasonText(a)}`,
+    ),
   ];
 }
 
@@ -64,7 +78,7 @@ const when = (ms: number, zone: string) => `${DateTime.fromMillis(ms, { zone }).
 export function buildManagerText(report: ManagerReport, zone: string): string {
   const n = rowCount(report);
   const head = [
-    `Mentorship report for ${report.manager.name} <${report.manager.email}>`,
+    `Mentorship report for ${visible(report.manager.name)} <${visible(report.manager.email)}>`,
     `As of ${when(report.asOf, zone)}`,
   ];
   if (n === 0)
@@ -86,7 +100,7 @@ export function buildProgramText(summary: ProgramSummary, zone: string): string 
   const total = summary.counts.reduce((n, c) => n + c.count, 0);
   return (
     [
-      `Program summary: ${summary.program.name} (${summary.program.id})`,
+      `Program summary: ${visible(summary.program.name)} (${visible(summary.program.id)})`,
       `As of ${when(summary.asOf, zone)} · ${total} mentor connection${total === 1 ? "" : "s"}`,
       ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`),
       ...groupLines(summary.groups, zone),
@@ -95,7 +109,7 @@ export function buildProgramText(summary: ProgramSummary, zone: string): string 
 }
 
 export function buildDiffText(d: ReportDiff, since: number, zone: string): string {
-  const who = (r: { mentorName: string; program: string }) => `${r.mentorName} (${r.program})`;
+  const who = (r: { mentorName: string; program: string }) => `${visible(r.mentorName)} (${visible(r.program)})`;
   const lines = [
     "",
     `Changes since ${when(since, zone)}: ${d.added.length} new, ${d.removed.length} gone, ${d.changed.length} changed`,
