@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
@@ -24,7 +24,12 @@ export function createDb(databaseUrl: string): Db {
     return knexFactory({ client: "pg", connection: databaseUrl, pool: { min: 0, max: 10 } });
   }
   const filename = sqlitePath(databaseUrl);
-  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+  if (filename !== ":memory:") {
+    // Mentees' names and emails live here: new folders and the file are the owner's alone (spec §14).
+    // SQLite gives the -wal and -shm files the database file's mode.
+    mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+    closeSync(openSync(filename, "a", 0o600));
+  }
   return knexFactory({
     client: "better-sqlite3",
     connection: { filename },
