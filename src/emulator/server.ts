@@ -93,6 +93,7 @@ export class SlackEmulator extends EventEmitter {
   private buckets = new Map<string, { tokens: number; at: number }>();
   private lastPostByChannel = new Map<string, number>();
   private random: () => number;
+  private htmlAnswers: { methods: string[]; count: number; afterWork?: boolean } | null = null;
   url = "";
   port = 0;
 
@@ -108,6 +109,14 @@ export class SlackEmulator extends EventEmitter {
   setFaults(faults: EmulatorOptions["faults"]): void {
     this.opts.faults = faults;
     this.random = prng(faults?.seed ?? 1);
+  }
+
+  /**
+   * The next `count` calls of these methods get a 200 with an HTML body, as a proxy's error page
+   * would be; with `afterWork` the call takes effect first (the post went out, the answer was lost).
+   */
+  setHtmlAnswers(opts: { methods: string[]; count: number; afterWork?: boolean }): void {
+    this.htmlAnswers = { ...opts };
   }
 
   setResponseDelay(ms: number): void {
@@ -249,6 +258,20 @@ export class SlackEmulator extends EventEmitter {
       // Half the server errors happen after the work is done, as a lost response would.
       if (kind < 0.75) this.dispatch(method, params);
       return this.finish(res, record, 503, { ok: false, error: "service_unavailable" });
+    }
+
+    const html = this.htmlAnswers;
+    if (html && html.count > 0 && html.methods.includes(method)) {
+      html.count--;
+      if (html.afterWork) this.dispatch(method, params);
+      record.status = 200;
+      record.error = "html";
+      if (!res.destroyed) {
+        res.writeHead(200, { "Content-Type": "text/html" });
+        res.end("<html><body><h1>502 Bad Gateway</h1></body></html>");
+      }
+      this.emit("responded", record);
+      return;
     }
 
     const auth = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || (params.token as string | undefined);

@@ -1,6 +1,7 @@
-import { ErrorCode, LogLevel, WebClient } from "@slack/web-api";
+import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/web-api";
 import type { Config } from "../config.js";
 import { safeErrorMessage } from "../errors.js";
+import { metrics } from "../metrics.js";
 
 export class SlackSetupError extends Error {
   readonly code = "SLACK_SETUP";
@@ -19,7 +20,7 @@ export function createSlackClient(
     throw new SlackSetupError(
       'SLACK_BOT_TOKEN is not set: it is needed to talk to Slack (see README, "Install in Slack").',
     );
-  return new WebClient(config.SLACK_BOT_TOKEN, {
+  return new CountedWebClient(config.SLACK_BOT_TOKEN, {
     slackApiUrl: config.SLACK_API_URL,
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
@@ -27,6 +28,59 @@ export function createSlackClient(
     timeout: 30_000,
     logLevel: LogLevel.ERROR,
   });
+}
+
+/** Counts every call by method and outcome for /metrics; what the caller sees is unchanged. */
+class CountedWebClient extends WebClient {
+  constructor(token: string, options: WebClientOptions) {
+    super(token, options);
+  }
+
+  override async apiCall(method: string, options?: Record<string, unknown>) {
+    try {
+      const result = await super.apiCall(method, options);
+      metrics.slackCall(method, "ok");
+      return result;
+    } catch (err) {
+      metrics.slackCall(method, classify(err).kind);
+      throw err;
+    }
+  }
+}
+
+/**
+ * Whether a URL may carry the bot token: Slack's own hosts, or the origin of SLACK_API_URL (the
+ * emulator, a proxy the operator chose). A file URL in an event can't send the token elsewhere.
+ */
+export function tokenMayGoTo(url: string, config: Pick<Config, "SLACK_API_URL">): boolean {
+  if (!URL.canParse(url)) return false;
+  const u = new URL(url);
+  if (u.origin === new URL(config.SLACK_API_URL).origin) return true;
+  return u.protocol === "https:" && (u.hostname === "slack.com" || u.hostname === "files.slack.com") && !u.port;
+}
+
+/** GETs a Slack file (`url_private`) with the bot token, refusing any other host (spec §14). */
+export async function fetchSlackFile(
+  url: string,
+  config: Pick<Config, "SLACK_BOT_TOKEN" | "SLACK_API_URL">,
+  init: { signal?: AbortSignal } = {},
+): Promise<Response> {
+  if (!tokenMayGoTo(url, config)) throw new SlackSetupError(`refusing to send the bot token to ${new URL(url).host}`);
+  // Redirects are followed by hand: each hop must pass the same check before the token goes along.
+  let target = url;
+  for (let hop = 0; hop < 5; hop++) {
+    const res = await fetch(target, {
+      headers: { Authorization: `Bearer ${config.SLACK_BOT_TOKEN}` },
+      redirect: "manual",
+      signal: init.signal,
+    });
+    const next = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
+    if (!next) return res;
+    target = new URL(next, target).href;
+    if (!tokenMayGoTo(target, config))
+      throw new SlackSetupError(`refusing to follow a redirect with the bot token to ${new URL(target).host}`);
+  }
+  throw new SlackSetupError("too many redirects fetching a Slack file");
 }
 
 export type Outcome =
@@ -69,6 +123,9 @@ export function classify(err: unknown): Outcome {
       return { kind: "transient", reason: "unreachable" };
     case ErrorCode.PlatformError: {
       const reason = e.data?.error ?? "unknown_error";
+      // Slack's error codes are snake_case words. Anything else is a body the SDK could not read as
+      // JSON (a proxy's HTML error page with status 200): the call may have taken effect.
+      if (!/^[a-z0-9_.]{1,100}$/.test(reason)) return { kind: "transient", reason: "invalid_response" };
       if (FATAL.has(reason)) return { kind: "fatal", reason };
       if (TRANSIENT.has(reason)) return { kind: "transient", reason };
       return { kind: "permanent", reason };
