@@ -60,3 +60,21 @@ export async function readManagerZones(
     .select("m.email", "m.timezone", "s.tz");
   return new Map(rows.map((r) => [r.email, { slackTz: r.tz ?? null, rosterTz: r.timezone ?? null }]));
 }
+
+/**
+ * Takes the one refresh of the directory ahead of a period's waves: true for the first caller only, so
+ * several instances do not each page users.list (Tier 2) at once.
+ */
+export async function claimDirectoryRefresh(db: Db, periodId: string, owner: string): Promise<boolean> {
+  const key = `directory_refreshed:${periodId}`;
+  await db("settings").insert({ key, value: owner }).onConflict("key").ignore();
+  const r = await db("settings").where({ key }).first();
+  return r?.value === owner;
+}
+
+/** Gives the refresh back when it failed (Slack out of reach), so the next tick tries again. */
+export async function releaseDirectoryRefresh(db: Db, periodId: string, owner: string): Promise<void> {
+  await db("settings")
+    .where({ key: `directory_refreshed:${periodId}`, value: owner })
+    .del();
+}

@@ -1,5 +1,12 @@
 import type { WebClient } from "@slack/web-api";
-import { type DirectoryEntry, readDirectory, readManagerZones, writeDirectory } from "../db/directory-repo.js";
+import {
+  claimDirectoryRefresh,
+  type DirectoryEntry,
+  readDirectory,
+  readManagerZones,
+  releaseDirectoryRefresh,
+  writeDirectory,
+} from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
 import { recipientZone } from "../domain/periods.js";
 import type { Logger } from "../logger.js";
@@ -111,6 +118,20 @@ export function createDirectory(deps: {
       const emails = [...(await readManagerZones(db)).keys()];
       if (emails.length) await this.resolve(emails, { refresh: true });
       return emails.length;
+    },
+
+    /**
+     * The directory's one refresh ahead of the period's first wave, whichever instance (or `send --due`)
+     * comes first; false when it was done already.
+     */
+    async refreshOnceFor(periodId: string, owner: string): Promise<boolean> {
+      if (!(await claimDirectoryRefresh(db, periodId, owner))) return false;
+      const n = await this.refreshManagers().catch(async (err) => {
+        await releaseDirectoryRefresh(db, periodId, owner);
+        throw err;
+      });
+      log.info({ period: periodId, managers: n }, "directory refreshed ahead of the period's first wave");
+      return true;
     },
 
     /** Each manager's zone for their report's local time (§12), from what the directory last read. */

@@ -105,4 +105,28 @@ describe.each(ENGINES)("the Slack directory (%s)", (engine) => {
     expect(e.callsOf("users.list").length).toBeGreaterThan(0);
     expect((await d.managerZones("UTC")).get("tokyo@x.io")).toBe("America/Sao_Paulo");
   });
+
+  it("refreshes once per period ahead of its first wave, whichever instance comes first, and again after a failure", async () => {
+    await t.db("people").insert([
+      { email: "user.1@x.io", name: "M", organization: "" },
+      { email: "mentor@x.io", name: "N", organization: "", manager_email: "user.1@x.io" },
+    ]);
+    const a = directory();
+    const b = directory();
+    expect(await a.refreshOnceFor("2026-01-05", "a")).toBe(true);
+    expect(await b.refreshOnceFor("2026-01-05", "b")).toBe(false);
+    expect(await a.refreshOnceFor("2026-01-05", "a2")).toBe(false);
+    expect(e.callsOf("users.lookupByEmail")).toHaveLength(1);
+    await e.stop();
+    await expect(b.refreshOnceFor("2026-01-19", "b")).rejects.toThrow();
+    e = await new SlackEmulator({ users }).start();
+    const c = createDirectory({
+      db: t.db,
+      slack: slackFor(e),
+      log: createLogger("silent"),
+      now: () => clock,
+      retryBaseMs: 1,
+    });
+    expect(await c.refreshOnceFor("2026-01-19", "c")).toBe(true);
+  });
 });
