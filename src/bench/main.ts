@@ -7,7 +7,9 @@ import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { DateTime } from "luxon";
 import pg from "pg";
+import { bareReportRead } from "../db/bare-read.js";
 import { createDb, type Db, migrate } from "../db/knex.js";
+import { clearDeliveryState, listPeople } from "../db/roster-repo.js";
 import { createDeliveryService } from "../delivery/delivery-service.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
@@ -61,31 +63,6 @@ async function freshDatabase(
       await a.end();
     },
   };
-}
-
-/** The same reads the report does, rows consumed and nothing else: the floor the report is measured against. */
-async function bareRead(db: Db): Promise<number> {
-  const q = (sql: string, b: number[] = []) =>
-    db.raw(sql, b).then((r: any) => (Array.isArray(r) ? r.length : r.rows.length));
-  const counts = await Promise.all([
-    q("select * from programs"),
-    q(
-      "select e.program_id, e.email, e.registered_at, p.name, p.organization, p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor'",
-    ),
-    q("select match_id, program_id, mentor_email, matched_at, closed_at from matches where matched_at <= ?", [ASOF]),
-    q(
-      "select request_id, program_id, mentor_email, requested_at, mentor_approved_at, mentee_approved_at, admin_approved_at, closed_at from match_requests where requested_at <= ? and (closed_at is null or closed_at > ?)",
-      [ASOF, ASOF],
-    ),
-    q(
-      "select match_id, sum(case when scheduled_at > ? then 1 else 0 end) as upcoming, sum(case when scheduled_at <= ? then 1 else 0 end) as completed from meetings where cancelled_at is null or cancelled_at > ? group by match_id",
-      [ASOF, ASOF, ASOF],
-    ),
-    q(
-      "select email, name, manager_email from people where email in (select distinct p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor' and p.manager_email is not null)",
-    ),
-  ]);
-  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function slashLatency(
@@ -158,7 +135,7 @@ async function slashLatency(
 }
 
 async function delivery(db: Db, opts: { ratePerMinute: number; faults: number }) {
-  const people: Array<{ email: string; name: string }> = await db("people").select("email", "name");
+  const people = await listPeople(db);
   const scale = opts.ratePerMinute / SLACK.postMessage;
   const emulator = await new SlackEmulator({
     users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
@@ -194,9 +171,7 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
     directory: createDirectory({ db, slack, log }),
     concurrency: 8,
   });
-  await db("deliveries").del();
-  await db("delivery_periods").del();
-  await db("slack_users").del();
+  await clearDeliveryState(db);
   const t0 = performance.now();
   let summary = await service.deliverPeriod({ asOf: ASOF });
   for (let i = 0; summary.left && i < 5; i++) summary = await service.deliverPeriod({ asOf: ASOF });
@@ -293,7 +268,7 @@ async function main(argv: string[]) {
       managers = all.length;
       reportRows = all.reduce((n, m) => n + m.groups.reduce((k, g) => k + g.rows.length, 0), 0);
       t = performance.now();
-      await bareRead(db);
+      await bareReportRead(db, ASOF);
       bare.push(performance.now() - t);
     }
     results.reports = {

@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { listPeople } from "../db/roster-repo.js";
 import { createDeliveryService } from "../delivery/delivery-service.js";
 import { type EmulatedUser, SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
@@ -39,9 +40,7 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
   }
   for (const f of imported.files) io.out(`  ${f.file.padEnd(19)} ${String(f.rows).padStart(4)} rows\n`);
 
-  const people: Array<{ email: string; name: string; timezone: string | null }> = await db("people")
-    .select("email", "name", "timezone")
-    .orderBy("email");
+  const people = await listPeople(db);
   const users: EmulatedUser[] = people
     .filter((p) => !NOT_IN_SLACK.has(p.email))
     .map((p, i) => ({

@@ -1,3 +1,4 @@
+import { listAdminChannels, listPeople } from "../db/roster-repo.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
 import { type CliContext, UsageError } from "./context.js";
@@ -11,15 +12,7 @@ export async function runEmulator(ctx: CliContext, opts: { port: string }): Prom
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
-  const people: Array<{ email: string; name: string; timezone: string | null }> = await ctx
-    .db("people")
-    .select("email", "name", "timezone")
-    .orderBy("email");
-  const channels: string[] = await ctx
-    .db("programs")
-    .whereNotNull("admin_channel")
-    .distinct("admin_channel")
-    .pluck("admin_channel");
+  const [people, channels] = await Promise.all([listPeople(ctx.db), listAdminChannels(ctx.db)]);
   const users = people.map((p, i) => ({
     id: `U${String(i + 1).padStart(8, "0")}`,
     email: p.email,

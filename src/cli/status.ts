@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { isPeriodComplete, listHeld, tallyPeriod } from "../db/ledger-repo.js";
+import { createLedgerStore } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
 import { type CliContext, parseAsOf } from "./context.js";
 
@@ -13,10 +13,11 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
     intervalWeeks: config.REPORT_INTERVAL_WEEKS,
     zone,
   });
+  const ledger = createLedgerStore(db);
   const [tally, complete, held] = await Promise.all([
-    tallyPeriod(db, period.id),
-    isPeriodComplete(db, period.id),
-    listHeld(db, period.id),
+    ledger.tally(period.id),
+    ledger.isPeriodComplete(period.id),
+    ledger.listHeld(period.id),
   ]);
   const day = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
   const lines = [

@@ -1,0 +1,72 @@
+import { randomUUID } from "node:crypto";
+import type { DeliveryKind } from "../db/ledger-repo.js";
+import { safeErrorMessage } from "../errors.js";
+import { sleep } from "../slack/retry.js";
+import type { RunContext, RunState } from "./run-state.js";
+import { sendRow } from "./send-row.js";
+
+/** Small claims share a period among instances, and a killed instance strands little until its lease ends. */
+const CLAIM_BATCH = 25;
+
+/** Renews, while the run lasts, the leases of the claims it works on; the returned function stops it. */
+export function startHeartbeat(ctx: RunContext, run: RunState): () => void {
+  const { ledger, log, now, leaseMs } = ctx;
+  const heartbeat = setInterval(
+    () => {
+      ledger
+        .renewLeases([...run.activeClaims], now() + leaseMs)
+        .catch((err) => log.warn({ err: safeErrorMessage(err) }, "lease renewal failed"));
+    },
+    Math.max(250, leaseMs / 3),
+  );
+  heartbeat.unref();
+  return () => clearInterval(heartbeat);
+}
+
+/** Works the period's rows of these kinds until none is left, or what is left belongs to a stalled run. */
+export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[]): Promise<void> {
+  const { ledger, now, leaseMs, instanceId } = ctx;
+  const periodId = run.period.id;
+  let idleSince = now();
+  let lastOpen = Number.POSITIVE_INFINITY;
+  for (;;) {
+    if (run.stop) break;
+    const claim = `${instanceId}:${randomUUID()}`;
+    run.activeClaims.add(claim);
+    const rows = await ledger.claimDue({
+      periodId,
+      kinds,
+      owner: instanceId,
+      claim,
+      now: now(),
+      leaseMs,
+      limit: CLAIM_BATCH,
+      exclude: run.gaveUp,
+    });
+    if (rows.length === 0) {
+      run.activeClaims.delete(claim);
+      const openNow = await ledger.countOpen(periodId, kinds, run.gaveUp);
+      if (openNow === 0) break;
+      // Another instance holds these; wait for it to finish them, or for its lease to run out.
+      if (openNow < lastOpen) idleSince = now();
+      lastOpen = openNow;
+      if (now() - idleSince > 3 * leaseMs) break;
+      await sleep(Math.min(1000, leaseMs / 4));
+      continue;
+    }
+    ctx.pacer.share(await ledger.countLiveOwners(periodId, now()));
+    const queue = [...rows];
+    await Promise.all(
+      Array.from({ length: Math.min(ctx.concurrency, queue.length) }, async () => {
+        for (let row = queue.shift(); row; row = queue.shift()) {
+          if (run.stop) {
+            await ledger.release({ id: row.id, claim }, run.stop, now());
+            continue;
+          }
+          await sendRow(ctx, run, row, claim);
+        }
+      }),
+    );
+    run.activeClaims.delete(claim);
+  }
+}

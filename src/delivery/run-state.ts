@@ -1,0 +1,108 @@
+import type { WebClient } from "@slack/web-api";
+import type { DeliveryKind, KindCounts, LedgerStore, PeriodTally } from "../db/ledger-repo.js";
+import { noCounts } from "../db/ledger-repo.js";
+import type { Period } from "../domain/periods.js";
+import type { Millis } from "../domain/types.js";
+import type { Logger } from "../logger.js";
+import type { Message } from "../render/blocks.js";
+import type { Directory } from "../slack/directory.js";
+import type { Pacer } from "./pacer.js";
+import type { Reconciler } from "./reconcile.js";
+
+export interface RunSummary {
+  period: Period;
+  asOf: Millis;
+  dryRun: boolean;
+  skipped?: "period-complete";
+  planned: KindCounts;
+  deliveredNow: KindCounts;
+  reconciled: number;
+  /** Delivered by earlier runs of the same period. */
+  alreadyDelivered: KindCounts;
+  tally: PeriodTally | null;
+  /** Rows this run left for a later one (Slack out of reach, a shutdown, or another instance still holds them). */
+  left: number;
+  unreachable: boolean;
+  /** The run stopped early because the process is shutting down. */
+  interrupted: boolean;
+  fatal: string | null;
+}
+
+/** One message a run may send, keyed in the run by `kind:recipient` like its ledger row. */
+export interface Target {
+  kind: DeliveryKind;
+  recipient: string;
+  message: Message;
+  /** Where to post: a user id (Slack opens the DM) or a channel id or name. */
+  channel?: string;
+  problem?: string;
+}
+
+export const targetKey = (kind: DeliveryKind, recipient: string) => `${kind}:${recipient}`;
+
+/** What every run of one delivery service shares: its collaborators and settings. */
+export interface RunContext {
+  ledger: LedgerStore;
+  slack: WebClient;
+  directory: Directory;
+  log: Logger;
+  now: () => number;
+  instanceId: string;
+  leaseMs: number;
+  /** Shared by the service's runs: the workspace rate holds across them. */
+  pacer: Pacer;
+  reconcile: Reconciler;
+  retryBaseMs: number;
+  /** Rows posted at once within a claim. */
+  concurrency: number;
+  adminEmails: string[];
+}
+
+export type StopReason = "unreachable" | "fatal" | "shutdown";
+
+/** What one run of one period knows and has done so far; every part of the run reads and writes it here. */
+export interface RunState {
+  period: Period;
+  summary: RunSummary;
+  targets: Map<string, Target>;
+  /** Rows this run gave up on after its tries: left for a later run, not taken again by this one. */
+  gaveUp: number[];
+  /** Claims being worked on now, whose leases the heartbeat renews. */
+  activeClaims: Set<string>;
+  /** Transient failures in a row, with no success between. */
+  transientStreak: number;
+  stop: StopReason | null;
+}
+
+export function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
+  return {
+    period,
+    asOf,
+    dryRun,
+    planned: noCounts(),
+    deliveredNow: noCounts(),
+    reconciled: 0,
+    alreadyDelivered: noCounts(),
+    tally: null,
+    left: 0,
+    unreachable: false,
+    interrupted: false,
+    fatal: null,
+  };
+}
+
+export const openCount = (t: PeriodTally) =>
+  Object.values(t.byState.pending).reduce((a, b) => a + b, 0) +
+  Object.values(t.byState.sending).reduce((a, b) => a + b, 0);
+
+export function newRunState(period: Period, asOf: Millis): RunState {
+  return {
+    period,
+    summary: emptySummary(period, asOf, false),
+    targets: new Map(),
+    gaveUp: [],
+    activeClaims: new Set(),
+    transientStreak: 0,
+    stop: null,
+  };
+}

@@ -1,0 +1,102 @@
+import type { DeliveryRow } from "../db/ledger-repo.js";
+import { hasNewBlocks, withoutNewBlocks } from "../render/blocks.js";
+import { classify } from "../slack/client.js";
+import { sleep } from "../slack/retry.js";
+import { METADATA_EVENT } from "./reconcile.js";
+import { type RunContext, type RunState, targetKey } from "./run-state.js";
+
+const MAX_TRIES = 5;
+/** This many transient failures in a row, with no success between, means Slack is out of reach. */
+const UNREACHABLE_AFTER = 8;
+
+/**
+ * One claimed row to its end: pending → sending → delivered, or failed for good, or let go for a later
+ * run. A row found in doubt (`sending`) is first looked for in Slack, so it is never posted twice.
+ */
+export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, claim: string): Promise<void> {
+  const { ledger, slack, pacer, log, now } = ctx;
+  const fence = { id: row.id, claim };
+  const t = run.targets.get(targetKey(row.kind, row.recipient));
+  if (!t) {
+    // Planned by an earlier run whose data had this recipient; today's data does not.
+    await ledger.markFailed(fence, "no_longer_in_report", now());
+    return;
+  }
+  if (t.problem && row.state === "pending") {
+    await ledger.markFailed(fence, t.problem, now());
+    return;
+  }
+  let state = row.state;
+  let message = t.message;
+  for (let tries = 0; tries < MAX_TRIES && !run.stop; ) {
+    try {
+      if (state === "sending") {
+        if (!t.channel) {
+          await ledger.markFailed(fence, t.problem ?? "not_in_slack", now());
+          return;
+        }
+        const found = await ctx.reconcile.findPosted(row, { kind: t.kind, channel: t.channel });
+        if (found) {
+          await ledger.markDelivered(fence, found, now());
+          run.summary.reconciled++;
+          return;
+        }
+      }
+      const channel = t.channel as string;
+      await pacer.take(channel);
+      if (run.stop) break;
+      if (!(await ledger.markSending(fence, now()))) return; // Our claim was taken over.
+      state = "sending";
+      const res = await slack.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks as never,
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: {
+          event_type: METADATA_EVENT,
+          event_payload: { delivery_id: row.id, period: row.periodId, kind: row.kind },
+        },
+      });
+      run.transientStreak = 0;
+      await ledger.markDelivered(fence, { channel: res.channel as string, ts: res.ts as string }, now());
+      run.summary.deliveredNow[t.kind]++;
+      return;
+    } catch (err) {
+      const o = classify(err);
+      if (o.kind === "ratelimited") {
+        // A 429 means Slack did nothing: the row is plainly pending again, at no cost of a try.
+        pacer.pause(o.retryAfterMs);
+        await ledger.markPending(fence, "ratelimited", now());
+        state = "pending";
+        continue;
+      }
+      if (o.kind === "fatal") {
+        run.stop = "fatal";
+        run.summary.fatal = o.reason;
+        await ledger.markPending(fence, o.reason, now());
+        break;
+      }
+      if (o.kind === "permanent") {
+        if (o.reason === "invalid_blocks" && message.blocks.length) {
+          // A workspace that rejects a block still gets the report: first without the newer
+          // block types (a chart), then as plain text.
+          message = hasNewBlocks(message) ? withoutNewBlocks(message) : { text: message.text, blocks: [] };
+          log.warn({ kind: t.kind, blocks: message.blocks.length }, "invalid_blocks: retrying with simpler blocks");
+          await ledger.markPending(fence, o.reason, now());
+          state = "pending";
+          tries++;
+          continue;
+        }
+        await ledger.markFailed(fence, o.reason, now());
+        return;
+      }
+      tries++;
+      if (++run.transientStreak >= UNREACHABLE_AFTER) run.stop = "unreachable";
+      log.warn({ kind: t.kind, reason: o.reason, tries }, "transient Slack error");
+      await sleep(Math.min(4000, ctx.retryBaseMs * 2 ** tries));
+    }
+  }
+  run.gaveUp.push(row.id);
+  await ledger.release(fence, run.stop ?? "gave_up_after_retries", now());
+}
