@@ -1,7 +1,9 @@
-import { parseInstant } from "../domain/dates.js";
+import { isValidZone } from "../domain/dates.js";
+import { parseImportInstant } from "./instants.js";
 
 export interface ImportProblem {
   file: string;
+  /** 0 when the problem is not on a line of the file (a row it no longer has). */
   line: number;
   column: string;
   problem: string;
@@ -9,28 +11,60 @@ export interface ImportProblem {
 
 export type DbRow = Record<string, string | number | boolean | null>;
 
+export type ColumnType = "text" | "integer" | "bigint" | "boolean";
+
 export interface FileSpec {
   file: string;
   table: string;
+  /** Header columns that must be there. */
   columns: readonly string[];
   optionalColumns?: readonly string[];
+  /** The table's columns and their types, in the order parseRow returns them. */
+  stored: Readonly<Record<string, ColumnType>>;
   key: readonly string[];
-  /** Person columns are never echoed in a problem: a mentee's address may stand there. */
   parseRow(f: Fields): DbRow;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TRUE = new Set(["true", "yes", "1"]);
 const FALSE = new Set(["false", "no", "0"]);
+/** Control characters (C0 but line breaks, DEL, C1) and U+FFFD, which stands for bytes that were not UTF-8. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
+const BAD_TEXT = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]/;
 
-/** One CSV record's fields, with parsers that record a problem per bad value and carry on. */
+/** Why a field's text is refused, or null; never the text itself. */
+export function textProblem(value: string): string | null {
+  const m = BAD_TEXT.exec(value);
+  if (!m) return null;
+  if (m[0] === "\uFFFD") return "is not valid UTF-8 text (save the file as UTF-8)";
+  const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+  return `holds a control character (U+${code})`;
+}
+
+const zones = new Map<string, boolean>();
+function knownZone(zone: string): boolean {
+  let ok = zones.get(zone);
+  if (ok === undefined) {
+    ok = isValidZone(zone);
+    zones.set(zone, ok);
+  }
+  return ok;
+}
+
+/**
+ * One CSV record's fields, with parsers that record a problem per bad value and carry on.
+ * A problem names the column and what is wrong, never the value: any cell may hold a mentee's name.
+ */
 export class Fields {
   constructor(
     readonly file: string,
     readonly line: number,
-    private readonly values: Record<string, string>,
+    private readonly record: readonly string[],
+    private readonly index: ReadonlyMap<string, number>,
     private readonly zone: string,
     readonly problems: ImportProblem[],
+    /** Columns already refused (bad bytes, control characters): no second problem for them. */
+    private readonly refused: ReadonlySet<string> = new Set(),
   ) {}
 
   problem(column: string, problem: string): null {
@@ -39,43 +73,52 @@ export class Fields {
   }
 
   raw(col: string): string {
-    return (this.values[col] ?? "").trim();
+    if (this.refused.has(col)) return "";
+    const i = this.index.get(col);
+    return i === undefined ? "" : (this.record[i] ?? "").trim();
+  }
+
+  private missing(col: string, required: boolean): null {
+    return required && !this.refused.has(col) ? this.problem(col, "is required") : null;
   }
 
   text(col: string, required = true): string | null {
     const v = this.raw(col);
-    if (!v) return required ? this.problem(col, "is required") : null;
-    return v;
+    return v ? v : this.missing(col, required);
   }
 
   email(col: string, required = true): string | null {
     const v = this.raw(col).toLowerCase();
-    if (!v) return required ? this.problem(col, "is required") : null;
-    // The value itself is not repeated: it may be a mentee's address.
+    if (!v) return this.missing(col, required);
     if (!EMAIL.test(v)) return this.problem(col, "is not an email address");
     return v;
   }
 
   instant(col: string, required = false): number | null {
     const v = this.raw(col);
-    if (!v) return required ? this.problem(col, "is required") : null;
-    const ms = parseInstant(v, this.zone);
-    return ms ?? this.problem(col, `${JSON.stringify(v)} is not an ISO 8601 date or date-time`);
+    if (!v) return this.missing(col, required);
+    return parseImportInstant(v, this.zone) ?? this.problem(col, "is not an ISO 8601 date or date-time");
   }
 
   bool(col: string): boolean | null {
     const v = this.raw(col).toLowerCase();
     if (TRUE.has(v)) return true;
     if (FALSE.has(v)) return false;
-    return this.problem(col, `${JSON.stringify(this.raw(col))} is not a boolean (true/false/yes/no/1/0)`);
+    if (!v) return this.missing(col, true);
+    return this.problem(col, "is not a boolean (true/false/yes/no/1/0)");
   }
 
   int(col: string, dflt: number, min: number): number | null {
     const v = this.raw(col);
     if (!v) return dflt;
-    if (!/^\d+$/.test(v) || +v < min)
-      return this.problem(col, `${JSON.stringify(v)} is not a whole number of at least ${min}`);
+    if (!/^\d{1,9}$/.test(v) || +v < min) return this.problem(col, `is not a whole number of at least ${min}`);
     return +v;
+  }
+
+  timeZone(col: string): string | null {
+    const v = this.raw(col);
+    if (!v) return null;
+    return knownZone(v) ? v : this.problem(col, "is not an IANA time zone (such as Europe/Berlin)");
   }
 
   /** A closing or cancellation must not come before the start it ends. */
@@ -98,6 +141,16 @@ export const FILES: readonly FileSpec[] = [
       "admin_channel",
       "admin_emails",
     ],
+    stored: {
+      program_id: "text",
+      name: "text",
+      match_duration_months: "integer",
+      requires_mentor_approval: "boolean",
+      requires_mentee_approval: "boolean",
+      requires_admin_approval: "boolean",
+      admin_channel: "text",
+      admin_emails: "text",
+    },
     key: ["program_id"],
     parseRow: (f) => {
       const admins = f
@@ -108,7 +161,7 @@ export const FILES: readonly FileSpec[] = [
       if (admins.some((e) => !EMAIL.test(e))) f.problem("admin_emails", "holds a value that is not an email address");
       const channel = f.text("admin_channel", false);
       if (channel && !/^(#?[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,})$/.test(channel)) {
-        f.problem("admin_channel", `${JSON.stringify(channel)} is not a channel id or name`);
+        f.problem("admin_channel", "is not a channel id or name");
       }
       return {
         program_id: f.text("program_id"),
@@ -127,6 +180,7 @@ export const FILES: readonly FileSpec[] = [
     table: "people",
     columns: ["email", "name", "organization", "manager_email"],
     optionalColumns: ["timezone"],
+    stored: { email: "text", name: "text", organization: "text", manager_email: "text", timezone: "text" },
     key: ["email"],
     parseRow: (f) => {
       const email = f.email("email");
@@ -137,7 +191,7 @@ export const FILES: readonly FileSpec[] = [
         name: f.text("name"),
         organization: f.raw("organization"),
         manager_email: manager,
-        timezone: f.text("timezone", false),
+        timezone: f.timeZone("timezone"),
       };
     },
   },
@@ -145,15 +199,15 @@ export const FILES: readonly FileSpec[] = [
     file: "enrollments.csv",
     table: "enrollments",
     columns: ["program_id", "email", "role", "added_at", "registered_at"],
+    stored: { program_id: "text", email: "text", role: "text", added_at: "bigint", registered_at: "bigint" },
     key: ["program_id", "email", "role"],
     parseRow: (f) => {
-      const role = f.raw("role").toLowerCase();
-      if (role !== "mentor" && role !== "mentee")
-        f.problem("role", `${JSON.stringify(f.raw("role"))} is not mentor or mentee`);
+      const role = f.text("role")?.toLowerCase() ?? null;
+      if (role && role !== "mentor" && role !== "mentee") f.problem("role", "is not mentor or mentee");
       return {
         program_id: f.text("program_id"),
         email: f.email("email"),
-        role,
+        role: role === "mentor" || role === "mentee" ? role : null,
         added_at: f.instant("added_at"),
         registered_at: f.instant("registered_at"),
       };
@@ -173,6 +227,17 @@ export const FILES: readonly FileSpec[] = [
       "admin_approved_at",
       "closed_at",
     ],
+    stored: {
+      request_id: "text",
+      program_id: "text",
+      mentor_email: "text",
+      mentee_email: "text",
+      requested_at: "bigint",
+      mentor_approved_at: "bigint",
+      mentee_approved_at: "bigint",
+      admin_approved_at: "bigint",
+      closed_at: "bigint",
+    },
     key: ["request_id"],
     parseRow: (f) => {
       const requested = f.instant("requested_at", true);
@@ -195,6 +260,14 @@ export const FILES: readonly FileSpec[] = [
     file: "matches.csv",
     table: "matches",
     columns: ["match_id", "program_id", "mentor_email", "mentee_email", "matched_at", "closed_at"],
+    stored: {
+      match_id: "text",
+      program_id: "text",
+      mentor_email: "text",
+      mentee_email: "text",
+      matched_at: "bigint",
+      closed_at: "bigint",
+    },
     key: ["match_id"],
     parseRow: (f) => {
       const matched = f.instant("matched_at", true);
@@ -214,6 +287,7 @@ export const FILES: readonly FileSpec[] = [
     file: "meetings.csv",
     table: "meetings",
     columns: ["meeting_id", "match_id", "scheduled_at", "cancelled_at"],
+    stored: { meeting_id: "text", match_id: "text", scheduled_at: "bigint", cancelled_at: "bigint" },
     key: ["meeting_id"],
     parseRow: (f) => ({
       meeting_id: f.text("meeting_id"),

@@ -1,10 +1,10 @@
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "csv-parse";
 import { type ImportContext, readImportContext, writeImport } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
-import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem } from "./csv-files.js";
+import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem, textProblem } from "./csv-files.js";
+import { readCsv } from "./csv-reader.js";
 
 export interface FileResult {
   file: string;
@@ -41,56 +41,98 @@ interface ParsedFile {
   rows: Array<{ line: number; row: DbRow }>;
 }
 
+/** Why `dir/file` cannot be read as a CSV file, or null when it is not there at all. */
+function fileProblem(path: string): string | null {
+  let link: Stats;
+  try {
+    link = lstatSync(path);
+  } catch {
+    return null;
+  }
+  let target: Stats;
+  try {
+    target = statSync(path);
+  } catch {
+    return link.isSymbolicLink() ? "is a symbolic link to a file that does not exist" : "cannot be read";
+  }
+  if (target.isDirectory()) return "is a folder, not a CSV file";
+  if (!target.isFile()) return "is not a regular file";
+  return null;
+}
+
+/**
+ * Streams one file's records, checks each row on its own (shape, bytes, types), and hands every
+ * row that has the right shape to `onRow`, with its problems already recorded.
+ */
 async function parseFile(
   dir: string,
   spec: FileSpec,
   zone: string,
   problems: ImportProblem[],
+  onRow: (line: number, row: DbRow) => void | Promise<void>,
   onProgress?: (p: ImportProgress) => void,
-): Promise<ParsedFile> {
+): Promise<number> {
   const path = join(dir, spec.file);
   const totalBytes = statSync(path).size;
-  const out: ParsedFile = { spec, rows: [] };
-  const parser = createReadStream(path).pipe(
-    parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }),
-  );
+  const problem = (line: number, column: string, p: string) =>
+    problems.push({ file: spec.file, line, column, problem: p });
   let header: string[] | null = null;
-  let index: Map<string, number> = new Map();
-  const seen = new Map<string, number>();
+  const index = new Map<string, number>();
+  let rows = 0;
+  let lastReport = 0;
+  let bytes = 0;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: string[];
-      info: { lines: number; bytes: number };
-    }>) {
-      if (!header) {
-        header = record.map((h) => h.trim().toLowerCase());
-        index = new Map(header.map((h, i) => [h, i]));
-        const missing = spec.columns.filter((c) => !index.has(c));
-        for (const c of missing)
-          problems.push({ file: spec.file, line: info.lines, column: c, problem: "column is missing from the header" });
-        if (missing.length) return out;
-        continue;
+    for await (const batch of readCsv(path)) {
+      bytes = batch.bytes;
+      for (const { line, fields, error } of batch.records) {
+        if (!header) {
+          header = fields.map((h) => h.trim().toLowerCase());
+          for (let i = 0; i < header.length; i++) {
+            const bad = textProblem(header[i]!);
+            if (bad) problem(line, `column ${i + 1}`, `header ${bad}`);
+            else if (index.has(header[i]!)) problem(line, header[i]!, "appears twice in the header");
+            else index.set(header[i]!, i);
+          }
+          if (error) problem(line, "-", `header is not valid CSV: ${error}`);
+          for (const c of spec.columns) if (!index.has(c)) problem(line, c, "column is missing from the header");
+          if (problems.some((p) => p.file === spec.file)) return rows;
+          continue;
+        }
+        if (error) {
+          problem(line, "-", `not valid CSV: ${error}`);
+          continue;
+        }
+        if (fields.length !== header.length) {
+          problem(line, "-", `row has ${fields.length} fields, the header has ${header.length}`);
+          continue;
+        }
+        let refused: Set<string> | undefined;
+        for (let i = 0; i < fields.length; i++) {
+          const bad = textProblem(fields[i]!);
+          if (bad) {
+            problem(line, header[i]!, bad);
+            refused ??= new Set();
+            refused.add(header[i]!);
+          }
+        }
+        const row = spec.parseRow(new Fields(spec.file, line, fields, index, zone, problems, refused));
+        rows++;
+        await onRow(line, row);
       }
-      const values: Record<string, string> = {};
-      for (const c of [...spec.columns, ...(spec.optionalColumns ?? [])]) values[c] = record[index.get(c) ?? -1] ?? "";
-      const fields = new Fields(spec.file, info.lines, values, zone, problems);
-      if (record.length > header.length)
-        fields.problem(header[header.length - 1] ?? "", `row has ${record.length} fields, the header ${header.length}`);
-      const row = spec.parseRow(fields);
-      const key = spec.key.map((k) => row[k]).join("\u0000");
-      const first = seen.get(key);
-      if (first !== undefined) fields.problem(spec.key.join("+"), `duplicate key, first seen on line ${first}`);
-      else seen.set(key, info.lines);
-      out.rows.push({ line: info.lines, row });
-      if (out.rows.length % 5000 === 0)
-        onProgress?.({ file: spec.file, bytes: info.bytes, totalBytes, rows: out.rows.length });
+      if (rows - lastReport >= 5000) {
+        lastReport = rows;
+        onProgress?.({ file: spec.file, bytes, totalBytes, rows });
+      }
     }
   } catch (err) {
-    const e = err as { message: string; lines?: number };
-    problems.push({ file: spec.file, line: e.lines ?? 0, column: "-", problem: `not valid CSV: ${e.message}` });
+    const e = err as NodeJS.ErrnoException;
+    // A file that went away or became unreadable while being read; anything else is not the file's fault.
+    if (e.syscall) throw new ImportError(`${path} cannot be read (${e.code})`);
+    throw err;
   }
-  onProgress?.({ file: spec.file, bytes: totalBytes, totalBytes, rows: out.rows.length });
-  return out;
+  if (!header) problem(1, "-", "the file is empty: it needs at least the header row");
+  onProgress?.({ file: spec.file, bytes: totalBytes, totalBytes, rows });
+  return rows;
 }
 
 /** Checks that need every file and the database: references, and a manager chain that loops. */
@@ -108,7 +150,8 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
   const problem = (file: string, line: number, column: string, p: string) =>
     problems.push({ file, line, column, problem: p });
   const checkProgram = (file: string, line: number, id: unknown) => {
-    if (id && !programs.has(id as string)) problem(file, line, "program_id", `unknown program ${JSON.stringify(id)}`);
+    if (id && !programs.has(id as string))
+      problem(file, line, "program_id", "is not a program in programs.csv or the database");
     return !!id && programs.has(id as string);
   };
 
@@ -139,19 +182,14 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
       for (const role of ["mentor", "mentee"]) {
         const email = row[`${role}_email`];
         if (email && !enrolled.has(`${row.program_id}\u0000${email}\u0000${role}`)) {
-          problem(
-            file,
-            line,
-            `${role}_email`,
-            `is not enrolled as a ${role} in program ${JSON.stringify(row.program_id)}`,
-          );
+          problem(file, line, `${role}_email`, `is not enrolled as a ${role} in the row's program`);
         }
       }
     }
   }
   for (const { line, row } of rowsOf("meetings")) {
     if (row.match_id && !matches.has(row.match_id as string))
-      problem("meetings.csv", line, "match_id", `unknown match ${JSON.stringify(row.match_id)}`);
+      problem("meetings.csv", line, "match_id", "is not a match in matches.csv or the database");
   }
 }
 
@@ -161,6 +199,10 @@ function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportPro
  */
 export async function importDirectory(db: Db, dir: string, opts: ImportOptions): Promise<ImportResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ImportError(`${dir}: not a directory`);
+  for (const s of FILES) {
+    const why = fileProblem(join(dir, s.file));
+    if (why) throw new ImportError(`${join(dir, s.file)} ${why}`);
+  }
   const present = FILES.filter((s) => existsSync(join(dir, s.file)));
   if (present.length === 0) {
     throw new ImportError(`${dir}: none of the expected files is there (${FILES.map((f) => f.file).join(", ")})`);
@@ -168,7 +210,32 @@ export async function importDirectory(db: Db, dir: string, opts: ImportOptions):
   await assertZone(db, opts.zone);
   const problems: ImportProblem[] = [];
   const parsed: ParsedFile[] = [];
-  for (const spec of present) parsed.push(await parseFile(dir, spec, opts.zone, problems, opts.onProgress));
+  for (const spec of present) {
+    const file: ParsedFile = { spec, rows: [] };
+    const seen = new Map<string, number>();
+    await parseFile(
+      dir,
+      spec,
+      opts.zone,
+      problems,
+      (line, row) => {
+        if (spec.key.some((k) => row[k] === null)) return void file.rows.push({ line, row });
+        const key = spec.key.map((k) => row[k]).join("\u0000");
+        const first = seen.get(key);
+        if (first !== undefined)
+          problems.push({
+            file: spec.file,
+            line,
+            column: spec.key.join("+"),
+            problem: `duplicate key, first seen on line ${first}`,
+          });
+        else seen.set(key, line);
+        file.rows.push({ line, row });
+      },
+      opts.onProgress,
+    );
+    parsed.push(file);
+  }
   crossCheck(parsed, await readImportContext(db), problems);
   const fileIndex = (p: ImportProblem) => FILES.findIndex((f) => f.file === p.file);
   const columnIndex = (p: ImportProblem) => FILES[fileIndex(p)]?.columns.indexOf(p.column) ?? -1;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -180,8 +180,8 @@ describe("the command line", () => {
     });
     const r = cli(["import", dir], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('meetings.csv:2: scheduled_at: "soon" is not an ISO 8601 date or date-time');
-    expect(r.stderr).toContain('meetings.csv:3: match_id: unknown match "m404"');
+    expect(r.stderr).toContain("meetings.csv:2: scheduled_at: is not an ISO 8601 date or date-time");
+    expect(r.stderr).toContain("meetings.csv:3: match_id: is not a match in matches.csv or the database");
     expect(r.stderr).toContain("nothing was written");
     const after = cli(
       ["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-02T09:00", "--format", "json"],
@@ -228,6 +228,15 @@ describe("the command line", () => {
       child.kill("SIGINT");
       await once(child, "exit");
     }
+  });
+
+  it("import with a folder named meetings.csv says so, with no stack trace", () => {
+    const dir = csvDir();
+    rmSync(join(dir, "meetings.csv"));
+    mkdirSync(join(dir, "meetings.csv"));
+    const r = cli(["import", dir], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`Error: ${join(dir, "meetings.csv")} is a folder, not a CSV file\n`);
   });
 
   it("import of a folder without the files says which files it expects", () => {

@@ -59,7 +59,7 @@ describe.each(ENGINES)("import on %s", (engine) => {
       "programs.csv": sample("programs.csv") + "x1,Bad Program,six,maybe,true,true,,not-an-email\n",
       "people.csv":
         sample("people.csv") +
-        "loop1@acme.example,Loop One,Eng,loop2@acme.example\nloop2@acme.example,Loop Two,Eng,loop1@acme.example\nghost@acme.example,Ghost,Eng,nobody@acme.example\nADA@acme.example,Ada Again,Eng,\n",
+        "loop1@acme.example,Loop One,Eng,loop2@acme.example,\nloop2@acme.example,Loop Two,Eng,loop1@acme.example,\nghost@acme.example,Ghost,Eng,nobody@acme.example,\nADA@acme.example,Ada Again,Eng,,\n",
       "enrollments.csv":
         sample("enrollments.csv") +
         "nope,ada@acme.example,mentor,2026-01-01,\neng,stranger@acme.example,mentor,2026-13-01,\n",
@@ -71,19 +71,19 @@ describe.each(ENGINES)("import on %s", (engine) => {
     const r = await run(dir);
     expect(r.ok).toBe(false);
     expect(problemsOf(r)).toEqual([
-      'programs.csv:5: match_duration_months: "six" is not a whole number of at least 1',
-      'programs.csv:5: requires_mentor_approval: "maybe" is not a boolean (true/false/yes/no/1/0)',
+      "programs.csv:5: match_duration_months: is not a whole number of at least 1",
+      "programs.csv:5: requires_mentor_approval: is not a boolean (true/false/yes/no/1/0)",
       "programs.csv:5: admin_emails: holds a value that is not an email address",
       "people.csv:23: manager_email: the manager chain loops (2 people)",
       "people.csv:24: manager_email: the manager chain loops (2 people)",
       "people.csv:25: manager_email: is not a person in people.csv or the database",
       "people.csv:26: email: duplicate key, first seen on line 8",
-      'enrollments.csv:19: program_id: unknown program "nope"',
+      "enrollments.csv:19: program_id: is not a program in programs.csv or the database",
       "enrollments.csv:20: email: is not a person in people.csv or the database",
-      'enrollments.csv:20: added_at: "2026-13-01" is not an ISO 8601 date or date-time',
+      "enrollments.csv:20: added_at: is not an ISO 8601 date or date-time",
       "matches.csv:7: closed_at: is before matched_at",
-      'matches.csv:8: mentee_email: is not enrolled as a mentee in program "eng"',
-      'meetings.csv:14: match_id: unknown match "m404"',
+      "matches.csv:8: mentee_email: is not enrolled as a mentee in the row's program",
+      "meetings.csv:14: match_id: is not a match in matches.csv or the database",
       "meetings.csv:15: meeting_id: duplicate key, first seen on line 2",
     ]);
     expect(await dump(t.db)).toEqual(before);
@@ -126,11 +126,11 @@ describe.each(ENGINES)("import on %s", (engine) => {
     });
   });
 
-  it("an empty file imports no rows and is no error", async () => {
-    const dir = csvDir({ "meetings.csv": "" });
+  it("a file with only its header imports no rows and is no error", async () => {
+    const dir = csvDir({ "meetings.csv": "meeting_id,match_id,scheduled_at,cancelled_at\n" });
     const r = await run(dir);
     expect(r.problems).toEqual([]);
-    expect(r.files.find((f) => f.file === "meetings.csv")).toEqual({ file: "meetings.csv", rows: 0 });
+    expect(r.files.find((f) => f.file === "meetings.csv")).toMatchObject({ file: "meetings.csv", rows: 0 });
   });
 
   it("a dry run checks everything and writes nothing", async () => {
