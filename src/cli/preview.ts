@@ -1,4 +1,5 @@
-import { diffRows } from "../domain/reports.js";
+import { periodOf } from "../domain/periods.js";
+import { changesSince, diffRows } from "../domain/reports.js";
 import { buildManagerBlocks, buildProgramBlocks } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
 import { buildDiffJson, buildManagerJson, buildProgramJson } from "../render/json.js";
@@ -27,9 +28,17 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
   const asOf = parseAsOf(opts.asOf, zone);
   const reports = createReportService(ctx);
   const format = opts.format as Format;
-  if (opts.since !== undefined && (!opts.manager || (format !== "text" && format !== "json"))) {
-    throw new UsageError("--since goes with --manager and --format text or json");
+  if (opts.since !== undefined && (!opts.manager || format === "csv")) {
+    throw new UsageError("--since goes with --manager and --format text, json or blocks");
   }
+  // What a DM of the period that contains as-of would carry, buttons and all (spec §6 `--format blocks`).
+  const period = periodOf(asOf, {
+    anchorDate: config.REPORT_ANCHOR_DATE,
+    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
+    zone,
+  });
+  const blocksOut = (m: { text: string; blocks: unknown[] }) =>
+    io.out(JSON.stringify({ text: m.text, blocks: m.blocks }, null, 2) + "\n");
 
   if (opts.manager) {
     const report = await reports.managerReport(opts.manager, asOf);
@@ -41,6 +50,15 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
         before.groups.flatMap((g) => g.rows),
         report.groups.flatMap((g) => g.rows),
       );
+      if (format === "blocks") {
+        const changes = changesSince(
+          before.groups.flatMap((g) => g.rows),
+          report.groups.flatMap((g) => g.rows),
+          since,
+        );
+        blocksOut(buildManagerBlocks({ ...report, changes }, { zone, period, buttons: true }));
+        return 0;
+      }
       if (format === "json")
         io.out(
           JSON.stringify({ ...buildManagerJson(report, zone), changes: buildDiffJson(diff, since, zone) }, null, 2) +
@@ -51,15 +69,13 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
     }
     if (format === "json") io.out(JSON.stringify(buildManagerJson(report, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(report.groups));
-    else if (format === "blocks")
-      io.out(JSON.stringify(buildManagerBlocks(report, { zone, period: null }), null, 2) + "\n");
+    else if (format === "blocks") blocksOut(buildManagerBlocks(report, { zone, period, buttons: true }));
     else io.out(buildManagerText(report, zone));
   } else {
     const summary = await reports.programSummary(opts.program!, asOf);
     if (format === "json") io.out(JSON.stringify(buildProgramJson(summary, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(summary.groups));
-    else if (format === "blocks")
-      io.out(JSON.stringify(buildProgramBlocks(summary, { zone, period: null }), null, 2) + "\n");
+    else if (format === "blocks") blocksOut(buildProgramBlocks(summary, { zone, period, chart: true }));
     else io.out(buildProgramText(summary, zone));
   }
   return 0;

@@ -15,6 +15,28 @@ export interface ManagerReport {
   groups: StatusGroup[];
   /** Rows that need a nudge (spec §10); empty when nothing does or no settings were given. */
   attention: AttentionItem[];
+  /** What changed since the manager's last delivered report; absent for a first report. */
+  changes?: ReportChanges;
+}
+
+/** What changed in a manager's report since an earlier time (spec §10). */
+export interface ReportChanges extends ReportDiff {
+  since: Millis;
+  /** Meetings completed between `since` and the report's as-of, over the team's matches. */
+  meetingsCompleted: number;
+}
+
+/** The changes between a report as of `since` and a later one of the same people. */
+export function changesSince(before: readonly ReportRow[], after: readonly ReportRow[], since: Millis): ReportChanges {
+  const diff = diffRows(before, after);
+  let meetingsCompleted = 0;
+  for (const c of diff.changed)
+    if (c.before.sourceId === c.after.sourceId)
+      meetingsCompleted += Math.max(0, c.after.completedMeetings - c.before.completedMeetings);
+  // A match new since then had all its completed meetings since then.
+  for (const a of diff.added) meetingsCompleted += a.completedMeetings;
+  for (const c of diff.changed) if (c.before.sourceId === "") meetingsCompleted += c.after.completedMeetings;
+  return { ...diff, since, meetingsCompleted };
 }
 
 export interface OrganizationCounts {

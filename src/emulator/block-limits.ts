@@ -9,6 +9,8 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
     errors.push(`must be less than ${opts.maxBlocks + 1} items [json-pointer:/blocks]`);
   if (blocks.filter((b: any) => b?.type === "data_visualization").length > 2)
     errors.push("no more than 2 data_visualization blocks [json-pointer:/blocks]");
+  if (blocks.filter((b: any) => b?.type === "table").length > 1)
+    errors.push("only one table block is allowed per message [json-pointer:/blocks]");
   const known = new Set([
     "section",
     "header",
@@ -74,11 +76,50 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
         }
         break;
       }
-      case "table":
-        if (!Array.isArray(b.rows) || b.rows.length > 100) errors.push(`must be less than 101 items ${at("/rows")}`);
-        else if (b.rows.some((r: unknown) => !Array.isArray(r) || r.length > 20))
-          errors.push(`rows must have at most 20 cells ${at("/rows")}`);
+      case "table": {
+        if (!Array.isArray(b.rows) || b.rows.length < 1 || b.rows.length > 100) {
+          errors.push(`must have 1 to 100 rows ${at("/rows")}`);
+          break;
+        }
+        b.rows.forEach((r: unknown, j: number) => {
+          if (!Array.isArray(r) || r.length < 1 || r.length > 20) {
+            errors.push(`a row must have 1 to 20 cells ${at(`/rows/${j}`)}`);
+            return;
+          }
+          r.forEach((c: any, k: number) => {
+            const p = at(`/rows/${j}/${k}`);
+            if (c?.type === "raw_text") {
+              if (typeof c.text !== "string" || !c.text) errors.push(`raw_text must have text ${p}`);
+            } else if (c?.type !== "rich_text") errors.push(`a cell must be raw_text or rich_text ${p}`);
+          });
+        });
+        if (b.column_settings !== undefined && (!Array.isArray(b.column_settings) || b.column_settings.length > 20))
+          errors.push(`must be less than 21 items ${at("/column_settings")}`);
         break;
+      }
+      case "actions": {
+        if (!Array.isArray(b.elements) || b.elements.length < 1 || b.elements.length > 25) {
+          errors.push(`must have 1 to 25 elements ${at("/elements")}`);
+          break;
+        }
+        const ids = new Set<string>();
+        b.elements.forEach((e: any, j: number) => {
+          const p = (x: string) => at(`/elements/${j}${x}`);
+          if (e?.type !== "button") return;
+          text(e.text, 75, `/elements/${j}/text`, true);
+          if (typeof e.action_id !== "string" || !e.action_id || e.action_id.length > 255)
+            errors.push(`action_id must be 1 to 255 characters ${p("/action_id")}`);
+          else if (ids.has(e.action_id)) errors.push(`action_id must be unique in the block ${p("/action_id")}`);
+          else ids.add(e.action_id);
+          if (e.value !== undefined && (typeof e.value !== "string" || e.value.length > 2000))
+            errors.push(`must be less than 2001 characters ${p("/value")}`);
+          if (e.url !== undefined && (typeof e.url !== "string" || e.url.length > 3000))
+            errors.push(`must be less than 3001 characters ${p("/url")}`);
+          if (e.style !== undefined && !["primary", "danger"].includes(e.style))
+            errors.push(`style must be primary or danger ${p("/style")}`);
+        });
+        break;
+      }
     }
   });
   return errors;

@@ -1,8 +1,10 @@
 import { DateTime } from "luxon";
 import type { Period } from "../domain/periods.js";
-import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
+import { attentionReasonText } from "../domain/attention.js";
+import type { ManagerReport, ProgramSummary, ReportChanges } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 import type { ReportRow } from "../domain/types.js";
+import { dateColumn, rowDate } from "./row-dates.js";
 
 /** Block Kit's limits (docs.slack.dev/reference/block-kit). */
 export const LIMITS = {
@@ -17,13 +19,34 @@ export const LIMITS = {
 } as const;
 
 // The blocks this app builds, typed narrowly. The SDK's KnownBlock has no data_visualization yet, so the
-// Slack layer hands these payloads to the SDK as they are (`as never` at those call sites).
+// Slack layer hands these payloads to the SDK as they are.
 type Text = { type: "plain_text" | "mrkdwn"; text: string; emoji?: boolean };
+export type Button = {
+  type: "button";
+  action_id: string;
+  text: Text & { type: "plain_text" };
+  url?: string;
+  value?: string;
+  style?: "primary" | "danger";
+  confirm?: {
+    title: Text & { type: "plain_text" };
+    text: Text;
+    confirm: Text & { type: "plain_text" };
+    deny: Text & { type: "plain_text" };
+  };
+};
+export type TableCell = { type: "raw_text"; text: string };
 export type Block =
   | { type: "header"; text: Text & { type: "plain_text" } }
   | { type: "section"; text?: Text; fields?: Text[]; block_id?: string }
   | { type: "context"; elements: Text[] }
   | { type: "divider" }
+  | { type: "actions"; block_id?: string; elements: Button[] }
+  | {
+      type: "table";
+      rows: TableCell[][];
+      column_settings?: Array<{ align?: "left" | "center" | "right"; is_wrapped?: boolean } | null>;
+    }
   | {
       type: "data_visualization";
       title: string;
@@ -33,8 +56,12 @@ export type Block =
 /** Block types newer than some workspaces and clients accept (Slack answers `invalid_blocks`). */
 export const NEW_BLOCK_TYPES: ReadonlySet<string> = new Set(["data_visualization", "table"]);
 
-/** The same message without the newer block types: the first fallback after `invalid_blocks`. */
+/**
+ * The next simpler form of a message after `invalid_blocks`: the form the message carries for that case
+ * (a DM's rows as sections instead of a table), else the same message without the newer block types.
+ */
 export function withoutNewBlocks(m: Message): Message {
+  if (m.simpler) return m.simpler;
   return { text: m.text, blocks: m.blocks.filter((b) => !NEW_BLOCK_TYPES.has(b.type)) };
 }
 
@@ -43,12 +70,30 @@ export const hasNewBlocks = (m: Message) => m.blocks.some((b) => NEW_BLOCK_TYPES
 export interface Message {
   text: string;
   blocks: Block[];
+  /** The same content without newer block types, for a workspace that rejects them (never sent itself). */
+  simpler?: Message;
 }
 
 export interface RenderOptions {
   zone: string;
   period: Period | null;
   maxBlocks?: number;
+}
+
+/** How a DM shows its rows: a table block (newer), or sections of lines that every workspace accepts. */
+export type RowForm = "table" | "sections";
+
+/** The manager's own controls (spec §11) as they stand; decides which buttons the DM offers. */
+export type ControlState = "active" | "paused" | "stopped";
+
+export interface ManagerRenderOptions extends RenderOptions {
+  /** "table" unless the workspace is known to reject table blocks. */
+  form?: RowForm;
+  /** Buttons: off for `preview` of the Home tab's own copy, on for DMs and the slash answer. */
+  buttons?: boolean;
+  control?: ControlState;
+  /** A deep link to the app's Home tab (slack://app?team=…&id=…&tab=home), when known. */
+  homeUrl?: string;
 }
 
 // C0 and C1 control characters and the bidirectional overrides: a name can neither ring a bell in a
@@ -75,15 +120,51 @@ const header = (text: string): Block => ({
   text: { type: "plain_text", text: clip(text, LIMITS.headerText), emoji: true },
 });
 const mrkdwn = (text: string): Text => ({ type: "mrkdwn", text });
+const plainText = (text: string): Text & { type: "plain_text" } => ({ type: "plain_text", text, emoji: true });
 const section = (text: string): Block => ({ type: "section", text: mrkdwn(clip(text, LIMITS.sectionText)) });
 const context = (text: string): Block => ({ type: "context", elements: [mrkdwn(clip(text, LIMITS.sectionText))] });
 
-function rowLine(r: ReportRow): string {
+/** Action ids of the manager's buttons; slack/listeners/actions.ts answers them. */
+export const ACTIONS = {
+  home: "report_open_home",
+  csv: "report_csv",
+  pause: "report_pause",
+  stop: "report_stop",
+  resume: "report_resume",
+} as const;
+
+/** Rows a table block holds besides its header row (Slack: at most 100 rows, the header among them). */
+export const TABLE_ROWS = 99;
+
+// Who and what first (a wide table scrolls sideways): mentor, status, program, the row's own date, meetings.
+const TABLE_HEADER = [
+  "Mentor",
+  "Status",
+  "Program",
+  "Key date",
+  "Match Date",
+  "Upcoming",
+  "Completed",
+  "Mentee",
+  "Registered",
+  "Organization",
+  "Email",
+];
+
+/** The row's own date in words for the table's "Key date" column ("ends 07-15-2026"). */
+function keyDate(r: ReportRow, zone: string): string {
+  const label = dateColumn(r.status);
+  const d = rowDate(r, zone);
+  return label && d ? `${label.toLowerCase()} ${d}` : "";
+}
+
+function rowLine(r: ReportRow, zone: string): string {
   const parts = [`${esc(r.program)}`];
   if (r.organization) parts.push(esc(r.organization));
   if (r.registered) parts.push(`registered ${r.registered}`);
   if (r.matchDate) parts.push(`matched ${r.matchDate}`);
-  if (r.mentee) parts.push(`with a ${r.mentee}`);
+  const when = keyDate(r, zone);
+  if (when) parts.push(when);
   if (r.upcomingMeetings || r.completedMeetings)
     parts.push(`meetings: ${r.upcomingMeetings} upcoming, ${r.completedMeetings} completed`);
   return `• *${esc(r.mentorName)}* (${esc(r.mentorEmail)}) — ${parts.join(" · ")}`;
@@ -104,8 +185,8 @@ function packSections(lines: string[]): string[] {
   return out;
 }
 
-function countFields(counts: Array<{ status: string; count: number }>): Block[] {
-  const fields = counts.map((c) => mrkdwn(`*${c.status}*\n${c.count}`));
+function countFields(counts: Array<{ status: string; count: number; note?: string }>): Block[] {
+  const fields = counts.map((c) => mrkdwn(`*${c.status}*\n${c.count}${c.note ? ` ${c.note}` : ""}`));
   const blocks: Block[] = [];
   for (let i = 0; i < fields.length; i += LIMITS.fields)
     blocks.push({ type: "section", fields: fields.slice(i, i + LIMITS.fields) });
@@ -116,46 +197,181 @@ export function buildManagerFallback(report: ManagerReport, o: RenderOptions): s
   const n = rowCount(report);
   if (n === 0) return `Mentorship report (${periodLabel(o, report.asOf)}): none of your team mentors in a program.`;
   const counts = report.groups.map((g) => `${g.rows.length} ${g.status}`).join(", ");
-  return `Mentorship report (${periodLabel(o, report.asOf)}): ${plural(n, "mentor connection")} on your team: ${counts}.`;
+  const attention = report.attention.length
+    ? ` ${plural(report.attention.length, "mentor connection")} need attention.`
+    : "";
+  return `Mentorship report (${periodLabel(o, report.asOf)}): ${plural(n, "mentor connection")} on your team: ${counts}.${attention}`;
+}
+
+/** At most this many lines each for the changes and the attention lists; the rest is counted. */
+const LIST_LINES = 15;
+
+function changeLines(c: ReportChanges): string[] {
+  const who = (r: ReportRow) => `*${esc(r.mentorName)}* (${esc(r.program)})`;
+  const lines: string[] = [];
+  for (const x of c.changed)
+    if (x.before.status !== x.after.status) lines.push(`• ${who(x.after)}: ${x.before.status} → ${x.after.status}`);
+  for (const r of c.added) lines.push(`• New: ${who(r)} — ${r.status}`);
+  for (const r of c.removed) lines.push(`• No longer in your report: ${who(r)} — was ${r.status}`);
+  return lines;
+}
+
+function capped(lines: string[], more: (n: number) => string): string[] {
+  return lines.length <= LIST_LINES
+    ? lines
+    : [...lines.slice(0, LIST_LINES - 1), more(lines.length - (LIST_LINES - 1))];
+}
+
+/** "Since your last report": status changes old → new, rows new and gone, meetings completed. */
+function changesBlocks(c: ReportChanges, zone: string): Block[] {
+  const lines = changeLines(c);
+  const meetings = c.meetingsCompleted ? ` · ${plural(c.meetingsCompleted, "meeting")} completed` : "";
+  const head = `*Since your last report* (${day(c.since, zone)})${meetings}`;
+  if (!lines.length) return [section(`${head}\nNo new, ended or changed connections.`)];
+  return packSections([head, ...capped(lines, (n) => `…and ${plural(n, "more change")}: see the CSV.`)]).map(section);
+}
+
+function attentionBlocks(report: ManagerReport): Block[] {
+  if (!report.attention.length) return [];
+  const lines = report.attention.map((a) => `• *${esc(a.mentorName)}* (${esc(a.program)}) — ${attentionReasonText(a)}`);
+  return packSections([
+    `:warning: *Needs attention* (${report.attention.length})`,
+    ...capped(lines, (n) => `…and ${n} more: see the Home tab.`),
+  ]).map(section);
+}
+
+function tableBlock(rows: readonly ReportRow[], zone: string): Block {
+  const cell = (text: string): TableCell => ({ type: "raw_text", text: clip(plain(text), 1000) || "-" });
+  return {
+    type: "table",
+    column_settings: [
+      { is_wrapped: true },
+      { is_wrapped: true },
+      null,
+      null,
+      null,
+      { align: "right" },
+      { align: "right" },
+    ],
+    rows: [
+      TABLE_HEADER.map(cell),
+      ...rows.map((r) =>
+        [
+          r.mentorName,
+          r.status,
+          r.program,
+          keyDate(r, zone),
+          r.matchDate,
+          String(r.upcomingMeetings),
+          String(r.completedMeetings),
+          r.mentee,
+          r.registered,
+          r.organization,
+          r.mentorEmail,
+        ].map(cell),
+      ),
+    ],
+  };
+}
+
+function managerButtons(o: ManagerRenderOptions, withCsv: boolean): Block {
+  const button = (action_id: string, text: string, extra: Partial<Button> = {}): Button => ({
+    type: "button",
+    action_id,
+    text: plainText(text),
+    ...extra,
+  });
+  const elements: Button[] = [];
+  if (o.homeUrl) elements.push(button(ACTIONS.home, "Open Home tab", { url: o.homeUrl }));
+  if (withCsv) elements.push(button(ACTIONS.csv, "Download CSV", { style: "primary" }));
+  if ((o.control ?? "active") === "active") {
+    elements.push(button(ACTIONS.pause, "Skip next report"));
+    elements.push(
+      button(ACTIONS.stop, "Stop reports", {
+        style: "danger",
+        confirm: {
+          title: plainText("Stop the reports?"),
+          text: mrkdwn("No more scheduled DMs until you resume. `/mentorship-report` and the Home tab keep working."),
+          confirm: plainText("Stop"),
+          deny: plainText("Keep them"),
+        },
+      }),
+    );
+  } else elements.push(button(ACTIONS.resume, "Resume reports", { style: "primary" }));
+  return { type: "actions", block_id: "report_controls", elements };
 }
 
 /**
- * The manager's report as one message within Block Kit's limits for any team size: every row while
- * they fit, then a count of the rest and where to see them all.
+ * The manager's report as one message within Block Kit's limits for any team size. It opens with what
+ * changed since the last report and what needs attention, then the status counts, then the rows: a
+ * table for a team that fits one, else sections of lines as far as they fit, with a CSV of every row.
+ * A table message carries its sections form as `simpler`, for a workspace that rejects tables.
  */
-export function buildManagerBlocks(report: ManagerReport, o: RenderOptions): Message {
+export function buildManagerBlocks(report: ManagerReport, o: ManagerRenderOptions): Message {
+  const n = rowCount(report);
+  const text = buildManagerFallback(report, o);
+  if (n === 0) {
+    return {
+      text,
+      blocks: [
+        header(`Mentorship report · ${periodLabel(o, report.asOf)}`),
+        section("None of your team takes part in a mentorship program as a mentor right now."),
+      ],
+    };
+  }
+  const table = (o.form ?? "table") === "table" && n <= TABLE_ROWS;
+  if (!table) return managerMessage(report, o, "sections");
+  return { ...managerMessage(report, o, "table"), simpler: managerMessage(report, o, "sections") };
+}
+
+function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: RowForm): Message {
   const max = o.maxBlocks ?? LIMITS.messageBlocks;
   const n = rowCount(report);
-  const blocks: Block[] = [header(`Mentorship report · ${periodLabel(o, report.asOf)}`)];
-  if (n === 0) {
-    blocks.push(section("None of your team takes part in a mentorship program as a mentor right now."));
-    return { text: buildManagerFallback(report, o), blocks };
-  }
-  blocks.push(
+  const blocks: Block[] = [
+    header(`Mentorship report · ${periodLabel(o, report.asOf)}`),
     context(
       `Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named`,
     ),
-  );
-  blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
+  ];
+  if (report.changes) blocks.push(...changesBlocks(report.changes, o.zone));
+  blocks.push(...attentionBlocks(report));
   blocks.push({ type: "divider" });
+  blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
 
-  const footerRoom = 1;
+  // Room kept at the end: the "showing" note and the buttons.
+  const footerRoom = o.buttons ? 2 : 1;
   let shown = 0;
-  outer: for (const g of report.groups) {
-    const sections = packSections([`*${g.status}* (${g.rows.length})`, ...g.rows.map(rowLine)]);
-    for (const s of sections) {
-      if (blocks.length >= max - footerRoom) break outer;
-      blocks.push(section(s));
-      shown += s.split("\n").filter((l) => l.startsWith("• ")).length;
+  if (form === "table") {
+    blocks.push(
+      tableBlock(
+        report.groups.flatMap((g) => g.rows),
+        o.zone,
+      ),
+    );
+    shown = n;
+  } else {
+    outer: for (const g of report.groups) {
+      // The mentee is a column of the status, said once: every row of such a status has one.
+      const withMentee = g.rows[0]?.mentee ? " · each with a mentee" : "";
+      const sections = packSections([
+        `*${g.status}* (${g.rows.length})${withMentee}`,
+        ...g.rows.map((r) => rowLine(r, o.zone)),
+      ]);
+      for (const s of sections) {
+        if (blocks.length >= max - footerRoom) break outer;
+        blocks.push(section(s));
+        shown += s.split("\n").filter((l) => l.startsWith("• ")).length;
+      }
     }
   }
   if (shown < n) {
     blocks.push(
       context(
-        `Showing ${shown} of ${n} connections. Type \`/mentorship-report\` or open the app's Home tab to see them by program.`,
+        `Showing ${shown} of ${n} connections. ${o.buttons ? "*Download CSV* has every row; t" : "T"}he app's Home tab and \`/mentorship-report PROGRAM\` show them by program.`,
       ),
     );
   }
+  if (o.buttons) blocks.push(managerButtons(o, true));
   return { text: buildManagerFallback(report, o), blocks };
 }
 

@@ -1,6 +1,13 @@
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
 import { COMMAND } from "../slack/ids.js";
-import { type Block, buildManagerBlocks, buildProgramBlocks, LIMITS, type Message } from "./blocks.js";
+import {
+  type Block,
+  buildManagerBlocks,
+  type ControlState,
+  buildProgramBlocks,
+  LIMITS,
+  type Message,
+} from "./blocks.js";
 
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
 const msg = (text: string): Message => ({ text, blocks: [section(text)] });
@@ -44,7 +51,12 @@ export const failure = (): Message =>
   );
 
 /** The Home tab: the viewer's team report, then the summaries of the programs they administer, in 100 blocks. */
-export function buildHomeView(opts: { report: ManagerReport | null; summaries: ProgramSummary[]; zone: string }): {
+export function buildHomeView(opts: {
+  report: ManagerReport | null;
+  summaries: ProgramSummary[];
+  zone: string;
+  control?: ControlState;
+}): {
   type: "home";
   blocks: Block[];
 } {
@@ -56,6 +68,9 @@ export function buildHomeView(opts: { report: ManagerReport | null; summaries: P
       ...buildManagerBlocks(opts.report, {
         zone: opts.zone,
         period: null,
+        form: "sections",
+        buttons: true,
+        control: opts.control,
         maxBlocks: LIMITS.homeBlocks - summaryBudget - 1,
       }).blocks,
     );

@@ -83,7 +83,8 @@ export function createSurfaceService(deps: SurfaceDeps) {
 
     if (verb && !(await findProgram(db, verb))) return { message: ui.unknownProgram(verb) };
     const report = await reports.managerReport(person.email, asOf, verb || undefined);
-    return { message: buildManagerBlocks(report, { zone, period: null }) };
+    // Sections, not a table: an ephemeral answer has no second try, and every workspace accepts them.
+    return { message: buildManagerBlocks(report, { zone, period: null, form: "sections", buttons: true }) };
   }
 
   /** Posts an on-demand summary to a program channel; what went wrong is told to the admin who asked. */

@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { buildManagerReport, buildProgramSummary } from "../../src/domain/reports.js";
+import { buildManagerReport, buildProgramSummary, changesSince } from "../../src/domain/reports.js";
 import { STATUSES } from "../../src/domain/statuses.js";
 import type { Program, ReportRow } from "../../src/domain/types.js";
 import { blockErrors } from "../../src/emulator/block-limits.js";
-import { buildManagerBlocks, buildProgramBlocks, LIMITS, withoutNewBlocks } from "../../src/render/blocks.js";
+import {
+  ACTIONS,
+  buildManagerBlocks,
+  buildProgramBlocks,
+  LIMITS,
+  TABLE_ROWS,
+  withoutNewBlocks,
+} from "../../src/render/blocks.js";
+import { buildCsv } from "../../src/render/csv.js";
 import { buildHomeView } from "../../src/render/surfaces.js";
 
 const ASOF = Date.UTC(2026, 2, 2, 9);
@@ -42,27 +50,110 @@ const program: Program = {
 };
 
 describe("Block Kit renderers", () => {
-  it.each([1, 50, 500, 3000])("a team of %i rows fits one message within every limit", (n) => {
-    const report = buildManagerReport(
+  const team = (n: number) =>
+    buildManagerReport(
       { email: "boss@example.com", name: "Boss" },
       rows(n).sort((a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status)),
       ASOF,
     );
-    const m = buildManagerBlocks(report, { zone: "UTC", period });
-    expect(blockErrors(m.blocks, { maxBlocks: LIMITS.messageBlocks, newBlocks: false })).toEqual([]);
-    expect(m.text.length).toBeGreaterThan(0);
+  const emails = (blocks: unknown) => new Set(JSON.stringify(blocks).match(/mentor\.\d+@example\.com/g) ?? []);
+
+  it.each([1, 99, 100, 400, 3000])("a team of %i rows is one valid message with every row reachable", (n) => {
+    const m = buildManagerBlocks(team(n), { zone: "UTC", period, buttons: true });
+    expect(blockErrors(m.blocks, { maxBlocks: LIMITS.messageBlocks, newBlocks: true })).toEqual([]);
     expect(m.text).toContain(`${n} mentor connection`);
-    const shown = JSON.stringify(m.blocks).match(/mentor\.\d+@example\.com/g)?.length ?? 0;
-    if (n <= 500) expect(shown).toBe(n);
-    else {
-      expect(shown).toBeLessThan(n);
-      expect(JSON.stringify(m.blocks)).toContain(`Showing ${shown} of ${n} connections`);
+    const actions = m.blocks.find((b) => b.type === "actions");
+    const ids = actions && "elements" in actions ? actions.elements.map((e) => e.action_id) : [];
+    expect(ids).toContain(ACTIONS.csv);
+    if (n <= TABLE_ROWS) {
+      // A table of every row, its header first, the mentee a column rather than a phrase on each line.
+      const table = m.blocks.find((b) => b.type === "table");
+      expect(table && "rows" in table ? table.rows.length : 0).toBe(n + 1);
+      expect(emails(m.blocks).size).toBe(n);
+      expect(JSON.stringify(m.blocks)).not.toContain("with a Mentee");
+      // The workspace that refuses tables gets every row as lines instead.
+      const simpler = withoutNewBlocks(m);
+      expect(blockErrors(simpler.blocks, { maxBlocks: LIMITS.messageBlocks, newBlocks: false })).toEqual([]);
+      expect(emails(simpler.blocks).size).toBe(n);
+    } else {
+      // Too many for a table: lines as far as they fit, then the count and the CSV of every row.
+      expect(m.blocks.some((b) => b.type === "table")).toBe(false);
+      const shown = emails(m.blocks).size;
+      if (shown < n) expect(JSON.stringify(m.blocks)).toContain(`Showing ${shown} of ${n} connections`);
+      const csv = buildCsv(team(n).groups);
+      expect(csv.trimEnd().split("\r\n")).toHaveLength(n + 1);
     }
+  });
+
+  it("a first DM has no changes section; a later one names each change with both statuses", () => {
+    const before = rows(3).map((r) => ({ ...r, status: "Match Request-Waiting Mentor Approval" as const }));
+    const after = rows(3).map((r, i) =>
+      i === 1
+        ? { ...r, status: "Matched-Active" as const }
+        : { ...r, status: "Match Request-Waiting Mentor Approval" as const },
+    );
+    const first = buildManagerReport({ email: "b@x.io", name: "B" }, after, ASOF);
+    expect(JSON.stringify(buildManagerBlocks(first, { zone: "UTC", period }).blocks)).not.toContain(
+      "Since your last report",
+    );
+    const later = { ...first, changes: changesSince(before, after, ASOF - 14 * 86_400_000) };
+    const m = buildManagerBlocks(later, { zone: "UTC", period });
+    const text = JSON.stringify(m.blocks);
+    expect(text).toContain("Since your last report");
+    expect(text).toContain(
+      "*Mentor Number 0001 With A Rather Long Name* (Engineering Mentorship &amp; &lt;Friends&gt;): Match Request-Waiting Mentor Approval → Matched-Active",
+    );
+    expect(text.indexOf("Since your last report")).toBeLessThan(text.indexOf("Matched-Active*"));
+  });
+
+  it("the attention section names mentor and reason in words", () => {
+    const r = rows(2).map((x, i) =>
+      i === 0
+        ? { ...x, status: "Match Request-Waiting Mentor Approval" as const, since: ASOF - 14 * 86_400_000 }
+        : {
+            ...x,
+            status: "Matched-Active" as const,
+            since: ASOF - 10 * 86_400_000,
+            endAt: Date.UTC(2026, 2, 10),
+            upcomingMeetings: 1,
+          },
+    );
+    const report = buildManagerReport({ email: "b@x.io", name: "B" }, r, ASOF, {
+      requestDays: 14,
+      unmatchedDays: 30,
+      idleDays: 30,
+      periodEnd: period.end,
+      zone: "UTC",
+    });
+    const text = JSON.stringify(buildManagerBlocks(report, { zone: "UTC", period }).blocks);
+    expect(text).toContain("Needs attention* (2)");
+    expect(text).toContain(
+      "*Mentor Number 0000 With A Rather Long Name* (Engineering Mentorship &amp; &lt;Friends&gt;) — waiting 14 days for mentor approval",
+    );
+    expect(text).toContain("— match ends 03-10-2026");
+  });
+
+  it("the buttons follow the manager's controls: skip and stop while active, resume after", () => {
+    const ids = (control: "active" | "paused" | "stopped") => {
+      const m = buildManagerBlocks(team(3), {
+        zone: "UTC",
+        period,
+        buttons: true,
+        control,
+        homeUrl: "slack://app?team=T1&id=A1&tab=home",
+      });
+      const a = m.blocks.find((b) => b.type === "actions");
+      return a && "elements" in a ? a.elements.map((e) => e.action_id) : [];
+    };
+    expect(ids("active")).toEqual([ACTIONS.home, ACTIONS.csv, ACTIONS.pause, ACTIONS.stop]);
+    expect(ids("paused")).toEqual([ACTIONS.home, ACTIONS.csv, ACTIONS.resume]);
+    expect(ids("stopped")).toEqual([ACTIONS.home, ACTIONS.csv, ACTIONS.resume]);
   });
 
   it("escapes Slack's control characters in names", () => {
     const report = buildManagerReport({ email: "b@x.io", name: "B" }, rows(1), ASOF);
-    const text = JSON.stringify(buildManagerBlocks(report, { zone: "UTC", period }).blocks);
+    // Lines are mrkdwn and escaped; a table's raw_text cells are shown as they are, never parsed.
+    const text = JSON.stringify(buildManagerBlocks(report, { zone: "UTC", period, form: "sections" }).blocks);
     expect(text).toContain("Engineering Mentorship &amp; &lt;Friends&gt;");
     expect(text).not.toContain("<Friends>");
   });
@@ -150,5 +241,23 @@ describe("Block Kit renderers", () => {
     expect(blockErrors([{ type: "table", rows: [] }], { maxBlocks: 50, newBlocks: false })[0]).toMatch(
       /unsupported type/,
     );
+    const cell = { type: "raw_text", text: "x" };
+    const table = (rowCount: number, cells: number) => ({
+      type: "table",
+      rows: Array.from({ length: rowCount }, () => Array(cells).fill(cell)),
+    });
+    const check = (blocks: unknown[]) => blockErrors(blocks, { maxBlocks: 50, newBlocks: true });
+    expect(check([table(100, 20)])).toEqual([]);
+    expect(check([table(101, 1)])[0]).toMatch(/1 to 100 rows/);
+    expect(check([table(1, 21)])[0]).toMatch(/1 to 20 cells/);
+    expect(check([{ type: "table", rows: [[{ type: "raw_text", text: "" }]] }])[0]).toMatch(/raw_text must have text/);
+    expect(check([table(1, 1), table(1, 1)])[0]).toMatch(/only one table/);
+    const button = (action_id: string, text = "Go") => ({
+      type: "button",
+      action_id,
+      text: { type: "plain_text", text },
+    });
+    expect(check([{ type: "actions", elements: [button("a"), button("a")] }])[0]).toMatch(/unique/);
+    expect(check([{ type: "actions", elements: [button("a", "x".repeat(76))] }])[0]).toMatch(/less than 76/);
   });
 });
