@@ -83,3 +83,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return Object.freeze(parsed.data);
 }
+
+type PeriodVariables = Pick<Config, "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS" | "REPORT_TIMEZONE">;
+
+/** The period grid the variables describe. */
+export const periodSettings = (config: PeriodVariables) => ({
+  anchorDate: config.REPORT_ANCHOR_DATE,
+  intervalWeeks: config.REPORT_INTERVAL_WEEKS,
+  zone: config.REPORT_TIMEZONE,
+});
+
+/** What the variables imply, worked out here once: the rest of the app asks for these, not the raw variables. */
+export function settingsOf(config: PeriodVariables & Pick<Config, "SLACK_APP_TOKEN">) {
+  return {
+    /** Socket Mode when an app-level token is set, else signed HTTP requests. */
+    slackMode: config.SLACK_APP_TOKEN ? ("socket" as const) : ("http" as const),
+    periods: periodSettings(config),
+  };
+}

@@ -7,17 +7,15 @@ import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { DateTime } from "luxon";
 import pg from "pg";
+import { createApp } from "../app.js";
+import { loadConfig } from "../config.js";
 import { bareReportRead } from "../db/bare-read.js";
 import { createDb, type Db, migrate } from "../db/knex.js";
 import { clearDeliveryState, listPeople } from "../db/roster-repo.js";
-import { createDeliveryService } from "../delivery/delivery-service.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
 import { createLogger } from "../logger.js";
 import { buildManagerBlocks } from "../render/blocks.js";
-import { createReportService } from "../services/report-service.js";
-import { createSlackClient } from "../slack/client.js";
-import { createDirectory } from "../slack/directory.js";
 import { BIG_MANAGER, SIZES, writeCompany } from "./synthetic.js";
 
 /** Slack's documented limits (docs.slack.dev): per minute. chat.postMessage: "several hundred" a workspace. */
@@ -150,6 +148,7 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
     faults: opts.faults ? { probability: opts.faults, seed: 7 } : undefined,
   }).start();
   const config = {
+    ...loadConfig({}),
     SLACK_BOT_TOKEN: emulator.token,
     SLACK_API_URL: emulator.url,
     REPORT_TIMEZONE: ZONE,
@@ -160,17 +159,10 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
     DELIVERY_LEASE_SECONDS: 60,
     ADMIN_EMAILS: [] as string[],
   };
-  const log = createLogger("silent");
-  const slack = createSlackClient(config, { concurrency: 16 });
-  const service = createDeliveryService({
-    db,
-    slack,
-    log,
-    config,
-    reports: createReportService({ db, config }),
-    directory: createDirectory({ db, slack, log }),
-    concurrency: 8,
-  });
+  const { delivery: service } = createApp(
+    { config, db, log: createLogger("silent") },
+    { slackConcurrency: 16, deliveryConcurrency: 8 },
+  );
   await clearDeliveryState(db);
   const t0 = performance.now();
   let summary = await service.deliverPeriod({ asOf: ASOF });
@@ -255,7 +247,11 @@ async function main(argv: string[]) {
     results.import = { rows, seconds: importSec, rowsPerSecond: rows / importSec };
 
     say("Building every manager's report…");
-    const reports = createReportService({ db, config: { REPORT_TIMEZONE: ZONE, REPORT_SCOPE: "direct" } });
+    const { reports } = createApp({
+      config: { ...loadConfig({}), REPORT_TIMEZONE: ZONE, REPORT_SCOPE: "direct" },
+      db,
+      log: createLogger("silent"),
+    });
     const build: number[] = [];
     const bare: number[] = [];
     let managers = 0;

@@ -1,14 +1,11 @@
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { createApp } from "../app.js";
 import { listPeople } from "../db/roster-repo.js";
-import { createDeliveryService } from "../delivery/delivery-service.js";
 import { type EmulatedUser, SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
 import { importDirectory } from "../import/import-service.js";
 import { buildRunSummaryText } from "../render/run-summary.js";
-import { createReportService } from "../services/report-service.js";
-import { createSlackClient } from "../slack/client.js";
-import { createDirectory } from "../slack/directory.js";
 import { type CliContext, parseAsOf } from "./context.js";
 
 export const SAMPLE_DIR = fileURLToPath(new URL("../../examples/sample/", import.meta.url));
@@ -64,16 +61,7 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
       SLACK_API_URL: emulator.url,
       DELIVERY_RATE_PER_MINUTE: 6000,
     };
-    const slack = createSlackClient(config);
-    const reports = createReportService({ db, config });
-    const delivery = createDeliveryService({
-      db,
-      slack,
-      reports,
-      log: ctx.log,
-      config,
-      directory: createDirectory({ db, slack, log: ctx.log }),
-    });
+    const { delivery } = createApp({ ...ctx, config });
 
     io.out(rule(`2. Deliver the period (report as of ${opts.asOf} ${zone}) to the Slack emulator at ${emulator.url}`));
     const first = await delivery.deliverPeriod({ asOf });

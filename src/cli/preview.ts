@@ -1,10 +1,10 @@
+import { createApp } from "../app.js";
 import { periodOf } from "../domain/periods.js";
 import { changesSince, diffRows } from "../domain/reports.js";
 import { buildManagerBlocks, buildProgramBlocks } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
 import { buildDiffJson, buildManagerJson, buildProgramJson } from "../render/json.js";
 import { buildDiffText, buildManagerText, buildProgramText } from "../render/text.js";
-import { createReportService } from "../services/report-service.js";
 import { type CliContext, parseAsOf, UsageError } from "./context.js";
 
 export const FORMATS = ["text", "json", "csv", "blocks"] as const;
@@ -26,7 +26,7 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
   if (!FORMATS.includes(opts.format as Format))
     throw new UsageError(`--format ${JSON.stringify(opts.format)}: use one of ${FORMATS.join(", ")}`);
   const asOf = parseAsOf(opts.asOf, zone);
-  const reports = createReportService(ctx);
+  const { reports } = createApp(ctx);
   const format = opts.format as Format;
   if (opts.since !== undefined && (!opts.manager || format === "csv")) {
     throw new UsageError("--since goes with --manager and --format text, json or blocks");

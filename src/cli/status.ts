@@ -1,23 +1,19 @@
 import { DateTime } from "luxon";
-import { createLedgerStore } from "../db/ledger-repo.js";
+import { createApp } from "../app.js";
 import { periodOf } from "../domain/periods.js";
 import { type CliContext, parseAsOf } from "./context.js";
 
 /** What the ledger says about a period: for the operator who watches deliveries. Reads only. */
 export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promise<number> {
-  const { config, db, io } = ctx;
+  const { config, io } = ctx;
   const zone = config.REPORT_TIMEZONE;
   const at = parseAsOf(opts.asOf, zone);
-  const period = periodOf(at, {
-    anchorDate: config.REPORT_ANCHOR_DATE,
-    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
-    zone,
-  });
-  const ledger = createLedgerStore(db);
+  const app = createApp(ctx);
+  const period = periodOf(at, app.settings.periods);
   const [tally, complete, held] = await Promise.all([
-    ledger.tally(period.id),
-    ledger.isPeriodComplete(period.id),
-    ledger.listHeld(period.id),
+    app.ledger.tally(period.id),
+    app.ledger.isPeriodComplete(period.id),
+    app.ledger.listHeld(period.id),
   ]);
   const day = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
   const lines = [

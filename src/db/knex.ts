@@ -57,6 +57,11 @@ export function isPg(db: Db): boolean {
   return db.client.config.client === "pg";
 }
 
+/** The cheapest statement that proves the database answers, for /healthz. */
+export async function ping(db: Db): Promise<void> {
+  await db.raw("select 1");
+}
+
 export async function migrate(db: Db): Promise<void> {
   await db.migrate.latest({ migrationSource });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
-import type { Config } from "../config.js";
+import { type Config, periodSettings } from "../config.js";
 import type { Db } from "../db/knex.js";
 import { createLedgerStore, type LedgerStore } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
@@ -43,12 +43,6 @@ export interface DeliveryDeps {
   /** First backoff after a transient error; doubles each try. */
   retryBaseMs?: number;
 }
-
-const periodSettings = (config: DeliveryDeps["config"]) => ({
-  anchorDate: config.REPORT_ANCHOR_DATE,
-  intervalWeeks: config.REPORT_INTERVAL_WEEKS,
-  zone: config.REPORT_TIMEZONE,
-});
 
 /** What a run would send, without Slack or the ledger. */
 export async function planPeriod(deps: Pick<DeliveryDeps, "reports" | "config">, asOf: Millis): Promise<RunSummary> {

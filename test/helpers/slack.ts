@@ -1,12 +1,12 @@
 import { afterEach, beforeEach } from "vitest";
+import { createApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
 import type { Db } from "../../src/db/knex.js";
-import { createDeliveryService } from "../../src/delivery/delivery-service.js";
+import { listPeople } from "../../src/db/roster-repo.js";
 import { type EmulatedChannel, type EmulatorOptions, SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { createLogger } from "../../src/logger.js";
-import { createReportService } from "../../src/services/report-service.js";
 import { createSlackClient } from "../../src/slack/client.js";
-import { createDirectory } from "../../src/slack/directory.js";
 import { type EngineName, freshDb, type TestDb } from "./db.js";
 import { SAMPLE } from "./files.js";
 
@@ -20,7 +20,7 @@ export async function emulatorFor(
   db: Db,
   opts: EmulatorOptions & { absent?: string[]; deactivated?: string[] } = {},
 ): Promise<SlackEmulator> {
-  const people: Array<{ email: string; name: string }> = await db("people").select("email", "name").orderBy("email");
+  const people = await listPeople(db);
   const users = people
     .filter((p) => !opts.absent?.includes(p.email))
     .map((p, i) => ({
@@ -51,12 +51,14 @@ export function deliveryFor(
   emulator: SlackEmulator,
   over: Partial<typeof baseConfig> & { token?: string } = {},
 ) {
-  const config = { ...baseConfig, ...over };
-  const log = createLogger("silent");
-  const slack = slackFor(emulator, over.token);
-  const reports = createReportService({ db, config });
-  const directory = createDirectory({ db, slack, log, retryBaseMs: 10 });
-  return createDeliveryService({ db, slack, reports, log, config, directory, retryBaseMs: 10 });
+  const config = {
+    ...loadConfig({}),
+    ...baseConfig,
+    ...over,
+    SLACK_BOT_TOKEN: over.token ?? emulator.token,
+    SLACK_API_URL: emulator.url,
+  };
+  return createApp({ config, db, log: createLogger("silent") }, { retryBaseMs: 10 }).delivery;
 }
 
 /** Every text a Slack call carried, for privacy assertions. */

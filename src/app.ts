@@ -1,0 +1,87 @@
+import type { WebClient } from "@slack/web-api";
+import { type Config, settingsOf } from "./config.js";
+import type { Db } from "./db/knex.js";
+import { createLedgerStore } from "./db/ledger-repo.js";
+import { createDeliveryService, planPeriod } from "./delivery/delivery-service.js";
+import type { Millis } from "./domain/types.js";
+import type { Logger } from "./logger.js";
+import { createReportService } from "./services/report-service.js";
+import { createSurfaceService } from "./services/surface-service.js";
+import { createSlackClient } from "./slack/client.js";
+import { createDirectory } from "./slack/directory.js";
+
+/** What a caller (a test, the bench) may set instead of the defaults. */
+export interface AppOverrides {
+  slack?: WebClient;
+  now?: () => number;
+  instanceId?: string;
+  /** Slack calls in flight at once. */
+  slackConcurrency?: number;
+  /** Rows a delivery run posts at once. */
+  deliveryConcurrency?: number;
+  /** First backoff after a transient Slack error. */
+  retryBaseMs?: number;
+}
+
+/**
+ * The composition root: every service of the app wired once, for the CLI commands, `serve`, the
+ * demo, the bench and the tests. The Slack side is made on first use, so commands that never talk
+ * to Slack (a dry run, a preview) need no token.
+ */
+export function createApp(base: { config: Config; db: Db; log: Logger }, over: AppOverrides = {}) {
+  const { config, db, log } = base;
+  const settings = settingsOf(config);
+  const once = <T>(make: () => T): (() => T) => {
+    let made: { value: T } | null = null;
+    return () => {
+      made ??= { value: make() };
+      return made.value;
+    };
+  };
+  const reports = createReportService({ db, config });
+  const ledger = createLedgerStore(db);
+  const slack = once(() => over.slack ?? createSlackClient(config, { concurrency: over.slackConcurrency }));
+  const directory = once(() =>
+    createDirectory({ db, slack: slack(), log, now: over.now, retryBaseMs: over.retryBaseMs }),
+  );
+  const delivery = once(() =>
+    createDeliveryService({
+      db,
+      ledger,
+      slack: slack(),
+      directory: directory(),
+      reports,
+      log,
+      config,
+      now: over.now,
+      instanceId: over.instanceId,
+      concurrency: over.deliveryConcurrency,
+      retryBaseMs: over.retryBaseMs,
+    }),
+  );
+  const surfaces = once(() => createSurfaceService({ db, reports, slack: slack(), log, config, now: over.now }));
+  return {
+    config,
+    settings,
+    db,
+    log,
+    reports,
+    ledger,
+    get slack() {
+      return slack();
+    },
+    get directory() {
+      return directory();
+    },
+    get delivery() {
+      return delivery();
+    },
+    get surfaces() {
+      return surfaces();
+    },
+    /** What a delivery run would send, without Slack or the ledger. */
+    planPeriod: (asOf: Millis) => planPeriod({ reports, config }, asOf),
+  };
+}
+
+export type App = ReturnType<typeof createApp>;
