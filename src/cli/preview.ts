@@ -26,17 +26,14 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
   if (!FORMATS.includes(opts.format as Format))
     throw new UsageError(`--format ${JSON.stringify(opts.format)}: use one of ${FORMATS.join(", ")}`);
   const asOf = parseAsOf(opts.asOf, zone);
-  const { reports } = createApp(ctx);
+  const app = createApp(ctx);
+  const { reports } = app;
   const format = opts.format as Format;
   if (opts.since !== undefined && (!opts.manager || format === "csv")) {
     throw new UsageError("--since goes with --manager and --format text, json or blocks");
   }
   // What a DM of the period that contains as-of would carry, buttons and all (spec §6 `--format blocks`).
-  const period = periodOf(asOf, {
-    anchorDate: config.REPORT_ANCHOR_DATE,
-    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
-    zone,
-  });
+  const period = periodOf(asOf, app.settings.periods);
   const blocksOut = (m: { text: string; blocks: unknown[] }) =>
     io.out(JSON.stringify({ text: m.text, blocks: m.blocks }, null, 2) + "\n");
 
