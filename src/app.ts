@@ -7,6 +7,7 @@ import type { Millis } from "./domain/types.js";
 import type { Logger } from "./logger.js";
 import { createReportService } from "./services/report-service.js";
 import { createSurfaceService } from "./services/surface-service.js";
+import { createUploadService } from "./services/upload-service.js";
 import { createSlackClient } from "./slack/client.js";
 import { createDirectory } from "./slack/directory.js";
 
@@ -60,6 +61,9 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     }),
   );
   const surfaces = once(() => createSurfaceService({ db, reports, slack: slack(), log, config, now: over.now }));
+  const uploads = once(() =>
+    createUploadService({ db, slack: slack(), log, config, emailOf: (user) => surfaces().emailOf(user) }),
+  );
   return {
     config,
     settings,
@@ -78,6 +82,9 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     },
     get surfaces() {
       return surfaces();
+    },
+    get uploads() {
+      return uploads();
     },
     /** What a delivery run would send, without Slack or the ledger. */
     planPeriod: (asOf: Millis) => planPeriod({ reports, config }, asOf),

@@ -10,7 +10,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
   const services = createApp(ctx);
   const { slackMode } = services.settings;
   // Made first: without a bot token, that is the message to see.
-  const { delivery, surfaces } = services;
+  const { delivery, surfaces, uploads } = services;
   let scheduler: ReturnType<typeof startScheduler> | null = null;
   const health = async () => {
     await ping(db);
@@ -21,7 +21,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
       mode: slackMode,
     };
   };
-  const app = createSlackApp({ config, log, surfaces, health });
+  const app = createSlackApp({ config, log, surfaces, uploads, health });
   await app.start(config.PORT);
   log.info({ port: config.PORT, mode: slackMode }, "serving");
   ctx.io.out(

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -58,6 +58,25 @@ export interface PostedMessage {
   metadata: { event_type: string; event_payload: Record<string, unknown> } | undefined;
   /** The user a DM went to. */
   user?: string;
+  /** The message this one answers in a thread. */
+  thread_ts?: string;
+}
+
+/** A file in the emulated workspace: one a user shared (the app may download it) or one the app uploaded. */
+export interface EmulatedFile {
+  id: string;
+  name: string;
+  content: Buffer;
+  /** The user who shared it; the bot for the app's own uploads. */
+  user: string;
+}
+
+/** A files.completeUploadExternal call: where the app's files were shared. */
+export interface SharedUpload {
+  channel: string;
+  thread_ts?: string;
+  initialComment?: string;
+  files: EmulatedFile[];
 }
 
 export interface SlashResponse {
@@ -86,6 +105,11 @@ export class SlackEmulator extends EventEmitter {
   readonly messages: PostedMessage[] = [];
   readonly responses: SlashResponse[] = [];
   readonly views: PublishedView[] = [];
+  readonly files = new Map<string, EmulatedFile>();
+  readonly uploads: SharedUpload[] = [];
+  /** Every GET of a file's download URL, with whether it carried the bot token. */
+  readonly downloads: Array<{ fileId: string; authorized: boolean }> = [];
+  private fileCounter = 0;
   private users: EmulatedUser[];
   private channels: EmulatedChannel[];
   private server: Server | null = null;
@@ -228,6 +252,8 @@ export class SlackEmulator extends EventEmitter {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname.startsWith("/files-pri/")) return this.serveFile(req, res, url.pathname);
+    if (url.pathname.startsWith("/upload/")) return this.receiveUpload(req, res, url.pathname);
     let params: Record<string, unknown> = {};
     try {
       params = await this.readBody(req);
@@ -424,6 +450,7 @@ export class SlackEmulator extends EventEmitter {
           blocks: p.blocks as unknown[] | undefined,
           metadata: p.metadata as PostedMessage["metadata"],
           user: ch.user,
+          ...(p.thread_ts ? { thread_ts: String(p.thread_ts) } : {}),
         };
         this.messages.push(msg);
         this.lastPostByChannel.set(String(p.channel), Date.now());
@@ -442,9 +469,140 @@ export class SlackEmulator extends EventEmitter {
         this.emit("view", { userId: u.id, view });
         return { ok: true, view: { id: `V${this.views.length}`, ...view } };
       }
+      case "files.info": {
+        const f = this.files.get(String(p.file ?? ""));
+        return f ? { ok: true, file: this.fileObject(f) } : { ok: false, error: "file_not_found" };
+      }
+      case "files.getUploadURLExternal": {
+        const length = Number(p.length);
+        if (!p.filename || !Number.isInteger(length) || length < 0) return { ok: false, error: "invalid_arguments" };
+        const id = `F${String(++this.fileCounter).padStart(8, "0")}`;
+        this.files.set(id, { id, name: String(p.filename), content: Buffer.alloc(0), user: "U0BOT" });
+        return { ok: true, upload_url: `http://127.0.0.1:${this.port}/upload/${id}`, file_id: id };
+      }
+      case "files.completeUploadExternal": {
+        const listed = (Array.isArray(p.files) ? p.files : []) as Array<{ id?: string; title?: string }>;
+        const files = listed.map((x) => this.files.get(String(x.id ?? "")));
+        if (!files.length || files.some((f) => !f)) return { ok: false, error: "file_not_found" };
+        const upload: SharedUpload = { channel: "", files: files as EmulatedFile[] };
+        if (p.channel_id) {
+          const ch = this.resolveChannel(String(p.channel_id));
+          if ("error" in ch) return { ok: false, error: ch.error };
+          upload.channel = ch.id;
+        }
+        if (p.thread_ts) upload.thread_ts = String(p.thread_ts);
+        if (p.initial_comment) upload.initialComment = String(p.initial_comment);
+        this.uploads.push(upload);
+        this.emit("upload", upload);
+        return { ok: true, files: upload.files.map((f) => ({ id: f.id, title: f.name })) };
+      }
       default:
         return { ok: false, error: "unknown_method" };
     }
+  }
+
+  /** A file as files.info and message events describe it; its download URL is served here. */
+  private fileObject(f: EmulatedFile) {
+    const base = `http://127.0.0.1:${this.port}/files-pri/T0EMULATED-${f.id}`;
+    return {
+      id: f.id,
+      name: f.name,
+      title: f.name,
+      mimetype: f.name.endsWith(".csv") ? "text/csv" : "application/octet-stream",
+      filetype: f.name.endsWith(".csv") ? "csv" : "binary",
+      size: f.content.length,
+      user: f.user,
+      url_private: `${base}/${encodeURIComponent(f.name)}`,
+      url_private_download: `${base}/download/${encodeURIComponent(f.name)}`,
+    };
+  }
+
+  /** A file a user shares: returns its id, for `fileShareEvent`. */
+  addFile(opts: { name: string; content: string | Buffer; user: string }): string {
+    const id = `F${String(++this.fileCounter).padStart(8, "0")}`;
+    this.files.set(id, { id, name: opts.name, content: Buffer.from(opts.content), user: opts.user });
+    return id;
+  }
+
+  /**
+   * The `message` event Slack sends when `user` shares these files in their DM with the app
+   * (subtype file_share, channel_type im); the files carry only their ids, as with
+   * `file_access: check_file_info`, so the app asks files.info.
+   */
+  fileShareEvent(user: string, fileIds: string[], text = ""): Record<string, unknown> {
+    const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.tsCounter).padStart(6, "0")}`;
+    return {
+      type: "message",
+      subtype: "file_share",
+      text,
+      user,
+      upload: true,
+      files: fileIds.map((id) => ({ id, mode: "file_access", file_access: "check_file_info" })),
+      channel: this.dmChannelOf(user),
+      channel_type: "im",
+      ts,
+      event_ts: ts,
+    };
+  }
+
+  /**
+   * Delivers an Events API event to a running app: over Socket Mode when a client is connected,
+   * else as a signed POST to `target.url` (the app's /slack/events), as Slack does.
+   */
+  async sendEvent(event: Record<string, unknown>, target: { url?: string; signingSecret?: string } = {}) {
+    const envelope = {
+      token: "legacy",
+      team_id: "T0EMULATED",
+      api_app_id: "A0EMULATED",
+      type: "event_callback",
+      event_id: `Ev${randomUUID().replace(/-/g, "").slice(0, 12)}`,
+      event_time: Math.floor(Date.now() / 1000),
+      event,
+    };
+    if (this.sockets.size) return (await this.sendEnvelope("events_api", envelope)).ackMs;
+    if (!target.url || !target.signingSecret) throw new Error("no Socket Mode client, and no app URL to post to");
+    const body = JSON.stringify(envelope);
+    const ts = Math.floor(Date.now() / 1000);
+    const sig = createHmac("sha256", target.signingSecret).update(`v0:${ts}:${body}`).digest("hex");
+    const res = await fetch(target.url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": String(ts),
+        "X-Slack-Signature": `v0=${sig}`,
+      },
+      body,
+    });
+    await res.text();
+    if (res.status !== 200) throw new Error(`the app answered the event with HTTP ${res.status}`);
+    return 0;
+  }
+
+  private serveFile(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const id = /^\/files-pri\/T0EMULATED-(F\w+)\//.exec(path)?.[1] ?? "";
+    const authorized = req.headers.authorization === `Bearer ${this.token}`;
+    this.downloads.push({ fileId: id, authorized });
+    const f = this.files.get(id);
+    // Slack answers an unauthenticated file request with its sign-in page, not a 401.
+    if (!authorized) {
+      res.writeHead(200, { "Content-Type": "text/html" });
+      res.end("<html><body>Sign in to Slack</body></html>");
+    } else if (!f) {
+      this.send(res, 404, { ok: false, error: "file_not_found" });
+    } else {
+      res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(f.content.length) });
+      res.end(f.content);
+    }
+  }
+
+  private async receiveUpload(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const f = this.files.get(path.slice("/upload/".length));
+    if (!f) return this.send(res, 404, { ok: false, error: "file_not_found" });
+    f.content = Buffer.concat(chunks);
+    res.writeHead(200, { "Content-Type": "text/plain" });
+    res.end(`OK - ${f.content.length}`);
   }
 
   private member(u: EmulatedUser) {

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import { safeErrorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { SurfaceService } from "../services/surface-service.js";
+import type { UploadService } from "../services/upload-service.js";
 import { SlackSetupError } from "./client.js";
 import { EVENTS_PATH, HEALTH_PATH } from "./ids.js";
 import { registerListeners } from "./listeners/index.js";
@@ -14,11 +15,13 @@ export interface SlackAppDeps {
   config: Config;
   log: Logger;
   surfaces: SurfaceService;
+  /** CSV files program admins send in a DM (spec §13). */
+  uploads?: UploadService;
   health: () => Promise<Record<string, unknown>>;
 }
 
 /** HTTP mode (signed requests at /slack/events) or Socket Mode when SLACK_APP_TOKEN is set; /healthz either way. */
-export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps): InstanceType<typeof App> {
+export function createSlackApp({ config, log, surfaces, uploads, health }: SlackAppDeps): InstanceType<typeof App> {
   if (!config.SLACK_BOT_TOKEN)
     throw new SlackSetupError("SLACK_BOT_TOKEN is not set: serve needs the app's bot token.");
   const socketMode = !!config.SLACK_APP_TOKEN;
@@ -60,6 +63,6 @@ export function createSlackApp({ config, log, surfaces, health }: SlackAppDeps):
   app.error(async (err) => {
     log.error({ err: safeErrorMessage(err) }, "slack app error");
   });
-  registerListeners(app, { surfaces, log });
+  registerListeners(app, { surfaces, log, uploads });
   return app;
 }

@@ -14,5 +14,8 @@ export const BOT_SCOPES = [
   "channels:history",
   "groups:read",
   "groups:history",
+  // CSV files program admins send in a DM: reading them, and attaching the problems to the answer.
+  "files:read",
+  "files:write",
 ] as const;
-export const BOT_EVENTS = ["app_home_opened"] as const;
+export const BOT_EVENTS = ["app_home_opened", "message.im"] as const;

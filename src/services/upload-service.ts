@@ -1,0 +1,175 @@
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { WebClient } from "@slack/web-api";
+import type { Config } from "../config.js";
+import type { Db } from "../db/knex.js";
+import { listPrograms } from "../db/report-repo.js";
+import { safeErrorMessage } from "../errors.js";
+import { FILES } from "../import/csv-files.js";
+import { importDirectory } from "../import/import-service.js";
+import type { Logger } from "../logger.js";
+import type { Message } from "../render/blocks.js";
+import {
+  buildProblemsFile,
+  buildUploadAnswer,
+  uploadFailed,
+  uploadNotAdmin,
+  uploadNothingToRead,
+} from "../render/uploads.js";
+import { classify, fetchSlackFile } from "../slack/client.js";
+import { readWithRetry, sleep } from "../slack/retry.js";
+
+/** Files shared in a DM with the app: who sent them, where, and the ids Slack gave them. */
+export interface FileShare {
+  user: string;
+  channel: string;
+  /** The message's ts: the answer goes in its thread. */
+  ts: string;
+  fileIds: string[];
+}
+
+export interface UploadDeps {
+  db: Db;
+  slack: WebClient;
+  log: Logger;
+  config: Pick<Config, "SLACK_BOT_TOKEN" | "SLACK_API_URL" | "REPORT_TIMEZONE" | "ADMIN_EMAILS">;
+  /** The roster email of a Slack user (the surface service's, which caches it). */
+  emailOf: (userId: string) => Promise<string | null>;
+  /** Larger files are refused before download. */
+  maxFileBytes?: number;
+}
+
+class UploadProblem extends Error {}
+
+/** A write to Slack, tried again only after a 429 (which means it did not happen); anything else is thrown. */
+async function afterRateLimits<T>(fn: () => Promise<T>): Promise<T> {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const o = classify(err);
+      if (o.kind !== "ratelimited" || waits >= 5) throw err;
+      await sleep(o.retryAfterMs);
+    }
+  }
+}
+
+const EXPECTED = FILES.map((f) => f.file);
+
+/**
+ * CSV files a program admin sends the app in a DM (spec §13): downloaded with the bot token into a
+ * folder of their own, imported with the same rules as `import DIR`, and answered in the thread.
+ * Files from anyone else are never downloaded.
+ */
+export function createUploadService(deps: UploadDeps) {
+  const { db, slack, log, config } = deps;
+  const maxBytes = deps.maxFileBytes ?? 200 * 1024 * 1024;
+
+  async function isAdmin(email: string): Promise<boolean> {
+    if (config.ADMIN_EMAILS.includes(email)) return true;
+    return (await listPrograms(db)).some((p) => p.adminEmails.includes(email));
+  }
+
+  /** Writes the file's bytes to `path`, refusing more than `maxBytes` whatever the server says. */
+  async function download(url: string, path: string): Promise<void> {
+    const res = await fetchSlackFile(url, config);
+    if (!res.ok || !res.body) throw new UploadProblem(`Slack answered HTTP ${res.status} for a file`);
+    // Without files:read Slack answers a file URL with its sign-in page, not the file.
+    if ((res.headers.get("content-type") ?? "").includes("text/html"))
+      throw new UploadProblem("Slack sent a web page instead of the file: does the app have the files:read scope?");
+    let seen = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        seen += chunk.length;
+        done(seen > maxBytes ? new UploadProblem("a file is larger than the app accepts") : null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), cap, createWriteStream(path));
+  }
+
+  async function importShared(share: FileShare, reply: (m: Message) => Promise<void>): Promise<void> {
+    const infos = await Promise.all(
+      share.fileIds.map(async (id) => {
+        const r = await readWithRetry("files.info", () => slack.files.info({ file: id }), log);
+        return {
+          name: r.file?.name ?? "",
+          size: r.file?.size ?? 0,
+          url: r.file?.url_private_download ?? r.file?.url_private ?? "",
+        };
+      }),
+    );
+    const wanted = infos.filter((f) => EXPECTED.includes(f.name));
+    const ignored = infos.filter((f) => !EXPECTED.includes(f.name)).map((f) => f.name);
+    if (!wanted.length) return reply(uploadNothingToRead(ignored, EXPECTED));
+    const twice = wanted.find((f, i) => wanted.findIndex((g) => g.name === f.name) !== i);
+    if (twice) throw new UploadProblem(`${twice.name} was sent twice`);
+    if (wanted.some((f) => f.size > maxBytes)) throw new UploadProblem("a file is larger than the app accepts");
+
+    const dir = await mkdtemp(join(tmpdir(), "mr-upload-"));
+    try {
+      for (const f of wanted) await download(f.url, join(dir, f.name));
+      const result = await importDirectory(db, dir, { zone: config.REPORT_TIMEZONE });
+      await reply(
+        buildUploadAnswer({
+          ok: result.ok,
+          files: result.files.map(({ file, ...rest }) => ({
+            file,
+            counts: Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === "number")),
+          })),
+          problems: result.problems,
+          ignored,
+        }),
+      );
+      log.info({ user: share.user, files: wanted.length, ok: result.ok }, "files sent in Slack imported");
+      if (!result.ok) {
+        await afterRateLimits(() =>
+          slack.filesUploadV2({
+            channel_id: share.channel,
+            thread_ts: share.ts,
+            file: Buffer.from(buildProblemsFile(result.problems)),
+            filename: "import-problems.txt",
+            title: `Import problems (${result.problems.length})`,
+          }),
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Handles one share: refuses a non-admin without downloading, else imports; always answers in the thread. */
+  async function receive(share: FileShare): Promise<void> {
+    const reply = async (m: Message) => {
+      await afterRateLimits(() =>
+        slack.chat.postMessage({
+          channel: share.channel,
+          thread_ts: share.ts,
+          text: m.text,
+          blocks: m.blocks,
+          unfurl_links: false,
+        }),
+      );
+    };
+    try {
+      const email = await deps.emailOf(share.user);
+      if (!email || !(await isAdmin(email))) {
+        log.info({ user: share.user, files: share.fileIds.length }, "files sent by a non-admin were not downloaded");
+        return await reply(uploadNotAdmin());
+      }
+      await importShared(share, reply);
+    } catch (err) {
+      log.warn({ user: share.user, err: safeErrorMessage(err) }, "files sent in Slack could not be imported");
+      const reason = err instanceof UploadProblem ? err.message : "an error on my side";
+      await reply(uploadFailed(reason)).catch(() => {});
+    }
+  }
+
+  return { receive };
+}
+
+export type UploadService = ReturnType<typeof createUploadService>;
