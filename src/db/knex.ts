@@ -2,7 +2,6 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
-import { migrationSource } from "./migrations/index.js";
 
 export type Db = Knex;
 export type Engine = "sqlite" | "pg";
@@ -62,8 +61,21 @@ export async function ping(db: Db): Promise<void> {
   await db.raw("select 1");
 }
 
+/**
+ * The top-level migrations/ folder: compiled, it sits at dist/migrations beside this module's
+ * dist/db; from the sources (the tests) it is migrations/ at the root, beside src/.
+ */
+async function loadMigrations(): Promise<Knex.MigrationSource<string>> {
+  const here = import.meta.url;
+  const index = here.endsWith(".ts")
+    ? new URL("../../migrations/index.ts", here)
+    : new URL("../migrations/index.js", here);
+  const mod: { migrationSource: Knex.MigrationSource<string> } = await import(index.href);
+  return mod.migrationSource;
+}
+
 export async function migrate(db: Db): Promise<void> {
-  await db.migrate.latest({ migrationSource });
+  await db.migrate.latest({ migrationSource: await loadMigrations() });
 }
 
 // Keeps every multi-row statement under PostgreSQL's 65,535 bound variables, and under SQLite's

@@ -3,12 +3,13 @@ import * as m001 from "./20260101000000_core.js";
 import * as m002 from "./20260102000000_delivery.js";
 import * as m003 from "./20260111000000_local_time.js";
 
-interface Migration {
+export interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-// Migrations are compiled with the app, so the same list runs from the sources (tests) and from dist/.
+// Compiled to dist/migrations with the app (npm run build); the tests run these sources. The names are
+// what knex_migrations records: a database made by an older version upgrades in place.
 const migrations: Record<string, Migration> = {
   "20260101000000_core": m001,
   "20260102000000_delivery": m002,
