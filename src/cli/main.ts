@@ -43,7 +43,8 @@ export async function main(
       "folder with programs.csv, people.csv, enrollments.csv, match_requests.csv, matches.csv, meetings.csv",
     )
     .option("--dry-run", "check every row, write nothing")
-    .action((dir: string, opts: { dryRun?: boolean }) => run((ctx) => runImport(ctx, dir, opts)));
+    .option("--merge", "only add and update: rows missing from a file are kept (default: each file is the full set)")
+    .action((dir: string, opts: { dryRun?: boolean; merge?: boolean }) => run((ctx) => runImport(ctx, dir, opts)));
 
   program
     .command("preview")

@@ -1,55 +1,333 @@
-import { chunks, type Db, rowsPerInsert } from "./knex.js";
+import { once } from "node:events";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { type Db, type Engine, isPg } from "./knex.js";
 
-export interface ImportContext {
-  programs: string[];
-  managerOf: Map<string, string | null>;
-  /** `program\0email\0role` of every enrollment already stored. */
-  enrollments: string[];
-  matches: string[];
+/** What the import needs of a better-sqlite3 connection. */
+interface SqliteConnection {
+  exec(sql: string): unknown;
+  prepare(sql: string): { run(...params: unknown[]): unknown; all(...params: unknown[]): unknown[] };
+  readonly inTransaction: boolean;
 }
 
-/** What is already stored, for checking the references of a partial import. */
-export async function readImportContext(db: Db): Promise<ImportContext> {
-  const [programs, people, enrollments, matches] = await Promise.all([
-    db("programs").pluck("program_id"),
-    db("people").select("email", "manager_email"),
-    db("enrollments").select("program_id", "email", "role"),
-    db("matches").pluck("match_id"),
-  ]);
+export type ColumnType = "text" | "integer" | "bigint" | "boolean";
+
+export interface StageTable {
+  table: string;
+  columns: ReadonlyArray<{ name: string; type: ColumnType }>;
+  key: readonly string[];
+}
+
+/** Appends rows (the file's line, then the columns' values) to a staging table, without a round trip per row. */
+export interface StageWriter {
+  write(line: number, values: ReadonlyArray<string | number | boolean | null>): void | Promise<void>;
+  end(): Promise<void>;
+}
+
+/**
+ * One connection inside one transaction, for an import: staging tables, then set-based SQL.
+ * Statements take `?` placeholders on both engines.
+ */
+export interface ImportSession {
+  readonly engine: Engine;
+  stage(t: StageTable): Promise<StageWriter>;
+  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  run(sql: string, params?: readonly unknown[]): Promise<void>;
+}
+
+export class ImportWriteError extends Error {
+  readonly code = "IMPORT_WRITE_FAILED";
+}
+
+export const stageName = (table: string) => `stage_${table}`;
+
+function stageDdl(t: StageTable, pgTemp: boolean): string {
+  const cols = t.columns.map((c) => `${c.name} ${c.type}`).join(", ");
+  return `create temp table ${stageName(t.table)} (line integer not null, ${cols})${pgTemp ? " on commit drop" : ""}`;
+}
+
+function sqliteSession(conn: SqliteConnection, staged: string[]): ImportSession {
   return {
-    programs,
-    managerOf: new Map(people.map((p) => [p.email as string, (p.manager_email as string | null) ?? null])),
-    enrollments: enrollments.map((e) => `${e.program_id}\u0000${e.email}\u0000${e.role}`),
-    matches,
+    engine: "sqlite",
+    async stage(t) {
+      conn.exec(`drop table if exists temp.${stageName(t.table)}`);
+      conn.exec(stageDdl(t, false));
+      staged.push(stageName(t.table));
+      const insert = conn.prepare(`insert into ${stageName(t.table)} values (?${", ?".repeat(t.columns.length)})`);
+      return {
+        write(line, values) {
+          // better-sqlite3 binds no booleans; SQLite keeps them as 1 and 0 anyway.
+          insert.run(line, ...values.map((v) => (typeof v === "boolean" ? Number(v) : v)));
+        },
+        async end() {},
+      };
+    },
+    async all<T>(sql: string, params: readonly unknown[] = []) {
+      return conn.prepare(sql).all(...params) as T[];
+    },
+    async run(sql, params = []) {
+      if (params.length === 0) conn.exec(sql);
+      else conn.prepare(sql).run(...params);
+    },
   };
 }
 
-export interface TableRows {
-  table: string;
-  key: readonly string[];
-  rows: Array<Record<string, unknown>>;
+/** COPY's text format: a backslash, tab, CR or LF in a value is escaped; \N is NULL. */
+function copyValue(v: string | number | boolean | null): string {
+  if (v === null) return "\\N";
+  if (typeof v === "boolean") return v ? "t" : "f";
+  if (typeof v === "number") return String(v);
+  return /[\\\t\n\r]/.test(v)
+    ? v.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"))
+    : v;
 }
 
-/** Upserts every table's rows by key in one transaction: all of them or none. */
-export async function writeImport(
-  db: Db,
-  tables: TableRows[],
-  zone: string,
-  onProgress?: (written: number, total: number) => void,
-): Promise<void> {
-  const total = tables.reduce((n, t) => n + t.rows.length, 0);
-  let written = 0;
-  await db.transaction(async (trx) => {
-    for (const t of tables) {
-      if (t.rows.length === 0) continue;
-      for (const chunk of chunks(t.rows, rowsPerInsert(trx, Object.keys(t.rows[0]!).length))) {
-        await trx(t.table)
-          .insert(chunk)
-          .onConflict([...t.key])
-          .merge();
-        onProgress?.((written += chunk.length), total);
+function pgSession(client: pg.Client): ImportSession {
+  const numbered = (sql: string) => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  return {
+    engine: "pg",
+    async stage(t) {
+      await client.query(stageDdl(t, true));
+      const copy = client.query(copyFrom(`copy ${stageName(t.table)} from stdin`));
+      let failed: Error | null = null;
+      copy.on("error", (err: Error) => {
+        failed ??= err;
+      });
+      let buf = "";
+      const flush = async () => {
+        if (failed) throw failed;
+        if (!copy.write(buf)) await once(copy, "drain");
+        buf = "";
+      };
+      return {
+        async write(line, values) {
+          buf += `${line}\t${values.map(copyValue).join("\t")}\n`;
+          if (buf.length >= 256 * 1024) await flush();
+        },
+        async end() {
+          if (buf) await flush();
+          copy.end();
+          await once(copy, "finish");
+          if (failed) throw failed;
+        },
+      };
+    },
+    async all<T>(sql: string, params: readonly unknown[] = []) {
+      return (await client.query(numbered(sql), [...params])).rows as T[];
+    },
+    async run(sql, params = []) {
+      await client.query(numbered(sql), [...params]);
+    },
+  };
+}
+
+/**
+ * Runs `fn` on one connection in one transaction, committed only when it returns true. When a
+ * write fails (a full disk, an I/O error, a read-only database) the error is the database's own:
+ * SQLite may already have rolled back, and a second rollback's complaint must not hide the cause.
+ */
+export async function inImportTransaction(db: Db, fn: (s: ImportSession) => Promise<boolean>): Promise<void> {
+  const conn: unknown = await db.client.acquireConnection();
+  try {
+    if (isPg(db)) {
+      const client = conn as pg.Client;
+      await client.query("begin");
+      let commit = false;
+      try {
+        commit = await fn(pgSession(client));
+      } catch (err) {
+        await client.query("rollback").catch(() => undefined);
+        throw writeError(err);
+      }
+      await client.query(commit ? "commit" : "rollback").catch((err: unknown) => {
+        throw writeError(err);
+      });
+      return;
+    }
+    const sqlite = conn as SqliteConnection;
+    const staged: string[] = [];
+    try {
+      sqlite.exec("begin immediate");
+      const commit = await fn(sqliteSession(sqlite, staged));
+      sqlite.exec(commit ? "commit" : "rollback");
+    } catch (err) {
+      if (sqlite.inTransaction) sqlite.exec("rollback");
+      throw writeError(err);
+    } finally {
+      for (const t of staged) {
+        try {
+          sqlite.exec(`drop table if exists temp.${t}`);
+        } catch {
+          // A temp table left behind is dropped at the next import, or with the connection.
+        }
       }
     }
-    await trx("settings").insert({ key: "timezone", value: zone }).onConflict("key").merge();
-  });
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+/** The driver's reason, without the statement (which may hold row values). */
+function writeError(err: unknown): unknown {
+  const e = err as Error & { code?: string; severity?: string };
+  const fromDatabase = err instanceof Error && (e.name === "SqliteError" || typeof e.severity === "string");
+  if (!fromDatabase) return err;
+  const reason = e.message.includes(" - ") ? e.message.slice(e.message.lastIndexOf(" - ") + 3) : e.message;
+  return new ImportWriteError(`the database refused the import (${e.code ?? e.name}: ${reason}); nothing was written`);
+}
+
+/** A reference from rows of one table to the key of another; a `'quoted'` entry is a constant. */
+export interface Reference {
+  from: string;
+  cols: readonly string[];
+  to: string;
+  toCols: readonly string[];
+  /** Columns that describe, without naming a person, stored rows left pointing at nothing. */
+  groupBy: readonly string[];
+}
+
+/** Which tables this import replaces (snapshot) or adds to (merge). */
+export interface ImportPlan {
+  tables: readonly StageTable[];
+  merge: boolean;
+}
+
+const colExpr = (c: string, alias: string) => (c.startsWith("'") ? c : `${alias}.${c}`);
+
+function matchOn(ref: Reference, target: string): string {
+  const conds = ref.toCols.map((c, i) => `d.${c} = ${colExpr(ref.cols[i]!, "r")}`).join(" and ");
+  return `exists (select 1 from ${target} d where ${conds})`;
+}
+
+function notNull(ref: Reference): string {
+  return (
+    ref.cols
+      .filter((c) => !c.startsWith("'"))
+      .map((c) => `r.${c} is not null`)
+      .join(" and ") || "1 = 1"
+  );
+}
+
+const present = (plan: ImportPlan, table: string) => plan.tables.some((t) => t.table === table);
+
+/** Indexes the staging table on its key, once its rows are in. */
+export async function indexStage(s: ImportSession, t: StageTable): Promise<void> {
+  await s.run(
+    `create index ${s.engine === "sqlite" ? "temp." : ""}ix_${stageName(t.table)} on ${stageName(t.table)} (${t.key.join(", ")})`,
+  );
+  if (s.engine === "pg") await s.run(`analyze ${stageName(t.table)}`);
+}
+
+/** Lines that repeat a key seen on an earlier line. */
+export async function duplicateKeys(s: ImportSession, t: StageTable): Promise<Array<{ line: number; first: number }>> {
+  const keys = t.key.join(", ");
+  return s.all(
+    `select line, first from (select line, min(line) over (partition by ${keys}) as first from ${stageName(t.table)}
+     where ${t.key.map((k) => `${k} is not null`).join(" and ")}) d where line > first order by line`,
+  );
+}
+
+/** Lines of the staged `from` rows whose reference finds nothing in what the import leaves. */
+export async function danglingStaged(s: ImportSession, ref: Reference, plan: ImportPlan): Promise<number[]> {
+  if (!present(plan, ref.from)) return [];
+  const target = present(plan, ref.to)
+    ? plan.merge
+      ? `(${matchOn(ref, stageName(ref.to))} or ${matchOn(ref, ref.to)})`
+      : matchOn(ref, stageName(ref.to))
+    : matchOn(ref, ref.to);
+  const rows = await s.all<{ line: number }>(
+    `select r.line from ${stageName(ref.from)} r where ${notNull(ref)} and not ${target} order by r.line`,
+  );
+  return rows.map((r) => r.line);
+}
+
+/**
+ * Stored rows of a table the import leaves alone that point at rows a snapshot removes, grouped by
+ * `groupBy`, with how many.
+ */
+export async function danglingStored(
+  s: ImportSession,
+  ref: Reference,
+  plan: ImportPlan,
+): Promise<Array<Record<string, string> & { n: number }>> {
+  if (plan.merge || present(plan, ref.from) || !present(plan, ref.to)) return [];
+  const group = ref.groupBy.map((c) => `r.${c}`).join(", ");
+  return s.all(
+    `select ${group}, count(*) as n from ${ref.from} r where ${notNull(ref)} and not ${matchOn(ref, stageName(ref.to))}
+     group by ${group} order by ${group}`,
+  );
+}
+
+/** Everyone's manager as the import leaves it, and the line of those the import brings. */
+export async function finalManagers(
+  s: ImportSession,
+  plan: ImportPlan,
+): Promise<Array<{ email: string; manager_email: string | null; line: number | null }>> {
+  const staged = `select email, manager_email, line from ${stageName("people")} where email is not null`;
+  if (!plan.merge) return s.all(staged);
+  return s.all(
+    `${staged} union all select email, manager_email, null from people p
+     where not exists (select 1 from ${stageName("people")} s where s.email = p.email)`,
+  );
+}
+
+/** Staged programs whose channel summary or admin notices would go nowhere. */
+export async function programsWithoutRecipients(
+  s: ImportSession,
+): Promise<Array<{ line: number; no_admin: number | boolean; no_channel: number | boolean }>> {
+  return s.all(
+    `select line, admin_emails = '' as no_admin, admin_channel is null as no_channel from ${stageName("programs")}
+     where admin_emails = '' or admin_channel is null order by line`,
+  );
+}
+
+const differs = (t: StageTable, a: string, b: string) =>
+  t.columns
+    .filter((c) => !t.key.includes(c.name))
+    .map((c) => `${a}.${c.name} is distinct from ${b}.${c.name}`)
+    .join(" or ");
+
+export interface TableChanges {
+  matched: number;
+  changed: number;
+  stored: number;
+}
+
+/** How the staged rows compare with the stored ones: same key, same key but different, and all stored. */
+export async function compareStage(s: ImportSession, t: StageTable): Promise<TableChanges> {
+  const on = t.key.map((k) => `d.${k} = st.${k}`).join(" and ");
+  const [row] = await s.all<{ matched: number; changed: number | null }>(
+    `select count(*) as matched, sum(case when ${differs(t, "d", "st")} then 1 else 0 end) as changed
+     from ${stageName(t.table)} st join ${t.table} d on ${on}`,
+  );
+  const [total] = await s.all<{ n: number }>(`select count(*) as n from ${t.table}`);
+  return { matched: Number(row?.matched ?? 0), changed: Number(row?.changed ?? 0), stored: Number(total?.n ?? 0) };
+}
+
+/**
+ * Makes each staged table the stored one: rows it no longer has are removed (unless merging), new
+ * ones added, changed ones updated; set-based, a statement per table.
+ */
+export async function applyStage(s: ImportSession, plan: ImportPlan, zone: string): Promise<void> {
+  for (const t of plan.tables) {
+    const stage = stageName(t.table);
+    const on = t.key.map((k) => `st.${k} = ${t.table}.${k}`).join(" and ");
+    if (!plan.merge) await s.run(`delete from ${t.table} where not exists (select 1 from ${stage} st where ${on})`);
+    const cols = t.columns.map((c) => c.name).join(", ");
+    const updates = t.columns
+      .filter((c) => !t.key.includes(c.name))
+      .map((c) => `${c.name} = excluded.${c.name}`)
+      .join(", ");
+    await s.run(
+      `insert into ${t.table} (${cols}) select ${cols} from ${stage} where true
+       on conflict (${t.key.join(", ")}) do update set ${updates} where ${differs(t, t.table, "excluded")}`,
+    );
+  }
+  await s.run(
+    "insert into settings (key, value) values ('timezone', ?) on conflict (key) do update set value = excluded.value",
+    [zone],
+  );
 }

@@ -1,3 +1,4 @@
+import type { ColumnType, Reference } from "../db/import-repo.js";
 import { isValidZone } from "../domain/dates.js";
 import { parseImportInstant } from "./instants.js";
 
@@ -10,8 +11,6 @@ export interface ImportProblem {
 }
 
 export type DbRow = Record<string, string | number | boolean | null>;
-
-export type ColumnType = "text" | "integer" | "bigint" | "boolean";
 
 export interface FileSpec {
   file: string;
@@ -295,5 +294,87 @@ export const FILES: readonly FileSpec[] = [
       scheduled_at: f.instant("scheduled_at", true),
       cancelled_at: f.instant("cancelled_at"),
     }),
+  },
+];
+
+/** A reference between files, and what a row whose reference finds nothing is told. */
+export interface FileReference extends Reference {
+  /** The referring file's column a bad row is blamed on. */
+  column: string;
+  /** For a row of the file: what is wrong with `column` (the referred-to file is appended). */
+  problem: string;
+  /** For stored rows left pointing at a removed one, described by `groupBy`, `n` of them. */
+  stored(g: Record<string, string>, n: number): string;
+}
+
+const rows = (n: number, one: string, many: string) => (n === 1 ? `1 ${one}` : `${n} ${many}`);
+
+const programRef = (from: string, what: [string, string]): FileReference => ({
+  from,
+  cols: ["program_id"],
+  to: "programs",
+  toCols: ["program_id"],
+  groupBy: ["program_id"],
+  column: "program_id",
+  problem: "is not a program in",
+  stored: (g, n) =>
+    `program ${JSON.stringify(g.program_id)} is no longer in the file but ${rows(n, ...what)} in the database still name it`,
+});
+
+const enrolledRef = (from: "match_requests" | "matches", role: "mentor" | "mentee"): FileReference => {
+  const id = from === "matches" ? "match_id" : "request_id";
+  return {
+    from,
+    cols: ["program_id", `${role}_email`, `'${role}'`],
+    to: "enrollments",
+    toCols: ["program_id", "email", "role"],
+    groupBy: [id],
+    column: `${role}_email`,
+    problem: `is not enrolled as a ${role} in the row's program in`,
+    stored: (g) =>
+      `${from === "matches" ? "match" : "match request"} ${JSON.stringify(g[id])} in the database names a ${role} no longer enrolled in its program`,
+  };
+};
+
+/** Every reference a consistent import keeps, checked on what the import leaves behind. */
+export const REFERENCES: readonly FileReference[] = [
+  {
+    from: "people",
+    cols: ["manager_email"],
+    to: "people",
+    toCols: ["email"],
+    groupBy: [],
+    column: "manager_email",
+    problem: "is not a person in",
+    stored: () => "",
+  },
+  programRef("enrollments", ["enrollment", "enrollments"]),
+  {
+    from: "enrollments",
+    cols: ["email"],
+    to: "people",
+    toCols: ["email"],
+    groupBy: ["program_id", "role"],
+    column: "email",
+    problem: "is not a person in",
+    stored: (g, n) =>
+      `${rows(n, "person", "people")} no longer in the file ${n === 1 ? "is" : "are"} still enrolled as ${g.role} in program ${JSON.stringify(g.program_id)} (enrollments in the database)`,
+  },
+  programRef("match_requests", ["match request", "match requests"]),
+  enrolledRef("match_requests", "mentor"),
+  enrolledRef("match_requests", "mentee"),
+  programRef("matches", ["match", "matches"]),
+  enrolledRef("matches", "mentor"),
+  enrolledRef("matches", "mentee"),
+  {
+    from: "meetings",
+    cols: ["match_id"],
+    to: "matches",
+    toCols: ["match_id"],
+    groupBy: ["match_id"],
+    column: "match_id",
+    problem: "is not a match in",
+    stored: (g, n) =>
+      `match ${JSON.stringify(g.match_id)} is no longer in the file but ${rows(n, "meeting", "meetings")} in the database ${n === 1 ? "belongs" : "belong"} to it`,
   },
 ];

@@ -1,21 +1,42 @@
 import { existsSync, lstatSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
-import { type ImportContext, readImportContext, writeImport } from "../db/import-repo.js";
+import {
+  applyStage,
+  compareStage,
+  danglingStaged,
+  danglingStored,
+  duplicateKeys,
+  finalManagers,
+  type ImportPlan,
+  type ImportSession,
+  indexStage,
+  inImportTransaction,
+  programsWithoutRecipients,
+  type StageTable,
+} from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
-import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem, textProblem } from "./csv-files.js";
+import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem, REFERENCES, textProblem } from "./csv-files.js";
 import { readCsv } from "./csv-reader.js";
 
 export interface FileResult {
   file: string;
   rows: number;
+  /** Compared with the stored table; all 0 when the import was refused. */
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
 }
 
 export interface ImportResult {
   ok: boolean;
   dryRun: boolean;
+  merge: boolean;
   files: FileResult[];
   problems: ImportProblem[];
+  /** Worth knowing, not a reason to refuse: a program whose summary goes nowhere. */
+  warnings: ImportProblem[];
 }
 
 export interface ImportProgress {
@@ -29,16 +50,13 @@ export interface ImportProgress {
 export interface ImportOptions {
   zone: string;
   dryRun?: boolean;
+  /** Only add and update: rows missing from a file stay. */
+  merge?: boolean;
   onProgress?: (p: ImportProgress) => void;
 }
 
 export class ImportError extends Error {
   readonly code = "IMPORT_FAILED";
-}
-
-interface ParsedFile {
-  spec: FileSpec;
-  rows: Array<{ line: number; row: DbRow }>;
 }
 
 /** Why `dir/file` cannot be read as a CSV file, or null when it is not there at all. */
@@ -135,67 +153,64 @@ async function parseFile(
   return rows;
 }
 
-/** Checks that need every file and the database: references, and a manager chain that loops. */
-function crossCheck(files: ParsedFile[], ctx: ImportContext, problems: ImportProblem[]): void {
-  const byTable = new Map(files.map((f) => [f.spec.table, f]));
-  const rowsOf = (t: string) => byTable.get(t)?.rows ?? [];
-  const programs = new Set([...ctx.programs, ...rowsOf("programs").map((r) => r.row.program_id as string)]);
-  const managerOf = new Map(ctx.managerOf);
-  for (const { row } of rowsOf("people"))
-    managerOf.set(row.email as string, (row.manager_email as string | null) ?? null);
-  const enrolled = new Set(ctx.enrollments);
-  for (const { row } of rowsOf("enrollments")) enrolled.add(`${row.program_id}\u0000${row.email}\u0000${row.role}`);
-  const matches = new Set([...ctx.matches, ...rowsOf("matches").map((r) => r.row.match_id as string)]);
+const fileOf = (table: string) => FILES.find((f) => f.table === table)?.file ?? `${table}.csv`;
 
-  const problem = (file: string, line: number, column: string, p: string) =>
-    problems.push({ file, line, column, problem: p });
-  const checkProgram = (file: string, line: number, id: unknown) => {
-    if (id && !programs.has(id as string))
-      problem(file, line, "program_id", "is not a program in programs.csv or the database");
-    return !!id && programs.has(id as string);
-  };
-
-  for (const { line, row } of rowsOf("people")) {
-    const m = row.manager_email as string | null;
-    if (m && !managerOf.has(m))
-      problem("people.csv", line, "manager_email", "is not a person in people.csv or the database");
+/** Checks that need every file and the database: references, duplicate keys, a manager chain that loops. */
+async function crossCheck(s: ImportSession, plan: ImportPlan, problems: ImportProblem[]): Promise<void> {
+  const add = (file: string, line: number, column: string, problem: string) =>
+    problems.push({ file, line, column, problem });
+  for (const t of plan.tables) {
+    for (const d of await duplicateKeys(s, t))
+      add(fileOf(t.table), d.line, t.key.join("+"), `duplicate key, first seen on line ${d.first}`);
   }
-  for (const { line, row } of rowsOf("people")) {
-    const seen = new Set<string>();
-    for (let p: string | null = row.email as string; p; p = managerOf.get(p) ?? null) {
-      if (seen.has(p)) {
-        problem("people.csv", line, "manager_email", `the manager chain loops (${seen.size} people)`);
-        break;
-      }
-      seen.add(p);
+  const present = new Set(plan.tables.map((t) => t.table));
+  for (const ref of REFERENCES) {
+    const where = present.has(ref.to)
+      ? `${fileOf(ref.to)}${plan.merge ? " or the database" : ""}`
+      : `the database (${fileOf(ref.to)} is not in this import)`;
+    for (const line of await danglingStaged(s, ref, plan))
+      add(fileOf(ref.from), line, ref.column, `${ref.problem} ${where}`);
+    for (const g of await danglingStored(s, ref, plan))
+      add(fileOf(ref.to), 0, ref.toCols.join("+"), ref.stored(g, g.n));
+  }
+  if (present.has("people")) {
+    const managerOf = new Map<string, string | null>();
+    const lines: Array<[string, number]> = [];
+    for (const p of await finalManagers(s, plan)) {
+      managerOf.set(p.email, p.manager_email);
+      if (p.line !== null) lines.push([p.email, p.line]);
     }
-  }
-  for (const { line, row } of rowsOf("enrollments")) {
-    checkProgram("enrollments.csv", line, row.program_id);
-    if (row.email && !managerOf.has(row.email as string))
-      problem("enrollments.csv", line, "email", "is not a person in people.csv or the database");
-  }
-  for (const t of ["match_requests", "matches"]) {
-    const file = `${t}.csv`;
-    for (const { line, row } of rowsOf(t)) {
-      if (!checkProgram(file, line, row.program_id)) continue;
-      for (const role of ["mentor", "mentee"]) {
-        const email = row[`${role}_email`];
-        if (email && !enrolled.has(`${row.program_id}\u0000${email}\u0000${role}`)) {
-          problem(file, line, `${role}_email`, `is not enrolled as a ${role} in the row's program`);
-        }
+    // People whose chain is known to end; each chain is walked once however many share it.
+    const ends = new Set<string>();
+    for (const [email, line] of lines) {
+      const path = new Set<string>();
+      let p: string | null = email;
+      while (p !== null && !ends.has(p) && !path.has(p)) {
+        path.add(p);
+        p = managerOf.get(p) ?? null;
       }
+      if (p !== null && path.has(p))
+        add("people.csv", line, "manager_email", `the manager chain loops (${path.size} people)`);
+      else for (const q of path) ends.add(q);
     }
-  }
-  for (const { line, row } of rowsOf("meetings")) {
-    if (row.match_id && !matches.has(row.match_id as string))
-      problem("meetings.csv", line, "match_id", "is not a match in matches.csv or the database");
   }
 }
 
+function stageTable(spec: FileSpec): StageTable {
+  return {
+    table: spec.table,
+    key: spec.key,
+    columns: Object.entries(spec.stored).map(([name, type]) => ({ name, type })),
+  };
+}
+
+export function formatProblem(p: ImportProblem): string {
+  return p.line > 0 ? `${p.file}:${p.line}: ${p.column}: ${p.problem}` : `${p.file}: ${p.column}: ${p.problem}`;
+}
+
 /**
- * Reads the CSV files present in `dir`, checks every row, then writes all of them in one
- * transaction (upsert by key) or nothing at all.
+ * Reads the CSV files present in `dir`, checks every row, then makes each file the full current
+ * set of its table (or, with `merge`, adds and updates only), in one transaction, or writes nothing.
  */
 export async function importDirectory(db: Db, dir: string, opts: ImportOptions): Promise<ImportResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ImportError(`${dir}: not a directory`);
@@ -203,58 +218,79 @@ export async function importDirectory(db: Db, dir: string, opts: ImportOptions):
     const why = fileProblem(join(dir, s.file));
     if (why) throw new ImportError(`${join(dir, s.file)} ${why}`);
   }
-  const present = FILES.filter((s) => existsSync(join(dir, s.file)));
-  if (present.length === 0) {
+  const specs = FILES.filter((s) => existsSync(join(dir, s.file)));
+  if (specs.length === 0) {
     throw new ImportError(`${dir}: none of the expected files is there (${FILES.map((f) => f.file).join(", ")})`);
   }
   await assertZone(db, opts.zone);
+  const plan: ImportPlan = { tables: specs.map(stageTable), merge: !!opts.merge };
   const problems: ImportProblem[] = [];
-  const parsed: ParsedFile[] = [];
-  for (const spec of present) {
-    const file: ParsedFile = { spec, rows: [] };
-    const seen = new Map<string, number>();
-    await parseFile(
-      dir,
-      spec,
-      opts.zone,
-      problems,
-      (line, row) => {
-        if (spec.key.some((k) => row[k] === null)) return void file.rows.push({ line, row });
-        const key = spec.key.map((k) => row[k]).join("\u0000");
-        const first = seen.get(key);
-        if (first !== undefined)
-          problems.push({
-            file: spec.file,
+  const warnings: ImportProblem[] = [];
+  const files: FileResult[] = [];
+  const progress = (file: string, done: number, total: number) =>
+    opts.onProgress?.({ file, bytes: done, totalBytes: total, rows: done });
+
+  await inImportTransaction(db, async (s) => {
+    for (const [i, spec] of specs.entries()) {
+      const t = plan.tables[i]!;
+      const names = t.columns.map((c) => c.name);
+      const writer = await s.stage(t);
+      const rows = await parseFile(
+        dir,
+        spec,
+        opts.zone,
+        problems,
+        (line, row) =>
+          writer.write(
             line,
-            column: spec.key.join("+"),
-            problem: `duplicate key, first seen on line ${first}`,
+            names.map((n) => row[n] ?? null),
+          ),
+        opts.onProgress,
+      );
+      await writer.end();
+      await indexStage(s, t);
+      files.push({ file: spec.file, rows, added: 0, changed: 0, removed: 0, unchanged: 0 });
+    }
+    progress("checking", 0, 1);
+    await crossCheck(s, plan, problems);
+    if (problems.length > 0) return false;
+    for (const [i, t] of plan.tables.entries()) {
+      const c = await compareStage(s, t);
+      const f = files[i]!;
+      Object.assign(f, {
+        added: f.rows - c.matched,
+        changed: c.changed,
+        unchanged: c.matched - c.changed,
+        removed: plan.merge ? 0 : c.stored - c.matched,
+      });
+    }
+    if (specs.some((sp) => sp.table === "programs")) {
+      for (const p of await programsWithoutRecipients(s)) {
+        if (Number(p.no_admin))
+          warnings.push({
+            file: "programs.csv",
+            line: p.line,
+            column: "admin_emails",
+            problem: "is empty: no one gets the program's admin notices",
           });
-        else seen.set(key, line);
-        file.rows.push({ line, row });
-      },
-      opts.onProgress,
-    );
-    parsed.push(file);
-  }
-  crossCheck(parsed, await readImportContext(db), problems);
+        if (Number(p.no_channel))
+          warnings.push({
+            file: "programs.csv",
+            line: p.line,
+            column: "admin_channel",
+            problem: "is empty: the program's summary is posted nowhere",
+          });
+      }
+    }
+    if (opts.dryRun) return false;
+    progress("writing", 0, 1);
+    await applyStage(s, plan, opts.zone);
+    progress("writing", 1, 1);
+    return true;
+  });
+
   const fileIndex = (p: ImportProblem) => FILES.findIndex((f) => f.file === p.file);
   const columnIndex = (p: ImportProblem) => FILES[fileIndex(p)]?.columns.indexOf(p.column) ?? -1;
   problems.sort((a, b) => fileIndex(a) - fileIndex(b) || a.line - b.line || columnIndex(a) - columnIndex(b));
-
-  const result: ImportResult = {
-    ok: problems.length === 0,
-    dryRun: !!opts.dryRun,
-    files: parsed.map((p) => ({ file: p.spec.file, rows: p.rows.length })),
-    problems,
-  };
-  if (result.ok && !opts.dryRun) {
-    const total = parsed.reduce((n, p) => n + p.rows.length, 0);
-    await writeImport(
-      db,
-      parsed.map((p) => ({ table: p.spec.table, key: p.spec.key, rows: p.rows.map((r) => r.row) })),
-      opts.zone,
-      (written) => opts.onProgress?.({ file: "writing", bytes: written, totalBytes: total, rows: written }),
-    );
-  }
-  return result;
+  return { ok: problems.length === 0, dryRun: !!opts.dryRun, merge: plan.merge, files, problems, warnings };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ImportWriteError } from "../../src/db/import-repo.js";
 import { ImportError, importDirectory } from "../../src/import/import-service.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { csvDir, dump, SAMPLE } from "../helpers/files.js";
@@ -129,5 +130,42 @@ describe.each(ENGINES)("import of hostile files on %s", (engine) => {
     });
     expect((await run(ok)).problems).toEqual([]);
     expect(await t.db("people").where("email", "ist@acme.example").first()).toMatchObject({ timezone: "Asia/Kolkata" });
+  });
+});
+
+describe.each(ENGINES)("import when the database refuses the write on %s", (engine) => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await freshDb(engine);
+    expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
+  });
+  afterEach(async () => t.drop());
+
+  it("reports the database's own reason, not a failed rollback, and writes nothing", async () => {
+    const before = await dump(t.db);
+    let reason: RegExp;
+    if (engine === "sqlite") {
+      // A full disk, for real: the file may not grow past the pages it has now.
+      const [{ page_count }] = await t.db.raw("pragma page_count");
+      await t.db.raw(`pragma max_page_count = ${page_count}`);
+      reason = /SQLITE_FULL: database or disk is full/;
+    } else {
+      await t.db.raw(
+        "create function refuse() returns trigger language plpgsql as $$ begin raise exception 'could not extend file: No space left on device'; end $$",
+      );
+      await t.db.raw("create trigger full_disk before insert on meetings for each row execute function refuse()");
+      reason = /No space left on device/;
+    }
+    const extra = Array.from({ length: 3000 }, (_, i) => `mx${i},m1,2026-02-01T15:00:00Z,`).join("\n");
+    const dir = csvDir({ "meetings.csv": `${sample("meetings.csv")}${extra}\n` });
+    const err = await importDirectory(t.db, dir, { zone: "UTC" }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(ImportWriteError);
+    expect(err?.message).toMatch(reason);
+    expect(err?.message).not.toMatch(/rollback|no transaction/i);
+    expect(err?.message).toContain("nothing was written");
+    expect(await dump(t.db)).toEqual(before);
   });
 });
