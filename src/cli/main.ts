@@ -61,6 +61,7 @@ export async function main(
     .description("deliver the period that contains --as-of (default now): DMs and channel summaries")
     .option("--as-of <iso>", "a time in the period to deliver, and the report time")
     .option("--dry-run", "show what would be sent; send and record nothing")
+    .option("--due", "only what is due by --as-of in each manager's local time (the scheduler's tick, by hand)")
     .action((opts) => run((ctx) => runSend(ctx, opts)));
 
   program

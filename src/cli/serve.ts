@@ -10,7 +10,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
   const services = createApp(ctx);
   const { slackMode } = services.settings;
   // Made first: without a bot token, that is the message to see.
-  const { delivery, surfaces, uploads } = services;
+  const { delivery, directory, surfaces, uploads } = services;
   let scheduler: ReturnType<typeof startScheduler> | null = null;
   const health = async () => {
     await ping(db);
@@ -27,7 +27,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
   ctx.io.out(
     `mentorship-report is serving on port ${config.PORT} (${slackMode === "socket" ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
   );
-  scheduler = startScheduler({ config, delivery, log });
+  scheduler = startScheduler({ config, delivery, directory, log });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

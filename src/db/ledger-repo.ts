@@ -36,14 +36,28 @@ export interface ClaimQuery {
   leaseMs: number;
   limit: number;
   exclude: number[];
+  /** Local time (§12): only rows due by then (and those due at once). */
+  dueBy?: number;
 }
+
+/** A planned row: `dueAt`, the moment its report is due and built as of; none: at once. */
+export type PlanItem = { kind: DeliveryKind; recipient: string; dueAt?: number | null };
 
 /** The delivery ledger: one row per period and recipient, and the periods that are done. */
 export interface LedgerStore {
   /** Records the period's recipients; a recipient already there keeps its row (and its state). */
-  plan(periodId: string, items: Array<{ kind: DeliveryKind; recipient: string }>, now: number): Promise<void>;
-  /** Recipients of this kind whose row is not final yet. */
-  openRecipients(periodId: string, kind: DeliveryKind): Promise<string[]>;
+  plan(periodId: string, items: PlanItem[], now: number): Promise<void>;
+  /** Whether any row of the period was planned. */
+  hasRows(periodId: string): Promise<boolean>;
+  /** Recipients of this kind whose row is not final yet (and, with `dueBy`, is due by then). */
+  openRecipients(periodId: string, kind: DeliveryKind, dueBy?: number): Promise<string[]>;
+  /** The rows not final yet and due by `dueBy` (or at once), with their due moments. */
+  openDue(
+    periodId: string,
+    dueBy: number,
+  ): Promise<Array<{ kind: DeliveryKind; recipient: string; dueAt: number | null }>>;
+  /** Open rows that wait for their local time after `after`, and the earliest of their moments. */
+  waiting(periodId: string, after: number): Promise<{ count: number; next: number | null }>;
   /**
    * Takes up to `limit` rows of the period that nobody holds (or whose holder's lease ran out). The
    * conditional UPDATE is what makes a claim exclusive across processes on both engines.
@@ -69,7 +83,7 @@ export interface LedgerStore {
   /** How many instances hold live claims in the period (this one included), to share the posting rate. */
   countLiveOwners(periodId: string, now: number): Promise<number>;
   /** Rows of these kinds not yet final (pending or in doubt), leaving out `exclude`. */
-  countOpen(periodId: string, kinds: DeliveryKind[], exclude: number[]): Promise<number>;
+  countOpen(periodId: string, kinds: DeliveryKind[], exclude: number[], dueBy?: number): Promise<number>;
   /** Programs whose channel summary failed for good this period, with the reason. */
   failedChannels(periodId: string): Promise<Array<{ programId: string; error: string }>>;
   /** Written before the post goes out, so a crash after it leaves the row in doubt, not pending. */
@@ -108,10 +122,14 @@ const toRow = (r: DeliveryRecord): DeliveryRow => ({
 
 const OPEN: DeliveryState[] = ["pending", "sending"];
 
+/** Rows due by `dueBy`, or at once (no due moment); everything when `dueBy` is not given. */
+const dueByOrNow = (b: ReturnType<Db>, dueBy: number | undefined) =>
+  dueBy === undefined ? b : b.where((w) => w.whereNull("due_at").orWhere("due_at", "<=", dueBy));
+
 export function createLedgerStore(db: Db): LedgerStore {
   const fenced = (f: Fence) => db("deliveries").where({ id: f.id, claim: f.claim });
   const due = (b: ReturnType<Db>, q: ClaimQuery) =>
-    b
+    dueByOrNow(b, q.dueBy)
       .where("period_id", q.periodId)
       .whereIn("kind", q.kinds)
       .whereIn("state", OPEN)
@@ -119,7 +137,7 @@ export function createLedgerStore(db: Db): LedgerStore {
 
   return {
     async plan(periodId, items, now) {
-      for (const chunk of chunks(items, rowsPerInsert(db, 6))) {
+      for (const chunk of chunks(items, rowsPerInsert(db, 7))) {
         const rows = chunk.map((it) => ({
           period_id: periodId,
           kind: it.kind,
@@ -127,13 +145,47 @@ export function createLedgerStore(db: Db): LedgerStore {
           state: "pending",
           attempts: 0,
           updated_at: now,
+          due_at: it.dueAt ?? null,
         }));
         await db("deliveries").insert(rows).onConflict(["period_id", "kind", "recipient"]).ignore();
       }
     },
 
-    async openRecipients(periodId, kind) {
-      return db("deliveries").where({ period_id: periodId, kind }).whereIn("state", OPEN).pluck("recipient");
+    async hasRows(periodId) {
+      return !!(await db("deliveries").where("period_id", periodId).first("id"));
+    },
+
+    async openRecipients(periodId, kind, dueBy) {
+      return dueByOrNow(db("deliveries"), dueBy)
+        .where({ period_id: periodId, kind })
+        .whereIn("state", OPEN)
+        .pluck("recipient");
+    },
+
+    async openDue(periodId, dueBy) {
+      const rows: Array<{ kind: DeliveryKind; recipient: string; due_at: number | string | null }> = await dueByOrNow(
+        db("deliveries"),
+        dueBy,
+      )
+        .where("period_id", periodId)
+        .whereIn("state", OPEN)
+        .select("kind", "recipient", "due_at");
+      return rows.map((r) => ({
+        kind: r.kind,
+        recipient: r.recipient,
+        dueAt: r.due_at === null ? null : Number(r.due_at),
+      }));
+    },
+
+    async waiting(periodId, after) {
+      const r = await db("deliveries")
+        .where("period_id", periodId)
+        .whereIn("state", OPEN)
+        .where("due_at", ">", after)
+        .count({ n: "*" })
+        .min({ next: "due_at" })
+        .first();
+      return { count: Number(r?.n ?? 0), next: r?.next == null ? null : Number(r.next) };
     },
 
     async claimDue(q) {
@@ -190,8 +242,8 @@ export function createLedgerStore(db: Db): LedgerStore {
       return Number(r?.n ?? 0);
     },
 
-    async countOpen(periodId, kinds, exclude) {
-      const r = await db("deliveries")
+    async countOpen(periodId, kinds, exclude, dueBy) {
+      const r = await dueByOrNow(db("deliveries"), dueBy)
         .where("period_id", periodId)
         .whereIn("kind", kinds)
         .whereIn("state", OPEN)

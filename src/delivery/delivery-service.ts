@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import type { ReportService } from "../services/report-service.js";
 import type { Directory } from "../slack/directory.js";
 import { drain, startHeartbeat } from "./drain.js";
+import { deliverDue } from "./local-run.js";
 import { sendAdminNotices } from "./notices.js";
 import { Pacer } from "./pacer.js";
 import { resolveRecipients } from "./recipients.js";
@@ -36,7 +37,8 @@ export interface DeliveryDeps {
     | "DELIVERY_RATE_PER_MINUTE"
     | "DELIVERY_LEASE_SECONDS"
     | "ADMIN_EMAILS"
-  >;
+  > &
+    Partial<Pick<Config, "REPORT_LOCAL_TIME">>;
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
@@ -150,7 +152,18 @@ export function createDeliveryService(deps: DeliveryDeps) {
     return summary;
   }
 
-  return { deliverPeriod, periodOf: (at: Millis) => periodOf(at, periods) };
+  const local = {
+    reports,
+    periods,
+    timing: { localTime: config.REPORT_LOCAL_TIME ?? "09:00", reportZone: config.REPORT_TIMEZONE },
+  };
+
+  return {
+    deliverPeriod,
+    /** Local time (§12): what is due by `asOf`, each DM as of its own due moment; one summary per period. */
+    deliverDue: (opts: { asOf: Millis; signal?: AbortSignal }) => deliverDue(ctx, local, opts),
+    periodOf: (at: Millis) => periodOf(at, periods),
+  };
 }
 
 export type DeliveryService = ReturnType<typeof createDeliveryService>;

@@ -42,10 +42,11 @@ export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[
       leaseMs,
       limit: CLAIM_BATCH,
       exclude: run.gaveUp,
+      dueBy: run.dueBy,
     });
     if (rows.length === 0) {
       run.activeClaims.delete(claim);
-      const openNow = await ledger.countOpen(periodId, kinds, run.gaveUp);
+      const openNow = await ledger.countOpen(periodId, kinds, run.gaveUp, run.dueBy);
       if (openNow === 0) break;
       // Another instance holds these; wait for it to finish them, or for its lease to run out.
       if (openNow < lastOpen) idleSince = now();

@@ -12,7 +12,7 @@ export async function resolveRecipients(ctx: RunContext, run: RunState, openDms:
   let resolved = new Map<string, Resolution>();
   if (openDms > 0) {
     try {
-      resolved = await directory.resolve(await ledger.openRecipients(period.id, "dm"));
+      resolved = await directory.resolve(await ledger.openRecipients(period.id, "dm", run.dueBy));
     } catch (err) {
       if (!(err instanceof SlackCallError) || err.outcome.kind === "permanent") throw err;
       // Without the directory no DM can go out; the next run starts here again.

@@ -13,7 +13,10 @@ export interface RunSummary {
   period: Period;
   asOf: Millis;
   dryRun: boolean;
-  skipped?: "period-complete";
+  /** not-due: local time (§12), nothing of the period is due yet. */
+  skipped?: "period-complete" | "not-due";
+  /** Local time: rows that wait for their managers' local time, and the next wave's moment. */
+  waiting?: { count: number; next: Millis | null };
   planned: KindCounts;
   deliveredNow: KindCounts;
   reconciled: number;
@@ -72,6 +75,8 @@ export interface RunState {
   /** Transient failures in a row, with no success between. */
   transientStreak: number;
   stop: StopReason | null;
+  /** Local time (§12): the run takes only rows due by then. */
+  dueBy?: Millis;
 }
 
 export function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {

@@ -1,10 +1,13 @@
+import { randomUUID } from "node:crypto";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Config } from "../config.js";
 import type { Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
 import { safeErrorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { Directory } from "../slack/directory.js";
 import type { DeliveryService, RunSummary } from "./delivery-service.js";
+import { periodsStartedBy } from "./waves.js";
 
 const MINUTE = 60_000;
 
@@ -27,30 +30,84 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/** Local time: how often the scheduler wakes to deliver the waves that came due (§12). */
+const LOCAL_TICK = "* * * * *";
+/** The directory is read afresh this long before a period's first possible wave, so that wave posts at once. */
+export const DIRECTORY_LEAD_MS = 15 * MINUTE;
+
 /**
- * Ticks on REPORT_SCHEDULE in REPORT_TIMEZONE; a tick delivers its period unless that period is done.
- * At start, a period whose first tick has passed undelivered is delivered at once. Runs never overlap
- * within a process; across processes the ledger's claims keep each delivery single.
+ * REPORT_DELIVERY=fixed: ticks on REPORT_SCHEDULE in REPORT_TIMEZONE; a tick delivers its period unless
+ * that period is done, and at start a period whose first tick has passed undelivered is delivered at once.
+ * REPORT_DELIVERY=local: wakes every minute, refreshes the directory ahead of a period's first wave, and
+ * delivers what is due by now; at start that is the catch-up. Runs never overlap within a process (a
+ * wave Slack slows down finishes before the next starts); across processes the ledger's claims keep
+ * each delivery single and the live claims share the workspace rate.
  */
 export function startScheduler(deps: {
-  config: Pick<Config, "REPORT_SCHEDULE" | "REPORT_TIMEZONE">;
-  delivery: DeliveryService;
+  config: Pick<
+    Config,
+    | "REPORT_SCHEDULE"
+    | "REPORT_TIMEZONE"
+    | "REPORT_DELIVERY"
+    | "REPORT_LOCAL_TIME"
+    | "REPORT_ANCHOR_DATE"
+    | "REPORT_INTERVAL_WEEKS"
+  >;
+  delivery: Pick<DeliveryService, "deliverPeriod" | "deliverDue" | "periodOf">;
+  directory?: Pick<Directory, "refreshOnceFor">;
   log: Logger;
   now?: () => number;
+  instanceId?: string;
 }): Scheduler {
   const { config, delivery, log } = deps;
   const now = deps.now ?? Date.now;
+  const local = config.REPORT_DELIVERY === "local";
+  const instanceId = deps.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   let running: Promise<RunSummary | null> | null = null;
   const shutdown = new AbortController();
+  const refreshed = new Set<string>();
+  const periods = {
+    anchorDate: config.REPORT_ANCHOR_DATE,
+    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
+    zone: config.REPORT_TIMEZONE,
+  };
+
+  /** Reads the directory afresh once per period, a little before the period's first possible wave. */
+  async function refreshAhead(): Promise<void> {
+    if (!deps.directory) return;
+    for (const p of periodsStartedBy(now() + DIRECTORY_LEAD_MS, periods, config.REPORT_LOCAL_TIME)) {
+      if (refreshed.has(p.id)) continue;
+      try {
+        await deps.directory.refreshOnceFor(p.id, instanceId);
+        refreshed.add(p.id);
+      } catch (err) {
+        // The waves resolve their managers themselves; the next tick tries the refresh again.
+        log.warn({ err: safeErrorMessage(err), period: p.id }, "directory refresh ahead of the first wave failed");
+      }
+    }
+  }
+
+  const run = async (): Promise<RunSummary | null> => {
+    if (!local) return delivery.deliverPeriod({ asOf: now(), onlyIfIncomplete: true, signal: shutdown.signal });
+    await refreshAhead();
+    const runs = await delivery.deliverDue({ asOf: now(), signal: shutdown.signal });
+    // The latest period that had something due speaks for the tick.
+    return runs.filter((r) => !r.skipped).at(-1) ?? runs.at(-1) ?? null;
+  };
 
   const tick = (): Promise<RunSummary | null> => {
     if (running) return running;
-    running = delivery
-      .deliverPeriod({ asOf: now(), onlyIfIncomplete: true, signal: shutdown.signal })
+    running = run()
       .then((s) => {
-        if (!s.skipped)
+        if (s && !s.skipped)
           log.info(
-            { period: s.period.id, delivered: s.deliveredNow, left: s.left, interrupted: s.interrupted },
+            {
+              period: s.period.id,
+              delivered: s.deliveredNow,
+              left: s.left,
+              waiting: s.waiting?.count,
+              interrupted: s.interrupted,
+            },
             "scheduled delivery done",
           );
         return s;
@@ -80,17 +137,23 @@ export function startScheduler(deps: {
     };
   }
 
-  const task: ScheduledTask = cron.schedule(config.REPORT_SCHEDULE, () => tick(), {
+  const task: ScheduledTask = cron.schedule(local ? LOCAL_TICK : config.REPORT_SCHEDULE, () => tick(), {
     timezone: config.REPORT_TIMEZONE,
     name: "mentorship-report",
     noOverlap: true,
   });
-  const period = delivery.periodOf(now());
-  const first = firstTickIn(period, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
-  const ready =
-    first !== null && first <= now()
-      ? (log.info({ period: period.id }, "catch-up: this period's first tick has passed"), tick())
-      : Promise.resolve(null);
+  let ready: Promise<RunSummary | null>;
+  if (local) {
+    // Catch-up: whatever came due while the app was down goes now; the rest waits for its wave.
+    ready = tick();
+  } else {
+    const period = delivery.periodOf(now());
+    const first = firstTickIn(period, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
+    if (first !== null && first <= now()) {
+      log.info({ period: period.id }, "catch-up: this period's first tick has passed");
+      ready = tick();
+    } else ready = Promise.resolve(null);
+  }
 
   return {
     ready,

@@ -9,6 +9,14 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
   const lines = [
     `Period ${s.period.id} (${day(s.period.start, zone)} – ${day(last, zone)}), report as of ${DateTime.fromMillis(s.asOf, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`,
   ];
+  const at = (ms: number) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
+  const waiting = s.waiting?.count
+    ? `  ${s.waiting.count} waiting for their local time; the next wave at ${at(s.waiting.next!)}.`
+    : null;
+  if (s.skipped === "not-due") {
+    const first = !waiting && s.waiting?.next ? ` The period's first wave is at ${at(s.waiting.next)}.` : "";
+    return [...lines, `  Nothing due yet.${first}`, ...(waiting ? [waiting] : [])].join("\n") + "\n";
+  }
   if (s.skipped) return [...lines, "  Already delivered: nothing to do."].join("\n") + "\n";
   if (s.dryRun) {
     return (
@@ -44,6 +52,7 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
   else if (s.unreachable)
     lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
   else if (s.left) lines.push(`  ${s.left} left for a later run (held by another instance or retried out).`);
+  else if (waiting) lines.push(waiting);
   else lines.push("  Period complete.");
   return lines.join("\n") + "\n";
 }
