@@ -108,7 +108,8 @@ async function parseFile(
           for (let i = 0; i < header.length; i++) {
             const bad = textProblem(header[i]!);
             if (bad) problem(line, `column ${i + 1}`, `header ${bad}`);
-            else if (index.has(header[i]!)) problem(line, header[i]!, "appears twice in the header");
+            else if (index.has(header[i]!))
+              problem(line, header[i] || `column ${i + 1}`, "appears twice in the header");
             else index.set(header[i]!, i);
           }
           if (error) problem(line, "-", `header is not valid CSV: ${error}`);
@@ -128,7 +129,7 @@ async function parseFile(
         for (let i = 0; i < fields.length; i++) {
           const bad = textProblem(fields[i]!);
           if (bad) {
-            problem(line, header[i]!, bad);
+            problem(line, header[i] || `column ${i + 1}`, bad);
             refused ??= new Set();
             refused.add(header[i]!);
           }
