@@ -5,6 +5,7 @@ import { createLedgerStore } from "./db/ledger-repo.js";
 import { createDeliveryService, planPeriod } from "./delivery/delivery-service.js";
 import type { Millis } from "./domain/types.js";
 import type { Logger } from "./logger.js";
+import { createDropFolder } from "./services/drop-folder.js";
 import { createReportService } from "./services/report-service.js";
 import { createSurfaceService } from "./services/surface-service.js";
 import { createUploadService } from "./services/upload-service.js";
@@ -64,6 +65,7 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
   const uploads = once(() =>
     createUploadService({ db, slack: slack(), log, config, emailOf: (user) => surfaces().emailOf(user) }),
   );
+  const dropFolder = once(() => createDropFolder({ db, config, slack, directory, log }));
   return {
     config,
     settings,
@@ -85,6 +87,10 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     },
     get uploads() {
       return uploads();
+    },
+    /** IMPORT_DIR, imported when its files change (serve). */
+    get dropFolder() {
+      return dropFolder();
     },
     /** What a delivery run would send, without Slack or the ledger. */
     planPeriod: (asOf: Millis) => planPeriod({ reports, config }, asOf),

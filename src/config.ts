@@ -61,6 +61,14 @@ const schema = z.object({
   ATTENTION_REQUEST_DAYS: intIn(1, 3650, 14),
   ATTENTION_UNMATCHED_DAYS: intIn(1, 3650, 30),
   ATTENTION_IDLE_DAYS: intIn(1, 3650, 30),
+  /** A drop folder `serve` imports when its files change: before each scheduled delivery and on IMPORT_SCHEDULE (§13). */
+  IMPORT_DIR: z.string().optional(),
+  IMPORT_SCHEDULE: z
+    .string()
+    .default("*/15 * * * *")
+    .refine((s) => s === "off" || cron.validate(s), "must be a cron expression (e.g. `*/15 * * * *`) or `off`"),
+  /** Data imported longer ago than this makes the scheduled run warn the program admins first. */
+  DATA_MAX_AGE_DAYS: intIn(1, 3650, 14),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

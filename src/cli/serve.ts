@@ -1,6 +1,7 @@
 import { createApp } from "../app.js";
 import { ping } from "../db/knex.js";
 import { startScheduler } from "../delivery/scheduler.js";
+import { importingFirst, startDropFolderSchedule } from "../services/drop-folder.js";
 import { createSlackApp } from "../slack/app.js";
 import type { CliContext } from "./context.js";
 
@@ -27,7 +28,20 @@ export async function runServe(ctx: CliContext): Promise<number> {
   ctx.io.out(
     `mentorship-report is serving on port ${config.PORT} (${slackMode === "socket" ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
   );
-  scheduler = startScheduler({ config, delivery, directory, log });
+  // IMPORT_DIR: checked at start, on IMPORT_SCHEDULE, and before each scheduled delivery.
+  const drop = config.IMPORT_DIR
+    ? startDropFolderSchedule(services.dropFolder, {
+        schedule: config.IMPORT_SCHEDULE,
+        zone: config.REPORT_TIMEZONE,
+        log,
+      })
+    : null;
+  scheduler = startScheduler({
+    config,
+    delivery: config.IMPORT_DIR ? importingFirst(delivery, services.dropFolder, log) : delivery,
+    directory,
+    log,
+  });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -37,6 +51,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+  await drop?.stop();
   await scheduler.stop();
   await app.stop();
   return 0;

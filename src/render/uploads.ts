@@ -63,3 +63,16 @@ export function buildUploadAnswer(o: UploadOutcome): Message {
   if (o.ignored.length) parts.push(`Not one of the six files, left out: ${esc(clip(o.ignored.join(", "), 500))}.`);
   return { text: clip(parts.join("\n"), 3900), blocks: parts.map((p) => section(clip(p, 3000))) };
 }
+
+/** What the admins read, once per change, when the drop folder's files could not be imported. */
+export function buildDropFolderFailure(problems: ImportProblem[]): Message {
+  const shown = problems.slice(0, PROBLEMS_IN_MESSAGE);
+  const parts = [
+    `The files in the drop folder (IMPORT_DIR) could not be imported: ${plural(problems.length, "problem")}. ` +
+      "Nothing was changed; the reports keep the data imported before. Fix the files and I will import them when they change.",
+    `\`\`\`${shown.map((p) => esc(clip(problemLine(p), 140))).join("\n")}\`\`\``,
+  ];
+  if (problems.length > shown.length)
+    parts.push(`The first ${shown.length} of ${problems.length}; \`import --dry-run\` on the folder lists them all.`);
+  return { text: clip(parts.join("\n"), 3900), blocks: parts.map((p) => section(clip(p, 3000))) };
+}

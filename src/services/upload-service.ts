@@ -21,8 +21,8 @@ import {
   uploadNotAdmin,
   uploadNothingToRead,
 } from "../render/uploads.js";
-import { classify, fetchSlackFile } from "../slack/client.js";
-import { readWithRetry, sleep } from "../slack/retry.js";
+import { fetchSlackFile } from "../slack/client.js";
+import { afterRateLimits, readWithRetry } from "../slack/retry.js";
 
 /** Files shared in a DM with the app: who sent them, where, and the ids Slack gave them. */
 export interface FileShare {
@@ -45,19 +45,6 @@ export interface UploadDeps {
 }
 
 class UploadProblem extends Error {}
-
-/** A write to Slack, tried again only after a 429 (which means it did not happen); anything else is thrown. */
-async function afterRateLimits<T>(fn: () => Promise<T>): Promise<T> {
-  for (let waits = 0; ; waits++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const o = classify(err);
-      if (o.kind !== "ratelimited" || waits >= 5) throw err;
-      await sleep(o.retryAfterMs);
-    }
-  }
-}
 
 const EXPECTED = FILES.map((f) => f.file);
 

@@ -40,3 +40,16 @@ export async function readWithRetry<T>(
     }
   }
 }
+
+/** A write to Slack, tried again only after a 429 (which means it did not happen); anything else is thrown. */
+export async function afterRateLimits<T>(fn: () => Promise<T>, maxWaits = 5): Promise<T> {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const o = classify(err);
+      if (o.kind !== "ratelimited" || waits >= maxWaits) throw err;
+      await sleep(o.retryAfterMs);
+    }
+  }
+}

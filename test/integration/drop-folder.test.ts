@@ -1,0 +1,117 @@
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { startScheduler } from "../../src/delivery/scheduler.js";
+import { createLogger } from "../../src/logger.js";
+import { importingFirst } from "../../src/services/drop-folder.js";
+import { ENGINES } from "../helpers/db.js";
+import { csvDir, dump, SAMPLE } from "../helpers/files.js";
+import { baseConfig, sampleWorkspace } from "../helpers/slack.js";
+
+const log = createLogger("silent");
+const sample = (name: string) => readFileSync(join(SAMPLE, name), "utf8");
+/** The data tables (the drop folder's own bookkeeping left out). */
+const data = async (db: Parameters<typeof dump>[0]) => {
+  const { settings, ...tables } = await dump(db);
+  return {
+    ...tables,
+    settings: settings!.filter((s) => !String((s as { key: string }).key).startsWith("import_dir.")),
+  };
+};
+
+describe.each(ENGINES)("IMPORT_DIR, the drop folder (%s)", (engine) => {
+  const w = sampleWorkspace(engine);
+  /** One instance of the app watching `dir` (several may share the database). */
+  const appFor = (dir: string) =>
+    createApp({
+      config: {
+        ...loadConfig({}),
+        ...baseConfig,
+        IMPORT_DIR: dir,
+        SLACK_BOT_TOKEN: w.emulator.token,
+        SLACK_API_URL: w.emulator.url,
+      },
+      db: w.t.db,
+      log,
+    });
+
+  it("imports once per change of the files' content", async () => {
+    const dir = csvDir();
+    const app = appFor(dir);
+    expect((await app.dropFolder.check()).outcome).toBe("imported");
+    // Not imported again while the files are the same: a change made in the database stays.
+    await w.t.db("people").where({ email: "dana@acme.example" }).update({ name: "Dana Changed" });
+    expect((await app.dropFolder.check()).outcome).toBe("unchanged");
+    utimesSync(join(dir, "people.csv"), new Date(), new Date(Date.now() + 5000));
+    expect((await app.dropFolder.check()).outcome).toBe("unchanged");
+    expect((await appFor(dir).dropFolder.check()).outcome).toBe("unchanged");
+    expect(await w.t.db("people").where({ email: "dana@acme.example" }).first()).toMatchObject({
+      name: "Dana Changed",
+    });
+
+    writeFileSync(
+      join(dir, "people.csv"),
+      `${sample("people.csv").trimEnd()}\nzed@acme.example,Zed Newcomer,Engineering,dana@acme.example,\n`,
+    );
+    expect(await app.dropFolder.check()).toEqual({ outcome: "imported", files: expect.any(Array) });
+    expect(await w.t.db("people").where({ email: "dana@acme.example" }).first()).toMatchObject({
+      name: "Dana Brooks",
+    });
+    expect(await w.t.db("people").where({ email: "zed@acme.example" }).first()).toBeTruthy();
+    // Another instance sharing the database sees the change as imported.
+    expect((await appFor(dir).dropFolder.check()).outcome).toBe("unchanged");
+    expect(w.emulator.messages).toHaveLength(0);
+  });
+
+  it("a bad file keeps the data imported before and tells the admins once per change", async () => {
+    const dir = csvDir();
+    const app = appFor(dir);
+    await app.dropFolder.check();
+    const before = await data(w.t.db);
+    writeFileSync(
+      join(dir, "enrollments.csv"),
+      `${sample("enrollments.csv").trimEnd()}\neng,mia@acme.example,boss,2025-01-01,\n`,
+    );
+    expect(await app.dropFolder.check()).toEqual({ outcome: "failed", problems: 1, told: 2 });
+    expect(await data(w.t.db)).toEqual(before);
+    const dmTo = (m: { user?: string }) => w.emulator.messages.filter((x) => x.user === m.user).length;
+    const admins = ["grace@acme.example", "olivia@acme.example"].map((e) => w.emulator.userIdOf(e));
+    expect(w.emulator.messages.map((m) => m.user).sort()).toEqual(admins.sort());
+    const text = w.emulator.messages[0]!.text;
+    expect(text).toContain("could not be imported");
+    expect(text).toContain("enrollments.csv:19: role: is not mentor or mentee");
+    expect(text).not.toContain("mia@");
+
+    // Every later check, in this instance or another, stays quiet until the files change again.
+    expect((await app.dropFolder.check()).outcome).toBe("unchanged");
+    expect((await appFor(dir).dropFolder.check()).outcome).toBe("unchanged");
+    expect(w.emulator.messages).toHaveLength(2);
+
+    // Fixed, then broken the same way again: that is a new change, told again.
+    writeFileSync(join(dir, "enrollments.csv"), sample("enrollments.csv"));
+    expect((await app.dropFolder.check()).outcome).toBe("unchanged");
+    writeFileSync(
+      join(dir, "enrollments.csv"),
+      `${sample("enrollments.csv").trimEnd()}\neng,mia@acme.example,boss,2025-01-01,\n`,
+    );
+    expect((await app.dropFolder.check()).outcome).toBe("failed");
+    expect(w.emulator.messages).toHaveLength(4);
+    expect(dmTo({ user: admins[0] })).toBe(2);
+  });
+
+  it("a scheduled run imports the changed folder before it delivers", async () => {
+    const dir = csvDir({ "people.csv": sample("people.csv").replace("Ada Lovelace", "Ada King") });
+    const app = appFor(dir);
+    const s = startScheduler({
+      config: { ...app.config, REPORT_SCHEDULE: "off" },
+      delivery: importingFirst(app.delivery, app.dropFolder, log),
+      log,
+    });
+    await s.tick();
+    await s.stop();
+    const toDana = w.emulator.messages.find((m) => m.user === w.emulator.userIdOf("dana@acme.example"));
+    expect(JSON.stringify(toDana)).toContain("Ada King");
+  });
+});
