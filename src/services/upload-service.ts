@@ -104,9 +104,9 @@ export function createUploadService(deps: UploadDeps) {
       await reply(
         buildUploadAnswer({
           ok: result.ok,
-          files: result.files.map(({ file, ...rest }) => ({
+          files: result.files.map(({ file, added, changed, removed, unchanged }) => ({
             file,
-            counts: Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === "number")),
+            counts: { added, changed, removed, unchanged },
           })),
           problems: result.problems,
           ignored,

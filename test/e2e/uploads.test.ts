@@ -63,7 +63,7 @@ describe.each(ENGINES)("CSV files sent to the app in a DM (%s)", (engine) => {
     expect(r.answers[0]!.channel).toBe(r.channel);
     const text = textOf(r.answers);
     expect(text).toContain("Imported 1 file");
-    expect(text).toMatch(/`people\.csv`: 22 rows|`people\.csv`:.*1 added/);
+    expect(text).toContain("`people.csv`: 1 added, 0 changed, 0 removed, 21 unchanged");
     expect(text).toContain("left out: notes.txt");
     expect(await t.db("people").where({ email: "zed@acme.example" }).first()).toMatchObject({ name: "Zed Newcomer" });
     // Downloaded with the bot token, and only the file that is one of the six.
@@ -76,19 +76,19 @@ describe.each(ENGINES)("CSV files sent to the app in a DM (%s)", (engine) => {
     const bad = Array.from({ length: 25 }, (_, i) => `eng,person${i}@acme.example,boss,2025-01-01,`);
     // A shifted column puts a mentee's email where a date belongs: the answer must not repeat it.
     bad.push("eng,ada@acme.example,mentor,mia@acme.example,");
-    const enrollments = `program_id,email,role,added_at,registered_at\n${bad.join("\n")}\n`;
+    const enrollments = `${sample("enrollments.csv").trimEnd()}\n${bad.join("\n")}\n`;
     const r = await share("grace@acme.example", { "enrollments.csv": enrollments }, { waitForUpload: true });
     expect(await dump(t.db)).toEqual(before);
     const answer = r.answers[0]!;
     expect(answer.text).toMatch(/^Nothing was imported: \d+ problems/);
     const listed = answer.text.split("\n").filter((l) => /^enrollments\.csv:\d+: /.test(l.replace(/^```/, "")));
     expect(listed).toHaveLength(20);
-    expect(answer.text).toContain("enrollments.csv:2: role: is not mentor or mentee");
+    expect(answer.text).toContain("enrollments.csv:19: role: is not mentor or mentee");
     expect(r.uploads).toHaveLength(1);
     expect(r.uploads[0]).toMatchObject({ channel: r.channel, thread_ts: r.ts });
     const attached = r.uploads[0]!.files[0]!.content.toString("utf8");
-    expect(attached).toContain("enrollments.csv:26: role: is not mentor or mentee");
-    expect(attached).toContain("enrollments.csv:27: added_at:");
+    expect(attached).toContain("enrollments.csv:43: role: is not mentor or mentee");
+    expect(attached).toContain("enrollments.csv:44: added_at:");
     expect(attached.trim().split("\n").length).toBeGreaterThan(20);
     for (const m of MENTEE_MARKERS) {
       expect(textOf(r.answers)).not.toContain(m);
