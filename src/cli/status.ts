@@ -1,6 +1,8 @@
 import { DateTime } from "luxon";
 import { createApp } from "../app.js";
-import { periodOf } from "../domain/periods.js";
+import { readManagerZones } from "../db/directory-repo.js";
+import { periodsStartedBy, planWaves } from "../delivery/waves.js";
+import { periodOf, recipientZone } from "../domain/periods.js";
 import { type CliContext, parseAsOf } from "./context.js";
 
 /** What the ledger says about a period: for the operator who watches deliveries. Reads only. */
@@ -9,19 +11,40 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
   const zone = config.REPORT_TIMEZONE;
   const at = parseAsOf(opts.asOf, zone);
   const app = createApp(ctx);
-  const period = periodOf(at, app.settings.periods);
-  const [tally, complete, held] = await Promise.all([
+  const local = config.REPORT_DELIVERY === "local";
+  // Local time: east of REPORT_TIMEZONE the next period's waves may have begun; it is the one to watch.
+  const period = local
+    ? periodsStartedBy(at, app.settings.periods, config.REPORT_LOCAL_TIME).at(-1)!
+    : periodOf(at, app.settings.periods);
+  const [tally, complete, held, waiting] = await Promise.all([
     app.ledger.tally(period.id),
     app.ledger.isPeriodComplete(period.id),
     app.ledger.listHeld(period.id),
+    app.ledger.waiting(period.id, at),
   ]);
+  const when = (ms: number) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
   const day = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
   const lines = [
     `Period ${period.id} (${day(period.start)} – ${day(period.end - 86_400_000)}): ${complete ? "complete" : "not complete"}`,
   ];
   const total = Object.values(tally.byState).reduce((n, k) => n + k.dm + k.channel + k.notice, 0);
-  if (total === 0) lines.push("  Nothing planned yet: no run has started for this period.");
-  else {
+  if (total === 0) {
+    lines.push("  Nothing planned yet: no run has started for this period.");
+    if (local) {
+      const zones = new Map(
+        [...(await readManagerZones(ctx.db))].map(([email, z]) => [email, recipientZone(z.slackTz, z.rosterTz, zone)]),
+      );
+      const first = planWaves(period, zones, { localTime: config.REPORT_LOCAL_TIME, reportZone: zone }).waves[0];
+      if (first !== undefined) lines.push(`  First wave (${config.REPORT_LOCAL_TIME} local time): ${when(first)}`);
+    }
+  } else {
+    const sum = (k: { dm: number; channel: number; notice: number }) => k.dm + k.channel + k.notice;
+    const skipped = (tally.byState as Record<string, { dm: number; channel: number; notice: number }>).skipped;
+    lines.push(
+      `  delivered ${sum(tally.byState.delivered)} · waiting for local time ${waiting.count}` +
+        `${waiting.next !== null ? ` (next wave ${when(waiting.next)})` : ""}` +
+        ` · failed ${sum(tally.byState.failed)} · skipped ${skipped ? sum(skipped) : 0}`,
+    );
     lines.push(`  ${"".padEnd(10)} ${"DMs".padStart(8)} ${"channels".padStart(9)} ${"notices".padStart(8)}`);
     for (const [state, k] of Object.entries(tally.byState))
       lines.push(

@@ -23,10 +23,10 @@ export interface Served {
   stop(): Promise<number | null>;
 }
 
-/** Starts the real `serve` and resolves once it listens. */
-export async function startServe(env: Record<string, string>): Promise<Served> {
+/** Starts the real `serve` and resolves once it listens; `nodeArgs` go to node before the app (e.g. `--import`). */
+export async function startServe(env: Record<string, string>, nodeArgs: string[] = []): Promise<Served> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, "serve"], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, "serve"], {
     cwd: WORKDIR,
     env: {
       PATH: process.env.PATH ?? "",
