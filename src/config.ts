@@ -20,11 +20,16 @@ const intIn = (min: number, max: number, dflt: number) =>
     .refine((s) => /^\d+$/.test(s.trim()) && +s >= min && +s <= max, `must be a whole number from ${min} to ${max}`)
     .transform((s) => Number(s));
 
+// `.env.example`'s placeholders (`xoxb-...`, `...`): a copied example must not run with a guessable secret.
+const notPlaceholder = (s: string) => !/^(xox[a-z]-|xapp-)?(\.\.\.|…)$/.test(s.trim());
+const PLACEHOLDER = "is still the placeholder from .env.example: copy the real value from the app's settings";
+
 const schema = z.object({
-  SLACK_BOT_TOKEN: z.string().optional(),
-  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_BOT_TOKEN: z.string().refine(notPlaceholder, PLACEHOLDER).optional(),
+  SLACK_SIGNING_SECRET: z.string().refine(notPlaceholder, PLACEHOLDER).optional(),
   SLACK_APP_TOKEN: z
     .string()
+    .refine(notPlaceholder, PLACEHOLDER)
     .refine((s) => s.startsWith("xapp-"), "must be an app-level token (xapp-…)")
     .optional(),
   SLACK_API_URL: z
@@ -52,6 +57,14 @@ const schema = z.object({
     .refine((s) => /^([01]\d|2[0-3]):[0-5]\d$/.test(s), "must be a time of day HH:MM (00:00 to 23:59)"),
   ADMIN_EMAILS: emailList,
   PORT: intIn(0, 65535, 3000),
+  /**
+   * The address /healthz and /metrics (and, over HTTP, /slack/events) listen on. Unset: loopback in
+   * Socket Mode, where nothing from outside needs to reach the app, and every interface over HTTP.
+   */
+  HTTP_HOST: z
+    .string()
+    .refine((s) => /^[A-Za-z0-9.:[\]-]+$/.test(s), "must be an address or host name such as 127.0.0.1 or 0.0.0.0")
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Our pace for chat.postMessage across the workspace; Slack allows "several hundred a minute". */
   DELIVERY_RATE_PER_MINUTE: intIn(1, 100000, 300),

@@ -1,32 +1,29 @@
 import { createApp } from "../app.js";
-import { ping } from "../db/knex.js";
 import { startScheduler } from "../delivery/scheduler.js";
+import { createHealthCheck } from "../health.js";
 import { importingFirst, startDropFolderSchedule } from "../services/drop-folder.js";
-import { createSlackApp } from "../slack/app.js";
+import { startSlackApp } from "../slack/app.js";
 import type { CliContext } from "./context.js";
 
-/** Runs until SIGTERM or SIGINT, then stops taking work, lets a running delivery finish and exits 0. */
+/** SIGTERM ends the process within this, whatever Slack is doing; unfinished rows are reconciled next run. */
+const SHUTDOWN_DEADLINE_MS = 9000;
+
+/** Runs until SIGTERM or SIGINT, then stops taking work, lets a running delivery let go and exits 0. */
 export async function runServe(ctx: CliContext): Promise<number> {
   const { config, log, db } = ctx;
   const services = createApp(ctx);
   const { slackMode } = services.settings;
   // Made first: without a bot token, that is the message to see.
-  const { delivery, directory, surfaces, uploads } = services;
-  let scheduler: ReturnType<typeof startScheduler> | null = null;
-  const health = async () => {
-    await ping(db);
-    return {
-      ok: true,
-      database: "ok",
-      scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on",
-      mode: slackMode,
-    };
-  };
-  const app = createSlackApp({ config, log, surfaces, uploads, health });
-  await app.start(config.PORT);
-  log.info({ port: config.PORT, mode: slackMode }, "serving");
+  const { slack, delivery, directory, surfaces, uploads } = services;
+  const health = createHealthCheck({
+    db,
+    slack,
+    extra: { scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on", mode: slackMode },
+  });
+  const app = await startSlackApp({ config, log, surfaces, uploads, slack, health });
+  log.info({ port: app.port, mode: slackMode, team: app.identity.teamId }, "serving");
   ctx.io.out(
-    `mentorship-report is serving on port ${config.PORT} (${slackMode === "socket" ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
+    `mentorship-report is serving on port ${app.port} (${slackMode === "socket" ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
   );
   // IMPORT_DIR: checked at start, on IMPORT_SCHEDULE, and before each scheduled delivery.
   const drop = config.IMPORT_DIR
@@ -36,7 +33,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
         log,
       })
     : null;
-  scheduler = startScheduler({
+  const scheduler = startScheduler({
     config,
     delivery: config.IMPORT_DIR ? importingFirst(delivery, services.dropFolder, log) : delivery,
     directory,
@@ -51,8 +48,14 @@ export async function runServe(ctx: CliContext): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  await drop?.stop();
-  await scheduler.stop();
+  // A call to a Slack that stopped answering may take its whole timeout: past the deadline the
+  // process ends anyway, and the rows it held are reconciled by the next run.
+  setTimeout(() => {
+    log.warn({ afterMs: SHUTDOWN_DEADLINE_MS }, "shutdown deadline reached; exiting");
+    process.exit(0);
+  }, SHUTDOWN_DEADLINE_MS).unref();
+  const waitAtMost = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  await Promise.race([Promise.all([drop?.stop(), scheduler.stop()]), waitAtMost(SHUTDOWN_DEADLINE_MS - 4000)]);
   await app.stop();
   return 0;
 }

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
@@ -56,9 +56,31 @@ export function isPg(db: Db): boolean {
   return db.client.config.client === "pg";
 }
 
-/** The cheapest statement that proves the database answers, for /healthz. */
-export async function ping(db: Db): Promise<void> {
-  await db.raw("select 1");
+export type DatabaseHealth = "ok" | "missing" | "timeout" | "error";
+
+/**
+ * Whether the database answers, within `timeoutMs` (a frozen server or a pool held by a stuck query
+ * would otherwise keep a health probe waiting). A SQLite file deleted under a running process still
+ * answers through its open handle, so its path is checked too.
+ */
+export async function pingDatabase(db: Db, timeoutMs: number): Promise<DatabaseHealth> {
+  if (!isPg(db)) {
+    const filename = (db.client.config.connection as { filename: string }).filename;
+    if (filename !== ":memory:" && !existsSync(filename)) return "missing";
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<DatabaseHealth>((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const query = db.raw("select 1").then(
+    (): DatabaseHealth => "ok",
+    (): DatabaseHealth => "error",
+  );
+  try {
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

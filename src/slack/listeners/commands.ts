@@ -1,21 +1,42 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import { safeErrorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { metrics } from "../../metrics.js";
 import * as ui from "../../render/surfaces.js";
 import type { SurfaceService } from "../../services/surface-service.js";
+import { auditRefusal, responseUrlAllowed } from "../request-guard.js";
 
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
+/** What a command asked for, by its first word: enough for the audit line, never the report's content. */
+const actionOf = (text: string) => {
+  const verb = text.trim().split(/\s+/)[0]?.toLowerCase() ?? "";
+  return verb === "help" || verb === "summary" || verb === "post" ? verb : verb ? "program report" : "team report";
+};
+
 /**
  * `/mentorship-report`: acknowledged at once (Slack wants it within 3 s), then answered privately
- * through response_url however long the report takes.
+ * through response_url however long the report takes. The answer goes only to a response_url at
+ * Slack (or at SLACK_API_URL's origin): a signed request can't make the app post a report elsewhere.
  */
-export function handleReportCommand(deps: { surfaces: SurfaceService; log: Logger; concurrency?: number }) {
+export function handleReportCommand(deps: {
+  surfaces: SurfaceService;
+  log: Logger;
+  slackApiUrl: string;
+  concurrency?: number;
+}) {
   // Reports are built a few at a time, so a burst of commands never delays the next one's ack.
   const gate = createGate(deps.concurrency ?? 2);
   return async ({ command, ack, respond }: Pick<CommandArgs, "command" | "ack" | "respond">): Promise<void> => {
     await ack();
-    const started = Date.now();
+    const started = performance.now();
+    const who = { user: command.user_id, team: command.team_id, command: command.command };
+    if (!responseUrlAllowed(command.response_url, deps.slackApiUrl)) {
+      auditRefusal(deps.log, "response_url", { userId: who.user, teamId: who.team, command: who.command });
+      return;
+    }
+    const action = actionOf(command.text ?? "");
+    let outcome = "answered";
     await gate.enter();
     try {
       const answer = await deps.surfaces.command(command.user_id, command.text ?? "");
@@ -24,13 +45,16 @@ export function handleReportCommand(deps: { surfaces: SurfaceService; log: Logge
         const result = await deps.surfaces.postSummary(answer.post);
         await respond({ response_type: "ephemeral", text: result.text, blocks: result.blocks as never });
       }
-      deps.log.info({ ms: Date.now() - started }, "slash command answered");
     } catch (err) {
+      outcome = "failed";
       deps.log.error({ err: safeErrorMessage(err) }, "slash command failed");
       const m = ui.failure();
       await respond({ response_type: "ephemeral", text: m.text, blocks: m.blocks as never }).catch(() => {});
     } finally {
       gate.leave();
+      const ms = Math.round(performance.now() - started);
+      metrics.command(outcome, ms / 1000);
+      deps.log.info({ audit: "slash_command", ...who, action, outcome, ms }, "slash command");
     }
   };
 }
