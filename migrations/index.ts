@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import * as m001 from "./20260101000000_core.js";
 import * as m002 from "./20260102000000_delivery.js";
 import * as m003 from "./20260111000000_local_time.js";
+import * as m004 from "./20260112000000_imports.js";
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   "20260101000000_core": m001,
   "20260102000000_delivery": m002,
   "20260111000000_local_time": m003,
+  "20260112000000_imports": m004,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import { createApp } from "../app.js";
 import { readManagerZones } from "../db/directory-repo.js";
+import { type ImportRecord, lastImports } from "../db/import-repo.js";
 import { periodsStartedBy, planWaves } from "../delivery/waves.js";
 import { periodOf, recipientZone } from "../domain/periods.js";
 import { type CliContext, parseAsOf } from "./context.js";
@@ -56,6 +57,24 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
       `  held: ${h.kind} ${h.recipient} by ${h.owner} until ${DateTime.fromMillis(h.leaseUntil, { zone }).toFormat("HH:mm:ss")}`,
     );
   for (const f of tally.failed) lines.push(`  failed: ${f.kind} ${f.recipient}: ${f.error}`);
+  lines.push(...importLines(await lastImports(ctx.db, 3), zone));
   io.out(lines.join("\n") + "\n");
   return 0;
+}
+
+/** The last imports, newest first: when, from where, what they did or why they were refused. */
+function importLines(imports: ImportRecord[], zone: string): string[] {
+  if (imports.length === 0) return ["Imports: none yet."];
+  const lines = ["Last imports:"];
+  for (const i of imports) {
+    const when = DateTime.fromMillis(i.finishedAt, { zone }).toFormat("MM-dd-yyyy HH:mm");
+    const sum = (k: "added" | "changed" | "removed") => i.files.reduce((n, f) => n + f[k], 0);
+    const what =
+      i.outcome === "imported"
+        ? `${i.files.length} files: ${sum("added")} added, ${sum("changed")} changed, ${sum("removed")} removed`
+        : `${i.problemCount} problem${i.problemCount === 1 ? "" : "s"}; nothing was written`;
+    lines.push(`  ${when}  ${i.source.padEnd(12)} ${i.outcome.padEnd(8)}  ${what}`);
+    for (const p of i.outcome === "imported" ? [] : i.problems.slice(0, 3)) lines.push(`      ${p}`);
+  }
+  return lines;
 }

@@ -331,3 +331,53 @@ export async function applyStage(s: ImportSession, plan: ImportPlan, zone: strin
     [zone],
   );
 }
+
+export interface ImportRecord {
+  startedAt: number;
+  finishedAt: number;
+  source: string;
+  outcome: "imported" | "refused" | "failed";
+  files: ReadonlyArray<{
+    file: string;
+    rows: number;
+    added: number;
+    changed: number;
+    removed: number;
+    unchanged: number;
+  }>;
+  problemCount: number;
+  /** Already formatted, and free of cell values. */
+  problems: readonly string[];
+}
+
+export async function recordImport(db: Db, r: ImportRecord): Promise<void> {
+  await db("imports").insert({
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    source: r.source,
+    outcome: r.outcome,
+    files: JSON.stringify(r.files),
+    problem_count: r.problemCount,
+    problems: JSON.stringify(r.problems),
+  });
+}
+
+/** The latest imports, newest first. */
+export async function lastImports(db: Db, limit: number): Promise<ImportRecord[]> {
+  const rows = await db("imports").select("*").orderBy("id", "desc").limit(limit);
+  return rows.map((r) => ({
+    startedAt: Number(r.started_at),
+    finishedAt: Number(r.finished_at),
+    source: r.source as string,
+    outcome: r.outcome as ImportRecord["outcome"],
+    files: JSON.parse(r.files as string),
+    problemCount: Number(r.problem_count),
+    problems: JSON.parse(r.problems as string),
+  }));
+}
+
+/** When the data was last imported successfully (what "data as of" means), or null if never. */
+export async function lastSuccessfulImportAt(db: Db): Promise<number | null> {
+  const row = await db("imports").where("outcome", "imported").max({ at: "finished_at" }).first();
+  return row?.at == null ? null : Number(row.at);
+}

@@ -8,14 +8,17 @@ import {
   duplicateKeys,
   finalManagers,
   type ImportPlan,
+  type ImportRecord,
   type ImportSession,
   indexStage,
   inImportTransaction,
   programsWithoutRecipients,
+  recordImport,
   type StageTable,
 } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
+import { safeErrorMessage } from "../errors.js";
 import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem, REFERENCES, textProblem } from "./csv-files.js";
 import { readCsv } from "./csv-reader.js";
 
@@ -52,6 +55,8 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** Only add and update: rows missing from a file stay. */
   merge?: boolean;
+  /** Who asked, for the history: `cli` (default), `folder`, or `slack:<user id>`. */
+  source?: string;
   onProgress?: (p: ImportProgress) => void;
 }
 
@@ -214,6 +219,38 @@ export function formatProblem(p: ImportProblem): string {
  * set of its table (or, with `merge`, adds and updates only), in one transaction, or writes nothing.
  */
 export async function importDirectory(db: Db, dir: string, opts: ImportOptions): Promise<ImportResult> {
+  const startedAt = Date.now();
+  const record = async (outcome: ImportRecord["outcome"], r: Partial<ImportResult>, problems: string[]) => {
+    if (opts.dryRun) return;
+    try {
+      await recordImport(db, {
+        startedAt,
+        finishedAt: Date.now(),
+        source: opts.source ?? "cli",
+        outcome,
+        files: r.files ?? [],
+        problemCount: r.problems?.length ?? problems.length,
+        problems: problems.slice(0, HISTORY_PROBLEMS),
+      });
+    } catch {
+      // The history is a convenience: a database that cannot take it has already said why.
+    }
+  };
+  let result: ImportResult;
+  try {
+    result = await importOnce(db, dir, opts);
+  } catch (err) {
+    await record("failed", {}, [err instanceof ImportError ? err.message : safeErrorMessage(err)]);
+    throw err;
+  }
+  await record(result.ok ? "imported" : "refused", result, result.problems.map(formatProblem));
+  return result;
+}
+
+/** How many of a refused import's problems the history keeps. */
+const HISTORY_PROBLEMS = 20;
+
+async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<ImportResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ImportError(`${dir}: not a directory`);
   for (const s of FILES) {
     const why = fileProblem(join(dir, s.file));
@@ -292,6 +329,10 @@ export async function importDirectory(db: Db, dir: string, opts: ImportOptions):
 
   const fileIndex = (p: ImportProblem) => FILES.findIndex((f) => f.file === p.file);
   const columnIndex = (p: ImportProblem) => FILES[fileIndex(p)]?.columns.indexOf(p.column) ?? -1;
-  problems.sort((a, b) => fileIndex(a) - fileIndex(b) || a.line - b.line || columnIndex(a) - columnIndex(b));
+  // A file's own lines first, then the stored rows its removals would leave dangling (line 0).
+  const lineOrder = (p: ImportProblem) => (p.line === 0 ? Number.MAX_SAFE_INTEGER : p.line);
+  problems.sort(
+    (a, b) => fileIndex(a) - fileIndex(b) || lineOrder(a) - lineOrder(b) || columnIndex(a) - columnIndex(b),
+  );
   return { ok: problems.length === 0, dryRun: !!opts.dryRun, merge: plan.merge, files, problems, warnings };
 }

@@ -100,7 +100,7 @@ export function createUploadService(deps: UploadDeps) {
     const dir = await mkdtemp(join(tmpdir(), "mr-upload-"));
     try {
       for (const f of wanted) await download(f.url, join(dir, f.name));
-      const result = await importDirectory(db, dir, { zone: config.REPORT_TIMEZONE });
+      const result = await importDirectory(db, dir, { zone: config.REPORT_TIMEZONE, source: `slack:${share.user}` });
       await reply(
         buildUploadAnswer({
           ok: result.ok,

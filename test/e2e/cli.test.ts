@@ -235,6 +235,14 @@ describe("the command line", () => {
     }
   });
 
+  it("status shows the last imports", () => {
+    const r = cli(["status", "--as-of", "2026-03-03"], env);
+    expect(r.stdout).toContain("Last imports:");
+    expect(r.stdout).toMatch(
+      /^ {2}\d\d-\d\d-\d{4} \d\d:\d\d {2}cli +imported {2}6 files: \d+ added, \d+ changed, \d+ removed$/m,
+    );
+  });
+
   it("import with a folder named meetings.csv says so, with no stack trace", () => {
     const dir = csvDir();
     rmSync(join(dir, "meetings.csv"));
