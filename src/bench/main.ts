@@ -16,6 +16,7 @@ import { SlackEmulator } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
 import { createLogger } from "../logger.js";
 import { buildManagerBlocks } from "../render/blocks.js";
+import { benchLocalWaves, printLocalWaves } from "./local-waves.js";
 import { BIG_MANAGER, SIZES, writeCompany } from "./synthetic.js";
 
 /** Slack's documented limits (docs.slack.dev): per minute. chat.postMessage: "several hundred" a workspace. */
@@ -280,6 +281,8 @@ async function main(argv: string[]) {
 
     say(`Delivering through the emulator at ${o.rate}/min…`);
     results.delivery = await delivery(db, { ratePerMinute: o.rate, faults: 0 });
+    say("Delivering in local time: managers over 24 zones, wave by wave…");
+    results.localWaves = await benchLocalWaves(db, { ratePerMinute: o.rate, limits: SLACK, asOf: ASOF });
     if (o.faults > 0) {
       // On the small company: each 429 holds every sender for its Retry-After, so a large run with
       // faults measures Slack's penalty, not the app; what this run shows is "once each, no matter what".
@@ -365,6 +368,7 @@ async function main(argv: string[]) {
       `(calls per report ${f.callsPerReport.toFixed(2)}, ${f.wallSeconds.toFixed(1)} s)`,
     );
   }
+  printLocalWaves(r.localWaves, line);
   line(
     "modelled: 10,000 DMs at Slack's real limits",
     `${r.modelled10kDMs.minutes.toFixed(1)} min`,

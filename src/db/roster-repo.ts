@@ -15,4 +15,5 @@ export async function clearDeliveryState(db: Db): Promise<void> {
   await db("deliveries").del();
   await db("delivery_periods").del();
   await db("slack_users").del();
+  await db("settings").where("key", "like", "directory_refreshed:%").del();
 }

@@ -113,9 +113,11 @@ async function deliverDueIn(
   }
   const programs = new Map<string, Program>();
   for (const [due, kinds] of [...byDue].sort(([a], [b]) => a - b)) {
-    const data = await reports.everything(due);
     const dms = kinds.get("dm");
     const channels = kinds.get("channel");
+    // Admins' notices are built by their own phase; only reports need the data as of the due moment.
+    if (!dms && !channels) continue;
+    const data = await reports.everything(due);
     for (const p of data.programs) programs.set(p.program.id, p.program);
     const targets = buildTargets(
       timing.reportZone,
@@ -140,7 +142,12 @@ async function deliverDueIn(
   const stopHeartbeat = startHeartbeat(ctx, run);
   try {
     await drain(ctx, run, ["dm", "channel"]);
-    if (!run.stop) await sendAdminNotices(ctx, run, [...programs.values()]);
+    if (!run.stop && (await ledger.failedChannels(period.id)).length) {
+      // A run of DM waves only has not read the programs yet; the admins' notices name them.
+      if (!programs.size)
+        for (const p of (await reports.everything(asOf)).programs) programs.set(p.program.id, p.program);
+      await sendAdminNotices(ctx, run, [...programs.values()]);
+    }
   } finally {
     stopHeartbeat();
     opts.signal?.removeEventListener("abort", onAbort);

@@ -166,4 +166,31 @@ describe.each(ENGINES)("local time: each manager at 09:00 in their own zone (%s)
     expect(directoryCalls()).toBe(before);
     expect(Object.values(perRecipient(w.emulator))).toEqual([1, 1, 1, 1, 1]);
   });
+
+  it("a wave that Slack slows down finishes before the next starts: the next waits its turn and nothing goes twice", async () => {
+    w.emulator.setUsers(await workspaceUsers(w.t.db));
+    const { delivery, directory } = services(w.t.db, w.emulator);
+    let clock = Z("2026-03-02T08:00:00Z"); // Berlin's wave: Dana
+    const s = startScheduler({
+      config: { ...config, REPORT_SCHEDULE: "off", REPORT_DELIVERY: "local" },
+      delivery,
+      directory,
+      log,
+      now: () => clock,
+    });
+    w.emulator.setResponseDelay(300);
+    const slow = s.tick();
+    await new Promise<void>((resolve) => w.emulator.once("message", () => resolve()));
+    // Chicago's 09:00 comes while Berlin's wave is still posting: the tick joins the running wave.
+    clock = Z("2026-03-02T15:00:00Z");
+    expect(s.tick()).toBe(slow);
+    const first = await slow;
+    expect(first?.deliveredNow.dm).toBe(1);
+    expect(w.emulator.messages.filter((m) => m.user)).toHaveLength(1);
+    w.emulator.setResponseDelay(0);
+    const next = await s.tick();
+    await s.stop();
+    expect(next?.deliveredNow).toEqual({ dm: 2, channel: 2, notice: 0 });
+    expect(Object.values(perRecipient(w.emulator))).toEqual([1, 1, 1, 1, 1]);
+  });
 });

@@ -1,0 +1,133 @@
+import { createApp } from "../app.js";
+import { loadConfig } from "../config.js";
+import type { Db } from "../db/knex.js";
+import { clearDeliveryState, listPeople } from "../db/roster-repo.js";
+import { planWaves } from "../delivery/waves.js";
+import { periodOf } from "../domain/periods.js";
+import { SlackEmulator } from "../emulator/server.js";
+import { createLogger } from "../logger.js";
+
+/** One zone per whole-hour offset from UTC−11 to UTC+12: managers spread around the globe. */
+export const ZONES_24 = Array.from({ length: 24 }, (_, i) => {
+  const offset = i - 11;
+  // IANA's Etc zones carry the offset's sign inverted (Etc/GMT-5 is UTC+5).
+  return offset === 0 ? "UTC" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+});
+
+/**
+ * Local-time delivery (§12) wave by wave through the emulator: the directory read ahead of the first
+ * wave, then each wave at its moment. Slack's limits are scaled by `ratePerMinute / limits.postMessage`.
+ */
+export async function benchLocalWaves(
+  db: Db,
+  opts: {
+    ratePerMinute: number;
+    limits: { postMessage: number; tier2: number; tier3: number };
+    asOf: number;
+  },
+) {
+  const { limits } = opts;
+  const people = await listPeople(db);
+  const scale = opts.ratePerMinute / limits.postMessage;
+  const methodLimits: Record<string, number> = {
+    "chat.postMessage": opts.ratePerMinute,
+    "users.list": limits.tier2 * scale,
+    "users.lookupByEmail": limits.tier3 * scale,
+    "conversations.open": limits.tier3 * scale,
+    "conversations.history": limits.tier3 * scale,
+  };
+  const emulator = await new SlackEmulator({
+    users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name, tz: ZONES_24[i % 24] })),
+    channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
+    methodLimits,
+  }).start();
+  const config = {
+    ...loadConfig({}),
+    SLACK_BOT_TOKEN: emulator.token,
+    SLACK_API_URL: emulator.url,
+    REPORT_DELIVERY: "local" as const,
+    DELIVERY_RATE_PER_MINUTE: opts.ratePerMinute,
+  };
+  const app = createApp({ config, db, log: createLogger("silent") }, { slackConcurrency: 16, deliveryConcurrency: 8 });
+  try {
+    await clearDeliveryState(db);
+    const period = periodOf(opts.asOf, app.settings.periods);
+    // The period before counts as delivered: the bench measures this one's waves, not a catch-up.
+    await app.ledger.markPeriodComplete(periodOf(period.start - 1, app.settings.periods).id, Date.now());
+    await app.directory.refreshOnceFor(period.id, "bench");
+    const ahead = emulator.calls.length;
+    const waves = planWaves(period, await app.directory.managerZones(config.REPORT_TIMEZONE), {
+      localTime: config.REPORT_LOCAL_TIME,
+      reportZone: config.REPORT_TIMEZONE,
+    }).waves;
+    const perWave: Array<{ posts: number; ratio: number }> = [];
+    const t0 = performance.now();
+    for (const w of waves) {
+      const from = emulator.calls.length;
+      await app.delivery.deliverDue({ asOf: w });
+      const ok = emulator.calls.slice(from).filter((c) => c.method === "chat.postMessage" && c.ok);
+      if (ok.length >= 20) {
+        const span = (ok.at(-1)!.at - ok[0]!.at) / 60_000;
+        perWave.push({ posts: ok.length, ratio: (ok.length - 1) / span / opts.ratePerMinute });
+      }
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const tally = await app.ledger.tally(period.id);
+    const delivered = tally.byState.delivered.dm + tally.byState.delivered.channel;
+    const duringWaves = emulator.calls.slice(ahead);
+    // Modelled at Slack's real limits: what the waves asked of Slack besides posting holds their posts back.
+    const dms = 10_000;
+    const postMinutes = dms / limits.postMessage;
+    let otherMinutes = 0;
+    for (const [method, limit] of Object.entries(methodLimits)) {
+      if (method === "chat.postMessage") continue;
+      const calls = duringWaves.filter((c) => c.method === method).length;
+      otherMinutes += ((calls / delivered) * dms) / (limit / scale);
+    }
+    const posted = perWave.reduce((n, w) => n + w.posts, 0);
+    const perRecipient = new Map<string, number>();
+    for (const m of emulator.messages)
+      perRecipient.set(m.user ?? m.channel, (perRecipient.get(m.user ?? m.channel) ?? 0) + 1);
+    const byMethod: Record<string, number> = {};
+    for (const c of duringWaves) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+    return {
+      waves: waves.length,
+      callsDuringWaves: byMethod,
+      delivered,
+      duplicates: [...perRecipient.values()].filter((n) => n > 1).length,
+      directoryCallsAhead: ahead,
+      callsPerReport: emulator.calls.length / delivered,
+      modelledMinutes: postMinutes + otherMinutes,
+      postMinutes,
+      modelledRatio: (postMinutes + otherMinutes) / postMinutes,
+      waveRateRatio: perWave.reduce((n, w) => n + w.ratio * w.posts, 0) / posted,
+      worstWaveRateRatio: Math.min(...perWave.map((w) => w.ratio)),
+      http429: emulator.calls.filter((c) => c.status === 429).length,
+      wallSeconds: wall,
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+export type LocalWavesResult = Awaited<ReturnType<typeof benchLocalWaves>>;
+
+/** The figures issue 11 asks for, one line each. */
+export function printLocalWaves(r: LocalWavesResult, line: (k: string, v: string, goal?: string) => void): void {
+  line(
+    "local time: waves / delivered / duplicates",
+    `${r.waves} / ${r.delivered.toLocaleString()} / ${r.duplicates}`,
+    `(24 zones, ${r.directoryCallsAhead} directory calls ahead of the first wave, ${r.wallSeconds.toFixed(1)} s)`,
+  );
+  line(
+    "local: modelled 10,000 DMs ÷ posts alone",
+    r.modelledRatio.toFixed(3),
+    `goal <= 1.05 (${r.modelledMinutes.toFixed(1)} of ${r.postMinutes.toFixed(1)} min)`,
+  );
+  line("local: Slack calls per delivered report", r.callsPerReport.toFixed(3), "goal <= 1.1");
+  line(
+    "local: achieved / allowed rate within a wave",
+    r.waveRateRatio.toFixed(3),
+    `goal >= 0.9 (worst wave ${r.worstWaveRateRatio.toFixed(3)}, ${r.http429} x 429)`,
+  );
+}
