@@ -41,6 +41,12 @@ export async function writeDirectory(db: Db, entries: DirectoryEntry[]): Promise
   });
 }
 
+/** Forgets every lookup and every period's refresh: the next resolve asks Slack afresh. */
+export async function clearDirectory(db: Db): Promise<void> {
+  await db("slack_users").del();
+  await db("settings").where("key", "like", "directory_refreshed:%").del();
+}
+
 /** The roster email of a Slack user, for requests that come from Slack (slash commands, Home tab). */
 export async function emailOfUser(db: Db, userId: string): Promise<string | null> {
   const r = await db("slack_users").where({ user_id: userId }).whereNull("problem").first();

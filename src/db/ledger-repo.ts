@@ -1,9 +1,11 @@
+import { clearDirectory } from "./directory-repo.js";
 import { chunks, type Db, rowsPerInsert } from "./knex.js";
+import type { DeliveryRecord } from "./tables.js";
 
 /** dm: a manager's report · channel: a program's summary · notice: a program admin told that its channel post failed. */
-export type DeliveryKind = "dm" | "channel" | "notice";
+export type DeliveryKind = DeliveryRecord["kind"];
 /** pending: not sent · sending: a post may have reached Slack (check before resending) · delivered · failed: permanent. */
-export type DeliveryState = "pending" | "sending" | "delivered" | "failed";
+export type DeliveryState = DeliveryRecord["state"];
 
 export interface DeliveryRow {
   id: number;
@@ -98,17 +100,6 @@ export interface LedgerStore {
   markPeriodComplete(periodId: string, now: number): Promise<void>;
 }
 
-interface DeliveryRecord {
-  id: number | string;
-  period_id: string;
-  kind: DeliveryKind;
-  recipient: string;
-  state: DeliveryState;
-  attempts: number | string;
-  updated_at: number | string;
-  error: string | null;
-}
-
 const toRow = (r: DeliveryRecord): DeliveryRow => ({
   id: Number(r.id),
   periodId: r.period_id,
@@ -122,14 +113,22 @@ const toRow = (r: DeliveryRecord): DeliveryRow => ({
 
 const OPEN: DeliveryState[] = ["pending", "sending"];
 
-/** Rows due by `dueBy`, or at once (no due moment); everything when `dueBy` is not given. */
-const dueByOrNow = (b: ReturnType<Db>, dueBy: number | undefined) =>
-  dueBy === undefined ? b : b.where((w) => w.whereNull("due_at").orWhere("due_at", "<=", dueBy));
+/** Forgets every delivery and every Slack lookup: a benchmark's next delivery starts from nothing. */
+export async function clearDeliveryState(db: Db): Promise<void> {
+  await db("deliveries").del();
+  await db("delivery_periods").del();
+  await clearDirectory(db);
+}
 
 export function createLedgerStore(db: Db): LedgerStore {
   const fenced = (f: Fence) => db("deliveries").where({ id: f.id, claim: f.claim });
-  const due = (b: ReturnType<Db>, q: ClaimQuery) =>
-    dueByOrNow(b, q.dueBy)
+  /** Rows due by `dueBy`, or at once (no due moment); every row when `dueBy` is not given. */
+  const dueByOrNow = (dueBy: number | undefined) => {
+    const rows = db("deliveries");
+    return dueBy === undefined ? rows : rows.where((w) => w.whereNull("due_at").orWhere("due_at", "<=", dueBy));
+  };
+  const due = (q: ClaimQuery) =>
+    dueByOrNow(q.dueBy)
       .where("period_id", q.periodId)
       .whereIn("kind", q.kinds)
       .whereIn("state", OPEN)
@@ -142,7 +141,7 @@ export function createLedgerStore(db: Db): LedgerStore {
           period_id: periodId,
           kind: it.kind,
           recipient: it.recipient,
-          state: "pending",
+          state: "pending" as const,
           attempts: 0,
           updated_at: now,
           due_at: it.dueAt ?? null,
@@ -156,15 +155,11 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async openRecipients(periodId, kind, dueBy) {
-      return dueByOrNow(db("deliveries"), dueBy)
-        .where({ period_id: periodId, kind })
-        .whereIn("state", OPEN)
-        .pluck("recipient");
+      return dueByOrNow(dueBy).where({ period_id: periodId, kind }).whereIn("state", OPEN).pluck("recipient");
     },
 
     async openDue(periodId, dueBy) {
       const rows: Array<{ kind: DeliveryKind; recipient: string; due_at: number | string | null }> = await dueByOrNow(
-        db("deliveries"),
         dueBy,
       )
         .where("period_id", periodId)
@@ -189,13 +184,9 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async claimDue(q) {
-      const ids: number[] = await due(db("deliveries"), q)
-        .whereNotIn("id", q.exclude)
-        .orderBy("id")
-        .limit(q.limit)
-        .pluck("id");
+      const ids: number[] = await due(q).whereNotIn("id", q.exclude).orderBy("id").limit(q.limit).pluck("id");
       if (ids.length === 0) return [];
-      await due(db("deliveries"), q)
+      await due(q)
         .whereIn("id", ids)
         .update({ owner: q.owner, claim: q.claim, lease_until: q.now + q.leaseMs });
       const rows: DeliveryRecord[] = await db("deliveries").where("claim", q.claim).orderBy("id");
@@ -218,16 +209,15 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async listHeld(periodId) {
-      const rows: Array<{ kind: DeliveryKind; recipient: string; owner: string; lease_until: number | string }> =
-        await db("deliveries")
-          .where("period_id", periodId)
-          .whereNotNull("claim")
-          .select("kind", "recipient", "owner", "lease_until")
-          .orderBy("id");
+      const rows = await db("deliveries")
+        .where("period_id", periodId)
+        .whereNotNull("claim")
+        .select("kind", "recipient", "owner", "lease_until")
+        .orderBy("id");
       return rows.map((r) => ({
         kind: r.kind,
         recipient: r.recipient,
-        owner: r.owner,
+        owner: r.owner ?? "",
         leaseUntil: Number(r.lease_until),
       }));
     },
@@ -243,7 +233,7 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async countOpen(periodId, kinds, exclude, dueBy) {
-      const r = await dueByOrNow(db("deliveries"), dueBy)
+      const r = await dueByOrNow(dueBy)
         .where("period_id", periodId)
         .whereIn("kind", kinds)
         .whereIn("state", OPEN)
@@ -299,27 +289,26 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async tally(periodId) {
-      const [counts, failed] = await Promise.all([
-        db("deliveries")
-          .where("period_id", periodId)
-          .select("state", "kind")
-          .count({ n: "*" })
-          .groupBy("state", "kind") as Promise<Array<{ state: DeliveryState; kind: DeliveryKind; n: number | string }>>,
-        db("deliveries")
-          .where({ period_id: periodId, state: "failed" })
-          .select("kind", "recipient", "error")
-          .orderBy(["kind", "recipient"]) as Promise<
-          Array<{ kind: DeliveryKind; recipient: string; error: string | null }>
-        >,
-      ]);
+      const counts = db("deliveries")
+        .where("period_id", periodId)
+        .select("state", "kind")
+        .count({ n: "*" })
+        .groupBy("state", "kind");
+      const failed = db("deliveries")
+        .where({ period_id: periodId, state: "failed" })
+        .select("kind", "recipient", "error")
+        .orderBy(["kind", "recipient"]);
       const byState: PeriodTally["byState"] = {
         pending: noCounts(),
         sending: noCounts(),
         delivered: noCounts(),
         failed: noCounts(),
       };
-      for (const c of counts) byState[c.state][c.kind] = Number(c.n);
-      return { byState, failed: failed.map((f) => ({ kind: f.kind, recipient: f.recipient, error: f.error ?? "" })) };
+      for (const c of await counts) byState[c.state][c.kind] = Number(c.n);
+      return {
+        byState,
+        failed: (await failed).map((f) => ({ kind: f.kind, recipient: f.recipient, error: f.error ?? "" })),
+      };
     },
 
     async isPeriodComplete(periodId) {

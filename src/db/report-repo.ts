@@ -10,42 +10,44 @@ import type {
   ReportInput,
 } from "../domain/types.js";
 import type { Db } from "./knex.js";
+import type { EnrollmentRecord, MatchRecord, MatchRequestRecord, PersonRecord, ProgramRecord } from "./tables.js";
 
 export interface ReportQuery {
   asOf: Millis;
   /** Only these programs (one set-based read however many). */
   programIds?: string[];
-  /** Only the mentors who report to this manager, directly or through the whole tree. */
-  team?: { managerEmail: string; scope: ReportScope };
+  /** Only the mentors who report to these managers, directly or through the whole tree. */
+  team?: { managerEmails: string[]; scope: ReportScope };
 }
+
+/** A query's rows as the columns it selects: Knex cannot follow joins, aliases and raw sums. */
+const rowsOf = <T>(q: PromiseLike<unknown>) => q as PromiseLike<T[]>;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const bool = (v: unknown): boolean => v === true || v === 1 || v === "1" || v === "true";
 
-export function toProgram(r: Record<string, unknown>): Program {
+export function toProgram(r: ProgramRecord): Program {
   return {
-    id: String(r.program_id),
-    name: String(r.name),
+    id: r.program_id,
+    name: r.name,
     matchDurationMonths: Number(r.match_duration_months),
     requiresMentorApproval: bool(r.requires_mentor_approval),
     requiresMenteeApproval: bool(r.requires_mentee_approval),
     requiresAdminApproval: bool(r.requires_admin_approval),
-    adminChannel: (r.admin_channel as string | null) || null,
-    adminEmails: String(r.admin_emails ?? "")
-      .split(";")
-      .filter(Boolean),
+    adminChannel: r.admin_channel || null,
+    adminEmails: (r.admin_emails ?? "").split(";").filter(Boolean),
   };
 }
 
-/** The emails of a manager's team as a subquery: direct reports, or the whole reporting tree. */
-function teamQuery(db: Db, managerEmail: string, scope: ReportScope): Knex.QueryBuilder {
-  if (scope === "direct") return db("people").select("email").where("manager_email", managerEmail);
+/** The emails of managers' teams as a subquery: direct reports, or the whole reporting trees. */
+function teamQuery(db: Db, managerEmails: string[], scope: ReportScope): Knex.QueryBuilder {
+  if (scope === "direct") return db("people").select("email").whereIn("manager_email", managerEmails);
   // UNION (not UNION ALL) stops at a cycle, should one ever slip into the data.
   return db
     .withRecursive("team", ["email"], (qb) => {
       qb.select("email")
         .from("people")
-        .where("manager_email", managerEmail)
+        .whereIn("manager_email", managerEmails)
         .union((u) => u.select("p.email").from("people as p").join("team as t", "p.manager_email", "t.email"));
     })
     .select("email")
@@ -59,7 +61,7 @@ function teamQuery(db: Db, managerEmail: string, scope: ReportScope): Knex.Query
 export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInput> {
   const scoped = (qb: Knex.QueryBuilder, programCol: string, emailCol: string) => {
     if (q.programIds !== undefined) qb.whereIn(programCol, q.programIds);
-    if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmail, q.team.scope));
+    if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmails, q.team.scope));
     return qb;
   };
 
@@ -123,13 +125,17 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     );
   }
 
-  type Row = Record<string, any>;
-  const [programs, enrollments, matches, requests, meetings]: Row[][] = await Promise.all([
+  const [programs, enrollments, matches, requests, meetings] = await Promise.all([
     programsQ,
-    enrollmentsQ,
-    matchesQ,
-    requestsQ,
-    meetingsQ,
+    rowsOf<
+      Pick<EnrollmentRecord, "program_id" | "email" | "registered_at" | "added_at"> &
+        Pick<PersonRecord, "name" | "organization" | "manager_email">
+    >(enrollmentsQ),
+    rowsOf<Pick<MatchRecord, "match_id" | "program_id" | "mentor_email" | "matched_at" | "closed_at">>(matchesQ),
+    rowsOf<Omit<MatchRequestRecord, "mentee_email">>(requestsQ),
+    rowsOf<{ match_id: string; upcoming: number | string; completed: number | string; last_completed: number | null }>(
+      meetingsQ,
+    ),
   ]);
 
   const counts = new Map<string, { upcoming: number; completed: number; last: number | null }>();

@@ -7,13 +7,6 @@ export async function listPeople(db: Db): Promise<Array<{ email: string; name: s
 
 /** The channels programs post their summaries to, each once. */
 export async function listAdminChannels(db: Db): Promise<string[]> {
-  return db("programs").whereNotNull("admin_channel").distinct("admin_channel").pluck("admin_channel");
-}
-
-/** Forgets every delivery and every Slack lookup: a benchmark's next delivery starts from nothing. */
-export async function clearDeliveryState(db: Db): Promise<void> {
-  await db("deliveries").del();
-  await db("delivery_periods").del();
-  await db("slack_users").del();
-  await db("settings").where("key", "like", "directory_refreshed:%").del();
+  const channels = await db("programs").whereNotNull("admin_channel").distinct("admin_channel").pluck("admin_channel");
+  return channels.filter((c): c is string => c !== null);
 }

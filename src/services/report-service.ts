@@ -63,7 +63,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
       const input = await readReportInput(db, {
         asOf,
         programIds: programId === undefined ? undefined : [programId],
-        team: { managerEmail: manager.email, scope: config.REPORT_SCOPE },
+        team: { managerEmails: [manager.email], scope: config.REPORT_SCOPE },
       });
       return buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
     },
