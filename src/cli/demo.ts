@@ -5,8 +5,8 @@ import { listPeople } from "../db/roster-repo.js";
 import { type EmulatedUser, SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
 import { importDirectory } from "../import/import-service.js";
-import { buildRunSummaryText } from "../render/run-summary.js";
 import { type CliContext, parseAsOf } from "./context.js";
+import { buildRunSummaryText } from "./run-summary.js";
 
 export const SAMPLE_DIR = fileURLToPath(new URL("../../examples/sample/", import.meta.url));
 export const DEMO_DATABASE = "./data/demo.sqlite";

@@ -1,6 +1,6 @@
 import { createApp } from "../app.js";
-import { buildRunSummaryText } from "../render/run-summary.js";
 import { type CliContext, parseAsOf } from "./context.js";
+import { buildRunSummaryText } from "./run-summary.js";
 
 export async function runSend(
   ctx: CliContext,

@@ -3,7 +3,8 @@ import { createApp } from "../app.js";
 import { readManagerZones } from "../db/directory-repo.js";
 import { type ImportRecord, lastImports } from "../db/import-repo.js";
 import { periodsStartedBy, planWaves } from "../delivery/waves.js";
-import { periodOf, recipientZone } from "../domain/periods.js";
+import { formatDayTime } from "../domain/dates.js";
+import { formatPeriodRange, periodOf, recipientZone } from "../domain/periods.js";
 import { type CliContext, parseAsOf } from "./context.js";
 
 /** What the ledger says about a period: for the operator who watches deliveries. Reads only. */
@@ -23,11 +24,8 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
     app.ledger.listHeld(period.id),
     app.ledger.waiting(period.id, at),
   ]);
-  const when = (ms: number) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
-  const day = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
-  const lines = [
-    `Period ${period.id} (${day(period.start)} – ${day(period.end - 86_400_000)}): ${complete ? "complete" : "not complete"}`,
-  ];
+  const when = (ms: number) => formatDayTime(ms, zone);
+  const lines = [`Period ${period.id} (${formatPeriodRange(period, zone)}): ${complete ? "complete" : "not complete"}`];
   const total = Object.values(tally.byState).reduce((n, k) => n + k.dm + k.channel + k.notice, 0);
   if (total === 0) {
     lines.push("  Nothing planned yet: no run has started for this period.");

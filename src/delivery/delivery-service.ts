@@ -17,7 +17,6 @@ import { createReconciler } from "./reconcile.js";
 import { emptySummary, newRunState, openCount, type RunContext, type RunState, type RunSummary } from "./run-state.js";
 import { buildTargets } from "./targets.js";
 
-export { METADATA_EVENT } from "./reconcile.js";
 export type { RunSummary } from "./run-state.js";
 export { buildChannelNotice } from "./targets.js";
 

@@ -1,10 +1,8 @@
 import type { WebClient } from "@slack/web-api";
 import type { DeliveryRow } from "../db/ledger-repo.js";
+import { METADATA_EVENT } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { readWithRetry } from "../slack/retry.js";
-
-/** The metadata every post carries, by which a later run recognises it in a channel's history. */
-export const METADATA_EVENT = "mentorship_report";
 
 export interface Reconciler {
   /** Looks in Slack for a post of this row that may have gone out before a crash or a lost response. */

@@ -1,8 +1,8 @@
 import type { DeliveryRow } from "../db/ledger-repo.js";
+import { METADATA_EVENT } from "../ids.js";
 import { hasNewBlocks, withoutNewBlocks } from "../render/blocks.js";
 import { classify } from "../slack/client.js";
 import { sleep } from "../slack/retry.js";
-import { METADATA_EVENT } from "./reconcile.js";
 import { type RunContext, type RunState, targetKey } from "./run-state.js";
 
 const MAX_TRIES = 5;
@@ -50,7 +50,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
       const res = await slack.chat.postMessage({
         channel,
         text: message.text,
-        blocks: message.blocks as never,
+        blocks: message.blocks,
         unfurl_links: false,
         unfurl_media: false,
         metadata: {

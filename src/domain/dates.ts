@@ -52,6 +52,11 @@ export function formatDate(ms: Millis, zone: string): string {
   return formatDateMemo(ms, "", zone);
 }
 
+/** MM-DD-YYYY HH:MM and the zone: a moment as the operator reads it. */
+export function formatDayTime(ms: Millis, zone: string): string {
+  return `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
+}
+
 export function formatInstant(ms: Millis, zone: string): string {
   return DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true }) ?? new Date(ms).toISOString();
 }

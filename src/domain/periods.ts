@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { isValidZone } from "./dates.js";
+import { formatDate, isValidZone } from "./dates.js";
 import type { Millis } from "./types.js";
 
 export interface PeriodSettings {
@@ -61,4 +61,10 @@ export function localMoment(periodId: string, localTime: string, zone: string): 
 /** The earliest moment any zone on Earth (UTC+14) reaches `localTime` on the period's first day. */
 export function earliestLocalMoment(periodId: string, localTime: string): Millis {
   return localMoment(periodId, localTime, "UTC+14");
+}
+
+/** A period as its first and last days, MM-DD-YYYY – MM-DD-YYYY in `zone`. */
+export function formatPeriodRange(period: Pick<Period, "start" | "end">, zone: string): string {
+  const lastDay = DateTime.fromMillis(period.end, { zone }).minus({ days: 1 }).toMillis();
+  return `${formatDate(period.start, zone)} – ${formatDate(lastDay, zone)}`;
 }

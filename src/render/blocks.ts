@@ -1,6 +1,6 @@
-import { DateTime } from "luxon";
-import type { Period } from "../domain/periods.js";
 import { attentionReasonText } from "../domain/attention.js";
+import { formatDate } from "../domain/dates.js";
+import { formatPeriodRange, type Period } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary, ReportChanges } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 import type { ReportRow } from "../domain/types.js";
@@ -106,13 +106,12 @@ const plain = (s: string) => s.replace(/\s+/g, " ").replace(CONTROL, "");
 /** Slack's three control characters, escaped so a name can't inject a mention or a link (spec §14). */
 export const esc = (s: string) => plain(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
-const day = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
+const day = formatDate;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function periodLabel(o: RenderOptions, asOf: number): string {
   if (!o.period) return `as of ${day(asOf, o.zone)}`;
-  const lastDay = DateTime.fromMillis(o.period.end, { zone: o.zone }).minus({ days: 1 }).toMillis();
-  return `${day(o.period.start, o.zone)} – ${day(lastDay, o.zone)}`;
+  return formatPeriodRange(o.period, o.zone);
 }
 
 const header = (text: string): Block => ({

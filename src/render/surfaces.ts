@@ -1,5 +1,5 @@
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
-import { COMMAND } from "../slack/ids.js";
+import { COMMAND } from "../ids.js";
 import {
   type Block,
   buildManagerBlocks,

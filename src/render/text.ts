@@ -1,5 +1,5 @@
-import { DateTime } from "luxon";
 import { attentionReasonText } from "../domain/attention.js";
+import { formatDayTime } from "../domain/dates.js";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 import { dateColumn, rowDate } from "./row-dates.js";
@@ -73,7 +73,7 @@ function attentionLines(report: ManagerReport): string[] {
   ];
 }
 
-const when = (ms: number, zone: string) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
+const when = formatDayTime;
 
 export function buildManagerText(report: ManagerReport, zone: string): string {
   const n = rowCount(report);

@@ -90,7 +90,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
   /** Posts an on-demand summary to a program channel; what went wrong is told to the admin who asked. */
   async function postSummary(post: { channel: string; message: Message; programId: string }): Promise<Message> {
     const send = (m: Message) =>
-      slack.chat.postMessage({ channel: post.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
+      slack.chat.postMessage({ channel: post.channel, text: m.text, blocks: m.blocks, unfurl_links: false });
     try {
       try {
         await send(post.message);

@@ -1,9 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { HTTPModuleFunctions } from "@slack/bolt";
+import { EVENTS_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
-import { EVENTS_PATH } from "./ids.js";
 
 export type Refusal = "signature" | "stale" | "replay" | "team" | "response_url";
 

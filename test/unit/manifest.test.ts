@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { BOT_EVENTS, BOT_SCOPES, COMMAND, EVENTS_PATH } from "../../src/slack/ids.js";
+import { BOT_EVENTS, BOT_SCOPES, COMMAND, EVENTS_PATH } from "../../src/ids.js";
 
 // Slack's schema (slackapi/manifest-schema, MIT), vendored so a clone tests on its own.
 const schemaPath = new URL("../../vendor/slack/manifest.schema.1.0.0.json", import.meta.url);

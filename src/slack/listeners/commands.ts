@@ -40,16 +40,16 @@ export function handleReportCommand(deps: {
     await gate.enter();
     try {
       const answer = await deps.surfaces.command(command.user_id, command.text ?? "");
-      await respond({ response_type: "ephemeral", text: answer.message.text, blocks: answer.message.blocks as never });
+      await respond({ response_type: "ephemeral", text: answer.message.text, blocks: answer.message.blocks });
       if (answer.post) {
         const result = await deps.surfaces.postSummary(answer.post);
-        await respond({ response_type: "ephemeral", text: result.text, blocks: result.blocks as never });
+        await respond({ response_type: "ephemeral", text: result.text, blocks: result.blocks });
       }
     } catch (err) {
       outcome = "failed";
       deps.log.error({ err: safeErrorMessage(err) }, "slash command failed");
       const m = ui.failure();
-      await respond({ response_type: "ephemeral", text: m.text, blocks: m.blocks as never }).catch(() => {});
+      await respond({ response_type: "ephemeral", text: m.text, blocks: m.blocks }).catch(() => {});
     } finally {
       gate.leave();
       const ms = Math.round(performance.now() - started);

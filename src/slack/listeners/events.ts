@@ -11,7 +11,7 @@ export function handleAppHomeOpened(deps: { surfaces: SurfaceService; log: Logge
     if (event.tab && event.tab !== "home") return;
     try {
       const view = await deps.surfaces.homeView(event.user);
-      await client.views.publish({ user_id: event.user, view: view as never });
+      await client.views.publish({ user_id: event.user, view });
     } catch (err) {
       deps.log.error({ err: safeErrorMessage(err) }, "home tab failed");
     }

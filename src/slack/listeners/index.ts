@@ -1,8 +1,8 @@
 import type { App } from "@slack/bolt";
+import { COMMAND } from "../../ids.js";
 import type { Logger } from "../../logger.js";
 import type { SurfaceService } from "../../services/surface-service.js";
 import type { UploadService } from "../../services/upload-service.js";
-import { COMMAND } from "../ids.js";
 import { handleReportCommand } from "./commands.js";
 import { handleAppHomeOpened } from "./events.js";
 import { handleFileShare } from "./uploads.js";

@@ -1,15 +1,13 @@
-import { DateTime } from "luxon";
 import type { RunSummary } from "../delivery/delivery-service.js";
-
-const day = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy");
+import { formatDayTime } from "../domain/dates.js";
+import { formatPeriodRange } from "../domain/periods.js";
 
 /** What a delivery run did, for the operator's terminal and logs. Names managers, never mentees. */
 export function buildRunSummaryText(s: RunSummary, zone: string): string {
-  const last = DateTime.fromMillis(s.period.end, { zone }).minus({ days: 1 }).toMillis();
   const lines = [
-    `Period ${s.period.id} (${day(s.period.start, zone)} – ${day(last, zone)}), report as of ${DateTime.fromMillis(s.asOf, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`,
+    `Period ${s.period.id} (${formatPeriodRange(s.period, zone)}), report as of ${formatDayTime(s.asOf, zone)}`,
   ];
-  const at = (ms: number) => `${DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm")} ${zone}`;
+  const at = (ms: number) => formatDayTime(ms, zone);
   const waiting = s.waiting?.count
     ? `  ${s.waiting.count} waiting for their local time; the next wave at ${at(s.waiting.next!)}.`
     : null;

@@ -1,3 +1,6 @@
+// Names and constants the layers share. This module imports nothing, so any folder may use it
+// without making a cycle.
+
 /** Names that manifest.yml and the listeners share (a test checks the manifest against these). */
 export const COMMAND = "/mentorship-report";
 export const EVENTS_PATH = "/slack/events";
@@ -19,3 +22,6 @@ export const BOT_SCOPES = [
   "files:write",
 ] as const;
 export const BOT_EVENTS = ["app_home_opened", "message.im"] as const;
+
+/** The metadata event every post of a delivery carries, by which a later run recognises it in Slack. */
+export const METADATA_EVENT = "mentorship_report";
