@@ -1,7 +1,8 @@
 import { createApp } from "../app.js";
 import { loadConfig } from "../config.js";
 import type { Db } from "../db/knex.js";
-import { clearDeliveryState, listPeople } from "../db/roster-repo.js";
+import { clearDeliveryState } from "../db/ledger-repo.js";
+import { listPeople } from "../db/roster-repo.js";
 import { planWaves } from "../delivery/waves.js";
 import { periodOf } from "../domain/periods.js";
 import { SlackEmulator } from "../emulator/server.js";
