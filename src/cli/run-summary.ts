@@ -1,5 +1,6 @@
 import type { RunSummary } from "../delivery/delivery-service.js";
 import { formatDayTime } from "../domain/dates.js";
+import { parseNoticeRecipient } from "../domain/notice-key.js";
 import { formatPeriodRange } from "../domain/periods.js";
 
 /** What a delivery run did, for the operator's terminal and logs. Names managers, never mentees. */
@@ -68,8 +69,8 @@ const REASONS: Record<string, string> = {
 function failedWhat(kind: string, recipient: string): string {
   if (kind === "dm") return `DM to ${recipient}`;
   if (kind === "channel") return `summary of program ${recipient}`;
-  const [program, admin] = recipient.split(">");
-  return `notice to ${admin} about program ${program}`;
+  const { programId, admin } = parseNoticeRecipient(recipient);
+  return `notice to ${admin} about program ${programId}`;
 }
 
 const reason = (code: string) => (REASONS[code] ? `${REASONS[code]} (${code})` : code);

@@ -1,3 +1,4 @@
+import { noticeRecipient } from "../domain/notice-key.js";
 import type { Program } from "../domain/types.js";
 import { drain } from "./drain.js";
 import { type RunContext, type RunState, type Target, targetKey } from "./run-state.js";
@@ -15,7 +16,7 @@ export async function sendAdminNotices(ctx: RunContext, run: RunState, programs:
     if (!program) continue;
     const message = buildChannelNotice(program, f.error);
     for (const admin of new Set([...program.adminEmails, ...ctx.adminEmails]))
-      notices.push({ kind: "notice", recipient: `${program.id}>${admin}`, admin, message });
+      notices.push({ kind: "notice", recipient: noticeRecipient(program.id, admin), admin, message });
   }
   if (!notices.length) return;
   await ledger.plan(

@@ -32,8 +32,10 @@ export function buildTargets(
 
 /** What a program admin reads when the program's channel summary could not be posted. */
 export function buildChannelNotice(program: Program, error: string): Message {
-  const text =
+  // Escaped in `text` too: Slack shows it in the notification, where a name's `<!channel>` would ping.
+  const text = esc(
     `I could not post the ${program.name} summary to ${program.adminChannel ?? "its channel"} (${error}). ` +
-    "Invite the app to the channel, or fix admin_channel in programs.csv; the next period will try again.";
-  return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text: esc(text) } }] };
+      "Invite the app to the channel, or fix admin_channel in programs.csv; the next period will try again.",
+  );
+  return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] };
 }
