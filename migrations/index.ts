@@ -3,6 +3,7 @@ import * as m001 from "./20260101000000_core.js";
 import * as m002 from "./20260102000000_delivery.js";
 import * as m003 from "./20260111000000_local_time.js";
 import * as m004 from "./20260112000000_imports.js";
+import * as m005 from "./20260120000000_report_controls.js";
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   "20260102000000_delivery": m002,
   "20260111000000_local_time": m003,
   "20260112000000_imports": m004,
+  "20260120000000_report_controls": m005,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -36,6 +36,13 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     lines.push(
       `  Program admins told of a failed channel post: ${notices}${f("notice") ? ` (${f("notice")} could not be reached)` : ""}`,
     );
+  const skipped = s.tally?.skipped ?? [];
+  if (skipped.length) {
+    const by = (r: string) => skipped.filter((x) => x.reason === r).length;
+    lines.push(
+      `  Skipped at the managers' wish: ${by("paused")} paused for this period · ${by("stopped")} stopped (/mentorship-report resume turns them back on)`,
+    );
+  }
   if (s.reconciled)
     lines.push(`  ${s.reconciled} found already posted in Slack after an interrupted run (not sent again)`);
   if (failed.length) {

@@ -55,6 +55,7 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
       `  held: ${h.kind} ${h.recipient} by ${h.owner} until ${DateTime.fromMillis(h.leaseUntil, { zone }).toFormat("HH:mm:ss")}`,
     );
   for (const f of tally.failed) lines.push(`  failed: ${f.kind} ${f.recipient}: ${f.error}`);
+  for (const k of tally.skipped) lines.push(`  skipped: dm ${k.recipient}: ${k.reason}`);
   lines.push(...importLines(await lastImports(ctx.db, 3), zone));
   io.out(lines.join("\n") + "\n");
   return 0;

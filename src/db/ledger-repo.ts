@@ -4,7 +4,10 @@ import type { DeliveryRecord } from "./tables.js";
 
 /** dm: a manager's report · channel: a program's summary · notice: a program admin told that its channel post failed. */
 export type DeliveryKind = DeliveryRecord["kind"];
-/** pending: not sent · sending: a post may have reached Slack (check before resending) · delivered · failed: permanent. */
+/**
+ * pending: not sent · sending: a post may have reached Slack (check before resending) · delivered ·
+ * failed: permanent · skipped: the manager paused or stopped their reports (§11).
+ */
 export type DeliveryState = DeliveryRecord["state"];
 
 export interface DeliveryRow {
@@ -27,6 +30,8 @@ export const noCounts = (): KindCounts => ({ dm: 0, channel: 0, notice: 0 });
 export interface PeriodTally {
   byState: Record<DeliveryState, KindCounts>;
   failed: Array<{ kind: DeliveryKind; recipient: string; error: string }>;
+  /** Managers whose report was skipped at their wish, with the reason (`paused`, `stopped`). */
+  skipped: Array<{ recipient: string; reason: string }>;
 }
 
 export interface ClaimQuery {
@@ -91,7 +96,12 @@ export interface LedgerStore {
   /** Written before the post goes out, so a crash after it leaves the row in doubt, not pending. */
   markSending(f: Fence, now: number): Promise<boolean>;
   markPending(f: Fence, error: string | null, now: number): Promise<boolean>;
-  markDelivered(f: Fence, where: { channel: string; ts: string }, now: number): Promise<boolean>;
+  /** `asOf`: the time the delivered report was built at, from which the next one tells what changed. */
+  markDelivered(f: Fence, where: { channel: string; ts: string; asOf?: number }, now: number): Promise<boolean>;
+  /** Settles the period's pending DMs of these managers as skipped, with the reason, in one statement a chunk. */
+  skipPending(q: { periodId: string; recipients: string[]; reason: string; now: number }): Promise<void>;
+  /** Every manager's as-of of the last DM delivered to them before this period, in one grouped read. */
+  lastDeliveredAsOf(periodId: string): Promise<Map<string, number>>;
   markFailed(f: Fence, error: string, now: number): Promise<boolean>;
   /** Lets go of a row without finishing it (Slack unreachable, the run stopping): another run takes it. */
   release(f: Fence, error: string | null, now: number): Promise<void>;
@@ -264,12 +274,42 @@ export function createLedgerStore(db: Db): LedgerStore {
         state: "delivered",
         channel: where.channel,
         ts: where.ts,
+        ...(where.asOf === undefined ? {} : { as_of: where.asOf }),
         error: null,
         claim: null,
         lease_until: null,
         updated_at: now,
       });
       return n === 1;
+    },
+
+    async skipPending(q) {
+      for (const chunk of chunks(q.recipients, 5000)) {
+        await db("deliveries")
+          .where({ period_id: q.periodId, kind: "dm", state: "pending" })
+          .whereIn("recipient", chunk)
+          .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", q.now))
+          .update({
+            state: "skipped",
+            error: q.reason,
+            owner: null,
+            claim: null,
+            lease_until: null,
+            updated_at: q.now,
+          });
+      }
+    },
+
+    async lastDeliveredAsOf(periodId) {
+      // Period ids are ISO dates, so an earlier period sorts before this one.
+      const rows: Array<{ recipient: string; as_of: number | string }> = await db("deliveries")
+        .where({ kind: "dm", state: "delivered" })
+        .where("period_id", "<", periodId)
+        .whereNotNull("as_of")
+        .select("recipient")
+        .max({ as_of: "as_of" })
+        .groupBy("recipient");
+      return new Map(rows.map((r) => [r.recipient, Number(r.as_of)]));
     },
 
     async markFailed(f, error, now) {
@@ -298,16 +338,22 @@ export function createLedgerStore(db: Db): LedgerStore {
         .where({ period_id: periodId, state: "failed" })
         .select("kind", "recipient", "error")
         .orderBy(["kind", "recipient"]);
+      const skipped = db("deliveries")
+        .where({ period_id: periodId, state: "skipped" })
+        .select("recipient", "error")
+        .orderBy("recipient");
       const byState: PeriodTally["byState"] = {
         pending: noCounts(),
         sending: noCounts(),
         delivered: noCounts(),
         failed: noCounts(),
+        skipped: noCounts(),
       };
       for (const c of await counts) byState[c.state][c.kind] = Number(c.n);
       return {
         byState,
         failed: (await failed).map((f) => ({ kind: f.kind, recipient: f.recipient, error: f.error ?? "" })),
+        skipped: (await skipped).map((k) => ({ recipient: k.recipient, reason: k.error ?? "" })),
       };
     },
 

@@ -77,7 +77,7 @@ export interface DeliveryRecord {
   period_id: string;
   kind: "dm" | "channel" | "notice";
   recipient: string;
-  state: "pending" | "sending" | "delivered" | "failed";
+  state: "pending" | "sending" | "delivered" | "failed" | "skipped";
   attempts: number;
   owner: string | null;
   claim: string | null;
@@ -87,6 +87,15 @@ export interface DeliveryRecord {
   error: string | null;
   updated_at: number;
   due_at: number | null;
+  /** The as-of the delivered report was built at (§10: the next DM says what changed since). */
+  as_of: number | null;
+}
+
+export interface ReportControlRecord {
+  email: string;
+  state: "paused" | "stopped";
+  skip_period: string | null;
+  updated_at: number;
 }
 
 export interface DeliveryPeriodRecord {
@@ -106,5 +115,6 @@ declare module "knex/types/tables.js" {
     slack_users: SlackUserRecord;
     deliveries: DeliveryRecord;
     delivery_periods: DeliveryPeriodRecord;
+    report_controls: ReportControlRecord;
   }
 }

@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
 import { type Config, periodSettings } from "../config.js";
 import type { Db } from "../db/knex.js";
+import { rememberNewBlocksRejected, skipsOf, workspaceRejectsNewBlocks } from "../db/controls-repo.js";
 import { createLedgerStore, type LedgerStore } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import type { ReportService } from "../services/report-service.js";
 import type { Directory } from "../slack/directory.js";
+import { homeLinkOf } from "../slack/home-link.js";
 import { drain, startHeartbeat } from "./drain.js";
 import { deliverDue } from "./local-run.js";
 import { sendAdminNotices } from "./notices.js";
@@ -73,7 +75,9 @@ export function createDeliveryService(deps: DeliveryDeps) {
     retryBaseMs,
     concurrency: deps.concurrency ?? 4,
     adminEmails: config.ADMIN_EMAILS,
+    rememberNewBlocksRejected: (periodId) => rememberNewBlocksRejected(deps.db, periodId),
   };
+  const homeLink = homeLinkOf(deps.slack, log);
   const { ledger } = ctx;
 
   /** The tally that ends every run: what the ledger holds now, and what is left open. */
@@ -102,14 +106,32 @@ export function createDeliveryService(deps: DeliveryDeps) {
       return summary;
     }
 
-    const { managers, programs } = await reports.everything(opts.asOf);
-    run.targets = buildTargets(config.REPORT_TIMEZONE, period, managers, programs);
+    const [everything, lastAsOf, skips, rejectsNewBlocks, homeUrl] = await Promise.all([
+      reports.everything(opts.asOf),
+      ledger.lastDeliveredAsOf(period.id),
+      skipsOf(deps.db, period.id),
+      workspaceRejectsNewBlocks(deps.db, period.id),
+      homeLink(),
+    ]);
+    const { programs } = everything;
+    const managers = await reports.withChanges(everything.managers, lastAsOf);
+    run.targets = buildTargets(config.REPORT_TIMEZONE, period, managers, programs, {
+      newBlocks: !rejectsNewBlocks,
+      homeUrl,
+    });
+    if (rejectsNewBlocks) run.newBlocks = "rejected";
     for (const t of run.targets.values()) summary.planned[t.kind]++;
     await ledger.plan(
       period.id,
       [...run.targets.values()].map((t) => ({ kind: t.kind, recipient: t.recipient })),
       now(),
     );
+    // Managers who paused or stopped their reports (§11): settled as skipped before any Slack call.
+    for (const reason of ["paused", "stopped"] as const) {
+      const recipients = managers.map((r) => r.manager.email).filter((e) => skips.get(e) === reason);
+      if (!recipients.length) continue;
+      await ledger.skipPending({ periodId: period.id, recipients, reason, now: now() });
+    }
     const before = await ledger.tally(period.id);
     summary.alreadyDelivered = { ...before.byState.delivered };
 

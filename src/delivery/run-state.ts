@@ -59,6 +59,8 @@ export interface RunContext {
   /** Rows posted at once within a claim. */
   concurrency: number;
   adminEmails: string[];
+  /** Records that the workspace refused the newer block types, so later runs start with the simpler forms. */
+  rememberNewBlocksRejected: (periodId: string) => Promise<void>;
 }
 
 export type StopReason = "unreachable" | "fatal" | "shutdown";
@@ -77,6 +79,13 @@ export interface RunState {
   stop: StopReason | null;
   /** Local time (§12): the run takes only rows due by then. */
   dueBy?: Millis;
+  /**
+   * Whether the workspace takes the newer block types (table, data_visualization). While unknown, one
+   * message with them goes out alone (`newBlocksProbe`) and the others wait for its answer, so a
+   * workspace that refuses them costs one refused call, not one per message in flight.
+   */
+  newBlocks: "unknown" | "accepted" | "rejected";
+  newBlocksProbe: Promise<void> | null;
 }
 
 export function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
@@ -109,5 +118,7 @@ export function newRunState(period: Period, asOf: Millis): RunState {
     activeClaims: new Set(),
     transientStreak: 0,
     stop: null,
+    newBlocks: "unknown",
+    newBlocksProbe: null,
   };
 }

@@ -1,6 +1,6 @@
 import type { DeliveryRow } from "../db/ledger-repo.js";
 import { METADATA_EVENT } from "../ids.js";
-import { hasNewBlocks, withoutNewBlocks } from "../render/blocks.js";
+import { hasNewBlocks, type Message, withoutNewBlocks } from "../render/blocks.js";
 import { classify } from "../slack/client.js";
 import { sleep } from "../slack/retry.js";
 import { type RunContext, type RunState, targetKey } from "./run-state.js";
@@ -29,6 +29,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
   let state = row.state;
   let message = t.message;
   for (let tries = 0; tries < MAX_TRIES && !run.stop; ) {
+    let release: (() => void) | null = null;
     try {
       if (state === "sending") {
         if (!t.channel) {
@@ -37,12 +38,13 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         }
         const found = await ctx.reconcile.findPosted(row, { kind: t.kind, channel: t.channel });
         if (found) {
-          await ledger.markDelivered(fence, found, now());
+          await ledger.markDelivered(fence, { ...found, asOf: run.summary.asOf }, now());
           run.summary.reconciled++;
           return;
         }
       }
       const channel = t.channel as string;
+      ({ message, release } = await gateNewBlocks(run, message));
       await pacer.take(channel);
       if (run.stop) break;
       if (!(await ledger.markSending(fence, now()))) return; // Our claim was taken over.
@@ -59,7 +61,12 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         },
       });
       run.transientStreak = 0;
-      await ledger.markDelivered(fence, { channel: res.channel as string, ts: res.ts as string }, now());
+      if (release && hasNewBlocks(message)) run.newBlocks = "accepted";
+      await ledger.markDelivered(
+        fence,
+        { channel: res.channel as string, ts: res.ts as string, asOf: run.summary.asOf },
+        now(),
+      );
       run.summary.deliveredNow[t.kind]++;
       return;
     } catch (err) {
@@ -80,8 +87,15 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
       if (o.kind === "permanent") {
         if (o.reason === "invalid_blocks" && message.blocks.length) {
           // A workspace that rejects a block still gets the report: first without the newer
-          // block types (a chart), then as plain text.
-          message = hasNewBlocks(message) ? withoutNewBlocks(message) : { text: message.text, blocks: [] };
+          // block types (a table, a chart), then as plain text. The refusal is remembered for the rest
+          // of the run and for later runs, so that each message does not fail once first.
+          if (hasNewBlocks(message)) {
+            message = withoutNewBlocks(message);
+            if (run.newBlocks !== "rejected") {
+              run.newBlocks = "rejected";
+              await ctx.rememberNewBlocksRejected(run.period.id);
+            }
+          } else message = { text: message.text, blocks: [] };
           log.warn({ kind: t.kind, blocks: message.blocks.length }, "invalid_blocks: retrying with simpler blocks");
           await ledger.markPending(fence, o.reason, now());
           state = "pending";
@@ -95,8 +109,41 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
       if (++run.transientStreak >= UNREACHABLE_AFTER) run.stop = "unreachable";
       log.warn({ kind: t.kind, reason: o.reason, tries }, "transient Slack error");
       await sleep(Math.min(4000, ctx.retryBaseMs * 2 ** tries));
+    } finally {
+      // The probe's answer is in (or it ended some other way, and the next message probes instead).
+      release?.();
     }
   }
   run.gaveUp.push(row.id);
   await ledger.release(fence, run.stop ?? "gave_up_after_retries", now());
+}
+
+/**
+ * Lets a message with the newer block types go while the workspace's answer to them is unknown only as
+ * the probe; the others wait for the probe and then go in the form its answer calls for.
+ */
+async function gateNewBlocks(
+  run: RunState,
+  message: Message,
+): Promise<{ message: Message; release: (() => void) | null }> {
+  while (hasNewBlocks(message) && run.newBlocks === "unknown") {
+    if (!run.newBlocksProbe) {
+      let done!: () => void;
+      run.newBlocksProbe = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      return {
+        message,
+        release: () => {
+          run.newBlocksProbe = null;
+          done();
+        },
+      };
+    }
+    await run.newBlocksProbe;
+  }
+  return {
+    message: run.newBlocks === "rejected" && hasNewBlocks(message) ? withoutNewBlocks(message) : message,
+    release: null,
+  };
 }

@@ -10,13 +10,16 @@ export function buildTargets(
   period: Period,
   managers: ManagerReport[],
   programs: Array<{ program: Program; summary: ProgramSummary }>,
+  slack: { newBlocks: boolean; homeUrl?: string } = { newBlocks: true },
 ): Map<string, Target> {
   const targets = new Map<string, Target>();
+  // A workspace known to refuse the newer blocks gets the simpler forms at once, not after a refusal each.
+  const form = slack.newBlocks ? "table" : "sections";
   for (const r of managers)
     targets.set(targetKey("dm", r.manager.email), {
       kind: "dm",
       recipient: r.manager.email,
-      message: buildManagerBlocks(r, { zone, period }),
+      message: buildManagerBlocks(r, { zone, period, form, buttons: true, homeUrl: slack.homeUrl }),
     });
   for (const { program, summary } of programs) {
     if (!program.adminChannel) continue;
@@ -24,7 +27,7 @@ export function buildTargets(
       kind: "channel",
       recipient: program.id,
       channel: program.adminChannel,
-      message: buildProgramBlocks(summary, { zone, period, chart: true }),
+      message: buildProgramBlocks(summary, { zone, period, chart: slack.newBlocks }),
     });
   }
   return targets;

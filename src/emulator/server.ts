@@ -382,6 +382,8 @@ export class SlackEmulator extends EventEmitter {
           user_id: "U0BOT",
           bot_id: "B0BOT",
         };
+      case "bots.info":
+        return { ok: true, bot: { id: String(p.bot ?? ""), app_id: "A0EMULATED", name: "mentorship-bot" } };
       case "users.list": {
         const limit = Math.min(Number(p.limit ?? 1000) || 1000, 1000);
         const start = Number(p.cursor ? Buffer.from(String(p.cursor), "base64").toString() : 0) || 0;

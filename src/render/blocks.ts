@@ -1,4 +1,5 @@
 import { attentionReasonText } from "../domain/attention.js";
+import type { ControlState } from "../domain/controls.js";
 import { formatDate } from "../domain/dates.js";
 import { formatPeriodRange, type Period } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary, ReportChanges } from "../domain/reports.js";
@@ -83,8 +84,7 @@ export interface RenderOptions {
 /** How a DM shows its rows: a table block (newer), or sections of lines that every workspace accepts. */
 export type RowForm = "table" | "sections";
 
-/** The manager's own controls (spec §11) as they stand; decides which buttons the DM offers. */
-export type ControlState = "active" | "paused" | "stopped";
+export type { ControlState };
 
 export interface ManagerRenderOptions extends RenderOptions {
   /** "table" unless the workspace is known to reject table blocks. */
@@ -240,7 +240,8 @@ function attentionBlocks(report: ManagerReport): Block[] {
 }
 
 function tableBlock(rows: readonly ReportRow[], zone: string): Block {
-  const cell = (text: string): TableCell => ({ type: "raw_text", text: clip(plain(text), 1000) || "-" });
+  // Escaped like every text this app sends: Slack reads &lt; &gt; &amp; back as the characters.
+  const cell = (text: string): TableCell => ({ type: "raw_text", text: clip(esc(text), 1000) || "-" });
   return {
     type: "table",
     column_settings: [

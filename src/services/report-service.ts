@@ -7,6 +7,7 @@ import { periodOf } from "../domain/periods.js";
 import {
   buildManagerReport,
   buildProgramSummary,
+  changesSince,
   type ManagerReport,
   type ProgramSummary,
   rowsByManager,
@@ -107,6 +108,37 @@ export function createReportService({ db, config: given }: ReportDeps) {
         managers,
         programs: programs.map((program) => ({ program, summary: buildProgramSummary(program, rows, asOf) })),
       };
+    },
+
+    /**
+     * Adds to each report what changed since the as-of of the last report delivered to its manager
+     * (spec §10). One read of the data per distinct earlier as-of (a run's managers mostly share one),
+     * never one per manager. A manager with no earlier report gets no changes.
+     */
+    async withChanges(managers: ManagerReport[], lastAsOf: ReadonlyMap<string, Millis>): Promise<ManagerReport[]> {
+      const bySince = new Map<Millis, ManagerReport[]>();
+      for (const r of managers) {
+        const since = lastAsOf.get(r.manager.email);
+        if (since === undefined || since >= r.asOf) continue;
+        const list = bySince.get(since);
+        if (list) list.push(r);
+        else bySince.set(since, [r]);
+      }
+      if (!bySince.size) return managers;
+      await checkZone();
+      const roster = await readRoster(db, config.REPORT_SCOPE);
+      const changed = new Map<string, ManagerReport>();
+      for (const [since, reports] of bySince) {
+        const input = await readReportInput(db, { asOf: since });
+        const managerOf = new Map<string, string | null>(input.enrollments.map((e) => [e.email, e.managerEmail]));
+        for (const [email, p] of roster) managerOf.set(email, p.managerEmail);
+        const before = rowsByManager(buildRows(input, since, zone), managerOf, config.REPORT_SCOPE);
+        for (const r of reports) {
+          const now = r.groups.flatMap((g) => g.rows);
+          changed.set(r.manager.email, { ...r, changes: changesSince(before.get(r.manager.email) ?? [], now, since) });
+        }
+      }
+      return managers.map((r) => changed.get(r.manager.email) ?? r);
     },
   };
 }

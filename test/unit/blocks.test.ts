@@ -152,7 +152,6 @@ describe("Block Kit renderers", () => {
 
   it("escapes Slack's control characters in names", () => {
     const report = buildManagerReport({ email: "b@x.io", name: "B" }, rows(1), ASOF);
-    // Lines are mrkdwn and escaped; a table's raw_text cells are shown as they are, never parsed.
     const text = JSON.stringify(buildManagerBlocks(report, { zone: "UTC", period, form: "sections" }).blocks);
     expect(text).toContain("Engineering Mentorship &amp; &lt;Friends&gt;");
     expect(text).not.toContain("<Friends>");
