@@ -7,7 +7,7 @@ import { SIZES, writeCompany } from "../../src/bench/synthetic.js";
 import type { Db } from "../../src/db/knex.js";
 import { type EmulatedUser, SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
-import { cli } from "../helpers/cli.js";
+import { cli, cliAsync } from "../helpers/cli.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 import { type Served, startServe } from "../helpers/serve.js";
@@ -71,6 +71,24 @@ describe.each(ENGINES)("serve in local time, killed between two waves (%s)", (en
     for (const s of served.splice(0)) if (s.child.exitCode === null && !s.child.killed) s.child.kill("SIGKILL");
     await emulator.stop();
     await t.drop();
+  });
+
+  it("send --due delivers only what is due by --as-of; send without --due delivers everyone at once", async () => {
+    const env = { DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url };
+    // Async: the emulator runs in this process and must answer while the CLI waits on it.
+    let r = await cliAsync(["send", "--due", "--as-of", "2026-03-01T19:00:00Z"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Nothing due yet. The period's first wave is at 03-01-2026 20:00 UTC.");
+    expect(emulator.messages).toHaveLength(0);
+    r = await cliAsync(["send", "--due", "--as-of", "2026-03-02T08:00:00Z"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/DMs: +2 planned · 2 delivered now/);
+    expect(r.stdout).toContain("3 waiting for their local time; the next wave at 03-02-2026 09:00 UTC.");
+    expect(emulator.messages).toHaveLength(2);
+    r = await cliAsync(["send", "--as-of", "2026-03-02T08:00:00Z"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Period complete.");
+    expect([...perRecipient(emulator).values()]).toEqual([1, 1, 1, 1, 1]);
   });
 
   it("SIGKILL after the morning waves, a restart after Chicago's 09:00: each manager and channel once", async () => {
