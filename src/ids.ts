@@ -17,7 +17,8 @@ export const BOT_SCOPES = [
   "channels:history",
   "groups:read",
   "groups:history",
-  // CSV files program admins send in a DM: reading them, and attaching the problems to the answer.
+  // CSV files program admins send in a DM: reading them, and attaching the problems to the answer;
+  // files:write also uploads a manager's report as CSV (the Download CSV button, `/mentorship-report csv`).
   "files:read",
   "files:write",
 ] as const;

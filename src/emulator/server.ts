@@ -580,6 +580,99 @@ export class SlackEmulator extends EventEmitter {
     return 0;
   }
 
+  /**
+   * A click on a button of a message the app posted (or of the user's Home tab when `message` is
+   * absent), as Slack sends it: a `block_actions` payload with a response_url served here.
+   */
+  blockActionsPayload(opts: {
+    user: string;
+    actionId: string;
+    message?: { channel: string; ts: string };
+    value?: string;
+  }): Record<string, unknown> {
+    const id = `${Date.now()}-${++this.tsCounter}`;
+    const action = {
+      type: "button",
+      action_id: opts.actionId,
+      block_id: "report_controls",
+      action_ts: String(Date.now() / 1000),
+      ...(opts.value === undefined ? {} : { value: opts.value }),
+    };
+    const common = {
+      type: "block_actions",
+      team: { id: "T0EMULATED", domain: "emulated" },
+      user: { id: opts.user, team_id: "T0EMULATED" },
+      api_app_id: "A0EMULATED",
+      token: "legacy",
+      trigger_id: `${id}.trigger`,
+      actions: [action],
+    };
+    if (!opts.message) {
+      return { ...common, container: { type: "view", view_id: `V${this.views.length}` }, view: { type: "home" } };
+    }
+    return {
+      ...common,
+      container: {
+        type: "message",
+        channel_id: opts.message.channel,
+        message_ts: opts.message.ts,
+        is_ephemeral: false,
+      },
+      channel: { id: opts.message.channel },
+      message: { ts: opts.message.ts, type: "message" },
+      response_url: this.responseUrl(`action-${id}`),
+    };
+  }
+
+  /** A slash command as Slack sends it, with a response_url served here. */
+  slashCommandFields(user: string, text: string): Record<string, string> {
+    const id = `cmd-${Date.now()}-${++this.tsCounter}`;
+    return {
+      token: "legacy",
+      team_id: "T0EMULATED",
+      api_app_id: "A0EMULATED",
+      command: "/mentorship-report",
+      text,
+      user_id: user,
+      user_name: this.userById(user)?.name ?? user,
+      channel_id: this.dmChannelOf(user),
+      trigger_id: `${id}.trigger`,
+      response_url: this.responseUrl(id),
+    };
+  }
+
+  /**
+   * Delivers an interaction (a slash command's fields, or a `block_actions` payload) to a running app:
+   * over Socket Mode when a client is connected, else as a signed form POST to `target.url`.
+   */
+  async sendInteraction(
+    kind: "slash_commands" | "interactive",
+    fields: Record<string, unknown>,
+    target: { url?: string; signingSecret?: string } = {},
+  ): Promise<number> {
+    if (this.sockets.size) return (await this.sendEnvelope(kind, fields)).ackMs;
+    if (!target.url || !target.signingSecret) throw new Error("no Socket Mode client, and no app URL to post to");
+    const body =
+      kind === "interactive"
+        ? new URLSearchParams({ payload: JSON.stringify(fields) }).toString()
+        : new URLSearchParams(fields as Record<string, string>).toString();
+    const ts = Math.floor(Date.now() / 1000);
+    const sig = createHmac("sha256", target.signingSecret).update(`v0:${ts}:${body}`).digest("hex");
+    const started = performance.now();
+    const res = await fetch(target.url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": String(ts),
+        "X-Slack-Signature": `v0=${sig}`,
+      },
+      body,
+    });
+    await res.text();
+    if (res.status !== 200) throw new Error(`the app answered with HTTP ${res.status}`);
+    return performance.now() - started;
+  }
+
   private serveFile(req: IncomingMessage, res: ServerResponse, path: string): void {
     const id = /^\/files-pri\/T0EMULATED-(F\w+)\//.exec(path)?.[1] ?? "";
     const authorized = req.headers.authorization === `Bearer ${this.token}`;
@@ -602,7 +695,7 @@ export class SlackEmulator extends EventEmitter {
     for await (const c of req) chunks.push(c as Buffer);
     const f = this.files.get(path.slice("/upload/".length));
     if (!f) return this.send(res, 404, { ok: false, error: "file_not_found" });
-    f.content = Buffer.concat(chunks);
+    f.content = uploadedBytes(Buffer.concat(chunks), String(req.headers["content-type"] ?? ""));
     res.writeHead(200, { "Content-Type": "text/plain" });
     res.end(`OK - ${f.content.length}`);
   }
@@ -625,4 +718,21 @@ function safeJson(v: string): unknown {
   } catch {
     return v;
   }
+}
+
+/** The file in an upload: the body itself, or the file part of a multipart form (as the SDK sends it). */
+function uploadedBytes(body: Buffer, contentType: string): Buffer {
+  const boundary = /multipart\/form-data;.*boundary=("?)([^";]+)\1/i.exec(contentType)?.[2];
+  if (!boundary) return body;
+  const delimiter = Buffer.from(`--${boundary}`);
+  for (let at = body.indexOf(delimiter); at >= 0; ) {
+    const next = body.indexOf(delimiter, at + delimiter.length);
+    if (next < 0) break;
+    const part = body.subarray(at + delimiter.length, next);
+    const headEnd = part.indexOf("\r\n\r\n");
+    if (headEnd >= 0 && /filename=/i.test(part.subarray(0, headEnd).toString("utf8")))
+      return part.subarray(headEnd + 4, part.length - 2);
+    at = next;
+  }
+  return body;
 }

@@ -17,6 +17,8 @@ export function buildHelp(isAdmin: boolean): Message {
     `*${COMMAND}* — your team's part in the mentorship programs (only you see the answer):`,
     `• \`${COMMAND}\` — your team's mentors, grouped by matching status`,
     `• \`${COMMAND} PROGRAM\` — the same, for one program (its id, e.g. \`eng\`)`,
+    `• \`${COMMAND} csv\` — every row as a CSV file, in your DM with the app`,
+    `• \`${COMMAND} pause\` — skip your next scheduled report · \`stop\` — no more scheduled reports · \`resume\` — get them again`,
     `• \`${COMMAND} help\` — this help`,
   ];
   if (isAdmin) {
@@ -84,3 +86,18 @@ export function buildHomeView(opts: {
   }
   return { type: "home", blocks };
 }
+
+export const paused = (firstDay: string): Message =>
+  msg(
+    `Paused: you won't get the scheduled report of the period starting ${firstDay}; the one after comes as usual. \`${COMMAND}\` and the Home tab keep working.`,
+  );
+export const stopped = (): Message =>
+  msg(
+    `Stopped: no more scheduled reports until you resume (\`${COMMAND} resume\` or the Resume button). \`${COMMAND}\` and the Home tab keep working.`,
+  );
+export const resumed = (): Message => msg("Resumed: your report arrives by DM on the usual schedule again.");
+export const csvSent = (rows: number): Message =>
+  msg(`I sent the full report (${rows} row${rows === 1 ? "" : "s"}) as a CSV file to our DM. Mentees are never named.`);
+export const csvEmpty = (): Message =>
+  msg("None of your team takes part in a mentorship program as a mentor right now, so there is no CSV to send.");
+export const csvFailed = (): Message => msg("I could not send the CSV file just now. Please try again in a minute.");

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import { emailOfUser, writeDirectory } from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms } from "../db/report-repo.js";
+import { formatDate } from "../domain/dates.js";
 import type { Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import {
@@ -12,9 +13,11 @@ import {
   type Message,
   withoutNewBlocks,
 } from "../render/blocks.js";
+import { buildCsv } from "../render/csv.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
 import { readWithRetry } from "../slack/retry.js";
+import { createControlService } from "./control-service.js";
 import type { ReportService } from "./report-service.js";
 
 export interface SurfaceDeps {
@@ -22,7 +25,7 @@ export interface SurfaceDeps {
   reports: ReportService;
   slack: WebClient;
   log: Logger;
-  config: Pick<Config, "REPORT_TIMEZONE" | "ADMIN_EMAILS">;
+  config: Pick<Config, "REPORT_TIMEZONE" | "ADMIN_EMAILS" | "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS">;
   now?: () => number;
 }
 
@@ -31,6 +34,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
   const { db, reports, slack, log, config } = deps;
   const now = deps.now ?? Date.now;
   const zone = config.REPORT_TIMEZONE;
+  const controls = createControlService({ db, config });
 
   /** A Slack user's roster email: from the directory cache, else users.info (cached for next time). */
   async function emailOf(userId: string): Promise<string | null> {
@@ -61,6 +65,9 @@ export function createSurfaceService(deps: SurfaceDeps) {
       return { message: ui.buildHelp(admin) };
     }
     if (!person) return { message: ui.notInRoster() };
+    const v = verb.toLowerCase();
+    if (!arg && (v === "pause" || v === "stop" || v === "resume")) return { message: await control(person.email, v) };
+    if (!arg && v === "csv") return { message: await sendCsv(userId, person.email) };
 
     if (verb.toLowerCase() === "summary" || verb.toLowerCase() === "post") {
       if (!arg) return { message: ui.buildHelp(true) };
@@ -84,7 +91,10 @@ export function createSurfaceService(deps: SurfaceDeps) {
     if (verb && !(await findProgram(db, verb))) return { message: ui.unknownProgram(verb) };
     const report = await reports.managerReport(person.email, asOf, verb || undefined);
     // Sections, not a table: an ephemeral answer has no second try, and every workspace accepts them.
-    return { message: buildManagerBlocks(report, { zone, period: null, form: "sections", buttons: true }) };
+    const state = await controls.state(person.email, asOf);
+    return {
+      message: buildManagerBlocks(report, { zone, period: null, form: "sections", buttons: true, control: state }),
+    };
   }
 
   /** Posts an on-demand summary to a program channel; what went wrong is told to the admin who asked. */
@@ -112,6 +122,51 @@ export function createSurfaceService(deps: SurfaceDeps) {
     }
   }
 
+  /** A manager's own controls (§11), from the command or a button; the answer says what happens next. */
+  async function control(email: string, action: "pause" | "stop" | "resume"): Promise<Message> {
+    const at = now();
+    if (action === "pause") return ui.paused(formatDate((await controls.pause(email, at)).skipped, zone));
+    if (action === "stop") {
+      await controls.stop(email, at);
+      return ui.stopped();
+    }
+    await controls.resume(email);
+    return ui.resumed();
+  }
+
+  /**
+   * The full report as a CSV file with the seed's columns, uploaded to the manager's DM with the app
+   * (files.getUploadURLExternal + files.completeUploadExternal); the answer says it went.
+   */
+  async function sendCsv(userId: string, email: string): Promise<Message> {
+    const report = await reports.managerReport(email, now());
+    const rows = report.groups.reduce((n, g) => n + g.rows.length, 0);
+    if (!rows) return ui.csvEmpty();
+    try {
+      const dm = await slack.conversations.open({ users: userId });
+      const day = formatDate(report.asOf, zone);
+      await slack.filesUploadV2({
+        channel_id: dm.channel?.id ?? userId,
+        file: Buffer.from(buildCsv(report.groups)),
+        filename: `mentorship-report-${day}.csv`,
+        title: `Mentorship report as of ${day}`,
+      });
+      return ui.csvSent(rows);
+    } catch (err) {
+      const o = classify(err);
+      log.warn({ reason: "reason" in o ? o.reason : o.kind }, "CSV upload failed");
+      return ui.csvFailed();
+    }
+  }
+
+  /** What a manager's control or CSV button does, for the user who clicked it. */
+  async function action(userId: string, name: "csv" | "pause" | "stop" | "resume"): Promise<Message> {
+    const email = await emailOf(userId);
+    const person = email ? await findPerson(db, email) : null;
+    if (!person) return ui.notInRoster();
+    return name === "csv" ? sendCsv(userId, person.email) : control(person.email, name);
+  }
+
   async function homeView(userId: string) {
     const email = await emailOf(userId);
     const person = email ? await findPerson(db, email) : null;
@@ -119,10 +174,11 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const report = person ? await reports.managerReport(person.email, asOf) : null;
     const programs = person ? (await listPrograms(db)).filter((p) => isAdminOf(person.email, p)) : [];
     const summaries = await reports.programSummaries(programs, asOf);
-    return ui.buildHomeView({ report, summaries, zone });
+    const control = person ? await controls.state(person.email, asOf) : "active";
+    return ui.buildHomeView({ report, summaries, zone, control });
   }
 
-  return { command, postSummary, homeView, emailOf };
+  return { command, postSummary, homeView, emailOf, action };
 }
 
 export type SurfaceService = ReturnType<typeof createSurfaceService>;

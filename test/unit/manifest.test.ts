@@ -25,6 +25,9 @@ describe("manifest.yml", () => {
     expect(new URL(manifest.settings.event_subscriptions.request_url).pathname).toBe(EVENTS_PATH);
     expect(new URL(manifest.features.slash_commands[0].url).pathname).toBe(EVENTS_PATH);
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+    // The report's buttons need interactivity, posted to the same request path.
+    expect(manifest.settings.interactivity.is_enabled).toBe(true);
+    expect(new URL(manifest.settings.interactivity.request_url).pathname).toBe(EVENTS_PATH);
   });
 
   it("a manifest that breaks the schema is caught", () => {

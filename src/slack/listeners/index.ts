@@ -1,8 +1,10 @@
-import type { App } from "@slack/bolt";
+import type { App, BlockButtonAction } from "@slack/bolt";
 import { COMMAND } from "../../ids.js";
 import type { Logger } from "../../logger.js";
 import type { SurfaceService } from "../../services/surface-service.js";
 import type { UploadService } from "../../services/upload-service.js";
+import { ACTIONS } from "../../render/blocks.js";
+import { handleReportButton } from "./actions.js";
 import { handleReportCommand } from "./commands.js";
 import { handleAppHomeOpened } from "./events.js";
 import { handleFileShare } from "./uploads.js";
@@ -13,5 +15,7 @@ export function registerListeners(
 ): void {
   app.command(COMMAND, handleReportCommand(deps));
   app.event("app_home_opened", handleAppHomeOpened(deps));
+  const button = handleReportButton(deps);
+  for (const id of Object.values(ACTIONS)) app.action<BlockButtonAction>(id, button);
   if (deps.uploads) app.event("message", handleFileShare({ uploads: deps.uploads, log: deps.log }));
 }

@@ -1,0 +1,57 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
+import { safeErrorMessage } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { ACTIONS } from "../../render/blocks.js";
+import * as ui from "../../render/surfaces.js";
+import type { SurfaceService } from "../../services/surface-service.js";
+
+export type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
+
+const BY_ACTION = {
+  [ACTIONS.csv]: "csv",
+  [ACTIONS.pause]: "pause",
+  [ACTIONS.stop]: "stop",
+  [ACTIONS.resume]: "resume",
+} as const;
+
+/**
+ * The manager's buttons on the DM, the slash answer and the Home tab (§11): acknowledged at once, then
+ * done. A click in a message is answered privately in that conversation; a click on the Home tab
+ * republishes the tab, whose buttons then show the new state.
+ */
+export function handleReportButton(deps: { surfaces: SurfaceService; log: Logger }) {
+  return async ({
+    ack,
+    body,
+    action,
+    respond,
+    client,
+  }: Pick<ButtonArgs, "ack" | "body" | "action" | "respond" | "client">) => {
+    await ack();
+    const name = BY_ACTION[action.action_id as keyof typeof BY_ACTION];
+    // The Home tab link opens in the client; Slack still tells us of the click.
+    if (!name) return;
+    const user = body.user.id;
+    try {
+      const answer = await deps.surfaces.action(user, name);
+      if (body.container?.type === "view") {
+        await client.views.publish({ user_id: user, view: await deps.surfaces.homeView(user) });
+        if (name === "csv") await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
+      } else
+        await respond({
+          response_type: "ephemeral",
+          replace_original: false,
+          text: answer.text,
+          blocks: answer.blocks,
+        });
+      deps.log.info({ audit: "button", user, action: name }, "report button");
+    } catch (err) {
+      deps.log.error({ err: safeErrorMessage(err), action: name }, "report button failed");
+      const m = ui.failure();
+      if (body.container?.type !== "view")
+        await respond({ response_type: "ephemeral", replace_original: false, text: m.text, blocks: m.blocks }).catch(
+          () => {},
+        );
+    }
+  };
+}

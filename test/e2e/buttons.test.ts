@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SlackEmulator } from "../../src/emulator/server.js";
+import { importDirectory } from "../../src/import/import-service.js";
+import { ACTIONS } from "../../src/render/blocks.js";
+import { CSV_HEADER } from "../../src/render/csv.js";
+import { freshDb, type TestDb } from "../helpers/db.js";
+import { SAMPLE } from "../helpers/files.js";
+import { SIGNING_SECRET, type Served, startServe } from "../helpers/serve.js";
+
+const MENTEES = ["mia@", "eve@", "liam@", "noah@", "zoe@", "Mia ", "Eve ", "Liam ", "Noah ", "Zoe "];
+const DANA = "dana@acme.example";
+
+describe("the manager's buttons and commands against a running serve (§11)", () => {
+  let t: TestDb;
+  let emulator: SlackEmulator;
+  let serve: Served;
+  let target: { url: string; signingSecret: string };
+
+  beforeAll(async () => {
+    t = await freshDb("sqlite");
+    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
+    const people: Array<{ email: string; name: string }> = await t
+      .db("people")
+      .select("email", "name")
+      .orderBy("email");
+    emulator = await new SlackEmulator({
+      users: people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
+    }).start();
+    serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url });
+    target = { url: `${serve.url}/slack/events`, signingSecret: SIGNING_SECRET };
+  });
+  afterAll(async () => {
+    expect(await serve.stop()).toBe(0);
+    await emulator.stop();
+    await t.drop();
+  });
+
+  const until = async (ok: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(ok()).toBe(true);
+  };
+  /** The command as Dana, and the app's answer through response_url. */
+  async function command(text: string) {
+    const before = emulator.responses.length;
+    await emulator.sendInteraction(
+      "slash_commands",
+      emulator.slashCommandFields(emulator.userIdOf(DANA)!, text),
+      target,
+    );
+    await until(() => emulator.responses.length > before);
+    return JSON.stringify(emulator.responses[before]!.body);
+  }
+  async function click(actionId: string, where: "message" | "home") {
+    const user = emulator.userIdOf(DANA)!;
+    const payload = emulator.blockActionsPayload({
+      user,
+      actionId,
+      message: where === "message" ? { channel: `D${user.slice(1)}`, ts: "1.000001" } : undefined,
+    });
+    const [responses, views] = [emulator.responses.length, emulator.views.length];
+    await emulator.sendInteraction("interactive", payload, target);
+    if (where === "message") await until(() => emulator.responses.length > responses);
+    else await until(() => emulator.views.length > views);
+    return where === "message"
+      ? JSON.stringify(emulator.responses[responses]!.body)
+      : JSON.stringify(emulator.views[views]!.view);
+  }
+  const buttonsOf = (json: string) => [...json.matchAll(/"action_id":"(report_\w+)"/g)].map((m) => m[1]);
+
+  it("`csv` and the Download CSV button upload every row with the seed's columns to the manager's DM", async () => {
+    expect(await command("csv")).toContain("I sent the full report (8 rows) as a CSV file to our DM");
+    expect(await click(ACTIONS.csv, "message")).toContain("as a CSV file to our DM");
+    expect(emulator.uploads).toHaveLength(2);
+    for (const u of emulator.uploads) {
+      expect(u.channel).toBe(`D${emulator.userIdOf(DANA)!.slice(1)}`);
+      const csv = u.files[0]!.content.toString("utf8");
+      const lines = csv.trimEnd().split("\r\n");
+      expect(lines[0]).toBe(CSV_HEADER.join(","));
+      expect(lines).toHaveLength(1 + 8);
+      for (const m of MENTEES) expect(csv).not.toContain(m);
+    }
+    // The upload went the way Slack asks for now: an upload URL, then completion.
+    expect(emulator.callsOf("files.getUploadURLExternal")).toHaveLength(2);
+    expect(emulator.callsOf("files.completeUploadExternal")).toHaveLength(2);
+  });
+
+  it("skip, stop and resume from a DM, the command and the Home tab; the buttons follow the state", async () => {
+    expect(await click(ACTIONS.pause, "message")).toContain("Paused: you won't get the scheduled report");
+    const paused = await command("");
+    expect(buttonsOf(paused)).toEqual([ACTIONS.csv, ACTIONS.resume]);
+    expect(await command("stop")).toContain("Stopped: no more scheduled reports");
+    const home = await click(ACTIONS.resume, "home");
+    expect(buttonsOf(home)).toEqual([ACTIONS.csv, ACTIONS.pause, ACTIONS.stop]);
+    expect(await command("resume")).toContain("Resumed");
+    expect(await t.db("report_controls").count({ n: "*" }).first()).toMatchObject({ n: 0 });
+    const everything = JSON.stringify([emulator.responses, emulator.views, emulator.calls.map((c) => c.params)]);
+    for (const m of MENTEES) expect(everything).not.toContain(m);
+  });
+
+  it("help names the new commands", async () => {
+    const help = await command("help");
+    for (const word of ["/mentorship-report csv", "/mentorship-report pause", "`stop`", "`resume`"])
+      expect(help).toContain(word);
+  });
+});
