@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
 import { type Config, periodSettings } from "../config.js";
-import type { Db } from "../db/knex.js";
 import { rememberNewBlocksRejected, skipsOf, workspaceRejectsNewBlocks } from "../db/controls-repo.js";
+import type { Db } from "../db/knex.js";
 import { createLedgerStore, type LedgerStore } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";

@@ -39,7 +39,8 @@ const WAITING: ReadonlySet<Status> = new Set([
 
 /**
  * The rows that need a nudge as of `asOf` (spec §10), grouped by reason in `ATTENTION_REASONS` order
- * and within a reason in the rows' order. Pure: rows carry every fact the rules need.
+ * and within a reason the most urgent first (the longest wait, the nearest end), then in the rows'
+ * order. Pure: rows carry every fact the rules need.
  */
 export function attentionItems(rows: readonly ReportRow[], asOf: Millis, s: AttentionSettings): AttentionItem[] {
   const byReason = new Map<AttentionReason, AttentionItem[]>(ATTENTION_REASONS.map((r) => [r, []]));
@@ -68,7 +69,14 @@ export function attentionItems(rows: readonly ReportRow[], asOf: Millis, s: Atte
       }
     }
   }
-  return ATTENTION_REASONS.flatMap((reason) => byReason.get(reason)!);
+  return ATTENTION_REASONS.flatMap((reason) => {
+    const items = byReason.get(reason)!;
+    // MM-DD-YYYY compares as a date by year, then month and day.
+    const key = (a: AttentionItem) => (a.date ? a.date.slice(6) + a.date.slice(0, 5) : "");
+    return reason === "match_ending"
+      ? items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+      : items.sort((a, b) => (b.days ?? 0) - (a.days ?? 0));
+  });
 }
 
 const WAITING_FOR: Partial<Record<Status, string>> = {

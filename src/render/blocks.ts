@@ -1,4 +1,4 @@
-import { attentionReasonText } from "../domain/attention.js";
+import { ATTENTION_REASONS, type AttentionItem, attentionReasonText } from "../domain/attention.js";
 import type { ControlState } from "../domain/controls.js";
 import { formatDate } from "../domain/dates.js";
 import { formatPeriodRange, type Period } from "../domain/periods.js";
@@ -203,7 +203,7 @@ export function buildManagerFallback(report: ManagerReport, o: RenderOptions): s
 }
 
 /** At most this many lines each for the changes and the attention lists; the rest is counted. */
-const LIST_LINES = 15;
+const LIST_LINES = 10;
 
 function changeLines(c: ReportChanges): string[] {
   const who = (r: ReportRow) => `*${esc(r.mentorName)}* (${esc(r.program)})`;
@@ -221,21 +221,48 @@ function capped(lines: string[], more: (n: number) => string): string[] {
     : [...lines.slice(0, LIST_LINES - 1), more(lines.length - (LIST_LINES - 1))];
 }
 
+/** "3 new · 1 gone · 5 status changes": the whole of a list in one line, before its first lines. */
+const tally = (parts: Array<[number, string]>) =>
+  parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`)
+    .join(" · ");
+
 /** "Since your last report": status changes old → new, rows new and gone, meetings completed. */
 function changesBlocks(c: ReportChanges, zone: string): Block[] {
   const lines = changeLines(c);
-  const meetings = c.meetingsCompleted ? ` · ${plural(c.meetingsCompleted, "meeting")} completed` : "";
-  const head = `*Since your last report* (${day(c.since, zone)})${meetings}`;
+  const statusChanges = c.changed.filter((x) => x.before.status !== x.after.status).length;
+  const counts = tally([
+    [statusChanges, statusChanges === 1 ? "status change" : "status changes"],
+    [c.added.length, "new"],
+    [c.removed.length, "gone"],
+    [c.meetingsCompleted, c.meetingsCompleted === 1 ? "meeting completed" : "meetings completed"],
+  ]);
+  const head = `*Since your last report* (${formatDate(c.since, zone)})${counts ? `: ${counts}` : ""}`;
   if (!lines.length) return [section(`${head}\nNo new, ended or changed connections.`)];
-  return packSections([head, ...capped(lines, (n) => `…and ${plural(n, "more change")}: see the CSV.`)]).map(section);
+  return packSections([head, ...capped(lines, (n) => `…and ${plural(n, "more change")}.`)]).map(section);
 }
 
+const REASON_HEADS: Record<AttentionItem["reason"], [string, string]> = {
+  request_waiting: ["request waiting", "requests waiting"],
+  unmatched: ["mentor unmatched", "mentors unmatched"],
+  match_ending: ["match ending", "matches ending"],
+  no_meetings: ["match without meetings", "matches without meetings"],
+};
+
 function attentionBlocks(report: ManagerReport): Block[] {
-  if (!report.attention.length) return [];
-  const lines = report.attention.map((a) => `• *${esc(a.mentorName)}* (${esc(a.program)}) — ${attentionReasonText(a)}`);
+  const items = report.attention;
+  if (!items.length) return [];
+  const counts = tally(
+    ATTENTION_REASONS.map((r) => {
+      const n = items.filter((a) => a.reason === r).length;
+      return [n, REASON_HEADS[r][n === 1 ? 0 : 1]];
+    }),
+  );
+  const lines = items.map((a) => `• *${esc(a.mentorName)}* (${esc(a.program)}) — ${attentionReasonText(a)}`);
   return packSections([
-    `:warning: *Needs attention* (${report.attention.length})`,
-    ...capped(lines, (n) => `…and ${n} more: see the Home tab.`),
+    `:warning: *Needs attention* (${items.length})${items.length > LIST_LINES ? `: ${counts}` : ""}`,
+    ...capped(lines, (n) => `…and ${n} more, the longest waits first above.`),
   ]).map(section);
 }
 
@@ -337,9 +364,11 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
   blocks.push(...attentionBlocks(report));
   blocks.push({ type: "divider" });
   blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
+  // The buttons before the rows: a long report must not hide them.
+  if (o.buttons) blocks.push(managerButtons(o, true));
 
-  // Room kept at the end: the "showing" note and the buttons.
-  const footerRoom = o.buttons ? 2 : 1;
+  // Room kept at the end: the "showing" note.
+  const footerRoom = 1;
   let shown = 0;
   if (form === "table") {
     blocks.push(
@@ -371,7 +400,6 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
       ),
     );
   }
-  if (o.buttons) blocks.push(managerButtons(o, true));
   return { text: buildManagerFallback(report, o), blocks };
 }
 
