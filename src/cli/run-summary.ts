@@ -43,6 +43,8 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
       `  Skipped at the managers' wish: ${by("paused")} paused for this period · ${by("stopped")} stopped (/mentorship-report resume turns them back on)`,
     );
   }
+  const stale = (s.deliveredNow.stale ?? 0) + (s.alreadyDelivered.stale ?? 0);
+  if (stale) lines.push(`  Program admins told the data is older than DATA_MAX_AGE_DAYS: ${stale}`);
   if (s.reconciled)
     lines.push(`  ${s.reconciled} found already posted in Slack after an interrupted run (not sent again)`);
   if (failed.length) {

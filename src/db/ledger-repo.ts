@@ -2,7 +2,10 @@ import { clearDirectory } from "./directory-repo.js";
 import { chunks, type Db, rowsPerInsert } from "./knex.js";
 import type { DeliveryRecord } from "./tables.js";
 
-/** dm: a manager's report · channel: a program's summary · notice: a program admin told that its channel post failed. */
+/**
+ * dm: a manager's report · channel: a program's summary · notice: a program admin told that its channel
+ * post failed · stale: a program admin told, before the run delivers, that the data is old (§13).
+ */
 export type DeliveryKind = DeliveryRecord["kind"];
 /**
  * pending: not sent · sending: a post may have reached Slack (check before resending) · delivered ·
@@ -24,7 +27,8 @@ export interface DeliveryRow {
 /** A claimed row is changed only by the claim that holds it: a run whose lease ran out changes nothing. */
 export type Fence = { id: number; claim: string };
 
-export type KindCounts = Record<DeliveryKind, number>;
+/** `stale` is there only in a period that had such warnings. */
+export type KindCounts = Record<Exclude<DeliveryKind, "stale">, number> & { stale?: number };
 export const noCounts = (): KindCounts => ({ dm: 0, channel: 0, notice: 0 });
 
 export interface PeriodTally {

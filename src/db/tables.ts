@@ -75,7 +75,7 @@ export interface SlackUserRecord {
 export interface DeliveryRecord {
   id: number;
   period_id: string;
-  kind: "dm" | "channel" | "notice";
+  kind: "dm" | "channel" | "notice" | "stale";
   recipient: string;
   state: "pending" | "sending" | "delivered" | "failed" | "skipped";
   attempts: number;

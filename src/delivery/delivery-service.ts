@@ -17,6 +17,7 @@ import { Pacer } from "./pacer.js";
 import { resolveRecipients } from "./recipients.js";
 import { createReconciler } from "./reconcile.js";
 import { emptySummary, newRunState, openCount, type RunContext, type RunState, type RunSummary } from "./run-state.js";
+import { warnIfStale } from "./stale-notice.js";
 import { buildTargets } from "./targets.js";
 
 export type { RunSummary } from "./run-state.js";
@@ -39,7 +40,7 @@ export interface DeliveryDeps {
     | "DELIVERY_LEASE_SECONDS"
     | "ADMIN_EMAILS"
   > &
-    Partial<Pick<Config, "REPORT_LOCAL_TIME">>;
+    Partial<Pick<Config, "REPORT_LOCAL_TIME" | "DATA_MAX_AGE_DAYS">>;
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
@@ -76,6 +77,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     concurrency: deps.concurrency ?? 4,
     adminEmails: config.ADMIN_EMAILS,
     rememberNewBlocksRejected: (periodId) => rememberNewBlocksRejected(deps.db, periodId),
+    freshness: { maxAgeDays: config.DATA_MAX_AGE_DAYS ?? 14, zone: config.REPORT_TIMEZONE },
   };
   const homeLink = homeLinkOf(deps.slack, log);
   const { ledger } = ctx;
@@ -113,7 +115,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
       workspaceRejectsNewBlocks(deps.db, period.id),
       homeLink(),
     ]);
-    const { programs } = everything;
+    const { programs, dataAsOf } = everything;
     const managers = await reports.withChanges(everything.managers, lastAsOf);
     run.targets = buildTargets(config.REPORT_TIMEZONE, period, managers, programs, {
       newBlocks: !rejectsNewBlocks,
@@ -145,6 +147,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const stopHeartbeat = startHeartbeat(ctx, run);
     try {
+      await warnIfStale(ctx, run, { dataAsOf, programs: programs.map((p) => p.program) });
       await drain(ctx, run, ["dm", "channel"]);
       if (!run.stop)
         await sendAdminNotices(

@@ -7,6 +7,7 @@ import { drain, startHeartbeat } from "./drain.js";
 import { sendAdminNotices } from "./notices.js";
 import { resolveRecipients } from "./recipients.js";
 import { newRunState, type RunContext, type RunSummary } from "./run-state.js";
+import { warnIfStale } from "./stale-notice.js";
 import { buildTargets } from "./targets.js";
 import { type LocalTiming, periodsStartedBy, planWaves } from "./waves.js";
 
@@ -112,12 +113,14 @@ async function deliverDueIn(
     set.add(r.recipient);
   }
   const programs = new Map<string, Program>();
+  let dataAsOf: Millis | null | undefined;
   for (const [due, kinds] of [...byDue].sort(([a], [b]) => a - b)) {
     const dms = kinds.get("dm");
     const channels = kinds.get("channel");
     // Admins' notices are built by their own phase; only reports need the data as of the due moment.
     if (!dms && !channels) continue;
     const data = await reports.everything(due);
+    dataAsOf = data.dataAsOf;
     for (const p of data.programs) programs.set(p.program.id, p.program);
     const targets = buildTargets(
       timing.reportZone,
@@ -141,6 +144,7 @@ async function deliverDueIn(
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   const stopHeartbeat = startHeartbeat(ctx, run);
   try {
+    await warnIfStale(ctx, run, { dataAsOf, programs: [...programs.values()] });
     await drain(ctx, run, ["dm", "channel"]);
     if (!run.stop && (await ledger.failedChannels(period.id)).length) {
       // A run of DM waves only has not read the programs yet; the admins' notices name them.

@@ -61,6 +61,8 @@ export interface RunContext {
   adminEmails: string[];
   /** Records that the workspace refused the newer block types, so later runs start with the simpler forms. */
   rememberNewBlocksRejected: (periodId: string) => Promise<void>;
+  /** Data older than this makes a run warn the program admins first (§13); dates in `zone`. */
+  freshness: { maxAgeDays: number; zone: string };
 }
 
 export type StopReason = "unreachable" | "fatal" | "shutdown";

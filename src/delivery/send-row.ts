@@ -67,7 +67,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         { channel: res.channel as string, ts: res.ts as string, asOf: run.summary.asOf },
         now(),
       );
-      run.summary.deliveredNow[t.kind]++;
+      run.summary.deliveredNow[t.kind] = (run.summary.deliveredNow[t.kind] ?? 0) + 1;
       return;
     } catch (err) {
       const o = classify(err);

@@ -15,6 +15,8 @@ export interface ManagerReport {
   groups: StatusGroup[];
   /** Rows that need a nudge (spec §10); empty when nothing does or no settings were given. */
   attention: AttentionItem[];
+  /** The last successful import (§13); null: none on record; absent: not asked (then not shown). */
+  dataAsOf?: Millis | null;
   /** What changed since the manager's last delivered report; absent for a first report. */
   changes?: ReportChanges;
 }
@@ -52,6 +54,8 @@ export interface ProgramSummary {
   counts: Array<{ status: Status; count: number }>;
   byOrganization: OrganizationCounts[];
   groups: StatusGroup[];
+  /** The last successful import (§13); null: none on record; absent: not asked (then not shown). */
+  dataAsOf?: Millis | null;
 }
 
 /** Rows (already in report order) grouped by status; empty groups are left out. */

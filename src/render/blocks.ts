@@ -1,6 +1,7 @@
 import { ATTENTION_REASONS, type AttentionItem, attentionReasonText } from "../domain/attention.js";
 import type { ControlState } from "../domain/controls.js";
 import { formatDate } from "../domain/dates.js";
+import { dataAsOfLabel } from "../domain/freshness.js";
 import { formatPeriodRange, type Period } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary, ReportChanges } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
@@ -107,6 +108,9 @@ const plain = (s: string) => s.replace(/\s+/g, " ").replace(CONTROL, "");
 export const esc = (s: string) => plain(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 const day = formatDate;
+/** " · data as of MM-DD-YYYY" when the report knows its import (§13). */
+const stamp = (r: { dataAsOf?: number | null }, zone: string) =>
+  r.dataAsOf === undefined ? "" : ` · ${dataAsOfLabel(r.dataAsOf, zone)}`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function periodLabel(o: RenderOptions, asOf: number): string {
@@ -343,6 +347,7 @@ export function buildManagerBlocks(report: ManagerReport, o: ManagerRenderOption
       blocks: [
         header(`Mentorship report · ${periodLabel(o, report.asOf)}`),
         section("None of your team takes part in a mentorship program as a mentor right now."),
+        ...(report.dataAsOf === undefined ? [] : [context(dataAsOfLabel(report.dataAsOf, o.zone))]),
       ],
     };
   }
@@ -357,7 +362,7 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
   const blocks: Block[] = [
     header(`Mentorship report · ${periodLabel(o, report.asOf)}`),
     context(
-      `Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named`,
+      `Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named${stamp(report, o.zone)}`,
     ),
   ];
   if (report.changes) blocks.push(...changesBlocks(report.changes, o.zone));
@@ -449,7 +454,9 @@ export function buildProgramBlocks(s: ProgramSummary, o: RenderOptions & { chart
   const chart = o.chart ? buildStatusChart(s) : null;
   const blocks: Block[] = [
     header(`Program summary · ${esc(s.program.name)}`),
-    context(`${periodLabel(o, s.asOf)} · ${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}`),
+    context(
+      `${periodLabel(o, s.asOf)} · ${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}${stamp(s, o.zone)}`,
+    ),
     ...countFields(s.counts),
     ...(chart ? [chart] : []),
   ];

@@ -1,4 +1,4 @@
-import { formatInstant } from "../domain/dates.js";
+import { formatDate, formatInstant } from "../domain/dates.js";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import type { ReportRow } from "../domain/types.js";
 
@@ -17,12 +17,17 @@ export function publicRow(r: ReportRow) {
   };
 }
 
+/** `dataAsOf`: the last successful import's day, MM-DD-YYYY like the rows' dates, or null when none is on record. */
+const dataAsOf = (r: { dataAsOf?: number | null }, zone: string) =>
+  r.dataAsOf === undefined ? {} : { dataAsOf: r.dataAsOf === null ? null : formatDate(r.dataAsOf, zone) };
+
 const groups = (gs: StatusGroup[]) => gs.map((g) => ({ status: g.status, rows: g.rows.map(publicRow) }));
 
 export function buildManagerJson(report: ManagerReport, zone: string) {
   return {
     manager: report.manager,
     asOf: formatInstant(report.asOf, zone),
+    ...dataAsOf(report, zone),
     groups: groups(report.groups),
     attention: report.attention.map((a) => ({ ...a })),
   };
@@ -32,6 +37,7 @@ export function buildProgramJson(summary: ProgramSummary, zone: string) {
   return {
     program: summary.program,
     asOf: formatInstant(summary.asOf, zone),
+    ...dataAsOf(summary, zone),
     counts: Object.fromEntries(summary.counts.map((c) => [c.status, c.count])),
     groups: groups(summary.groups),
   };

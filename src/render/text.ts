@@ -1,5 +1,6 @@
 import { attentionReasonText } from "../domain/attention.js";
 import { formatDayTime } from "../domain/dates.js";
+import { dataAsOfLabel } from "../domain/freshness.js";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 import { dateColumn, rowDate } from "./row-dates.js";
@@ -74,12 +75,15 @@ function attentionLines(report: ManagerReport): string[] {
 }
 
 const when = formatDayTime;
+/** " · data as of MM-DD-YYYY" when the report knows its import (§13). */
+const stamp = (r: { dataAsOf?: number | null }, zone: string) =>
+  r.dataAsOf === undefined ? "" : ` · ${dataAsOfLabel(r.dataAsOf, zone)}`;
 
 export function buildManagerText(report: ManagerReport, zone: string): string {
   const n = rowCount(report);
   const head = [
     `Mentorship report for ${visible(report.manager.name)} <${visible(report.manager.email)}>`,
-    `As of ${when(report.asOf, zone)}`,
+    `As of ${when(report.asOf, zone)}${stamp(report, zone)}`,
   ];
   if (n === 0)
     return [...head, "", "None of your team takes part in a mentorship program as a mentor."].join("\n") + "\n";
@@ -101,7 +105,7 @@ export function buildProgramText(summary: ProgramSummary, zone: string): string 
   return (
     [
       `Program summary: ${visible(summary.program.name)} (${visible(summary.program.id)})`,
-      `As of ${when(summary.asOf, zone)} · ${total} mentor connection${total === 1 ? "" : "s"}`,
+      `As of ${when(summary.asOf, zone)} · ${total} mentor connection${total === 1 ? "" : "s"}${stamp(summary, zone)}`,
       ...table(["Status", "Rows"], counts, 1).map((l) => `  ${l}`),
       ...groupLines(summary.groups, zone),
     ].join("\n") + "\n"

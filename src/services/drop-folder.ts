@@ -15,7 +15,7 @@ import { safeErrorMessage } from "../errors.js";
 import { FILES, type ImportProblem } from "../import/csv-files.js";
 import { ImportError, importDirectory } from "../import/import-service.js";
 import type { Logger } from "../logger.js";
-import { buildDropFolderFailure } from "../render/uploads.js";
+import { buildDropFolderFailure } from "../render/data-in.js";
 import type { Directory } from "../slack/directory.js";
 import { afterRateLimits } from "../slack/retry.js";
 
@@ -114,7 +114,7 @@ export function createDropFolder(deps: DropFolderDeps) {
 
     let problems: ImportProblem[];
     try {
-      const result = await importDirectory(db, folder, { zone: config.REPORT_TIMEZONE });
+      const result = await importDirectory(db, folder, { zone: config.REPORT_TIMEZONE, source: "folder" });
       if (result.ok) {
         await recordDropFolderImported(db, hash);
         log.info({ files: result.files.map((f) => f.file) }, "drop folder imported");

@@ -1,4 +1,5 @@
 import { type Config, loadConfig } from "../config.js";
+import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms, readReportInput, readRoster } from "../db/report-repo.js";
 import { assertZone } from "../db/zone-guard.js";
@@ -47,6 +48,8 @@ export function createReportService({ db, config: given }: ReportDeps) {
     }).end,
     zone,
   });
+  /** When the data was last imported (§13): every report carries it. */
+  const dataAsOf = () => lastSuccessfulImportAt(db);
   let zoneChecked = false;
   const checkZone = async () => {
     if (!zoneChecked) await assertZone(db, zone);
@@ -66,7 +69,8 @@ export function createReportService({ db, config: given }: ReportDeps) {
         programIds: programId === undefined ? undefined : [programId],
         team: { managerEmails: [manager.email], scope: config.REPORT_SCOPE },
       });
-      return buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
+      const report = buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
+      return { ...report, dataAsOf: await dataAsOf() };
     },
 
     async programSummary(programId: string, asOf: Millis): Promise<ProgramSummary> {
@@ -74,26 +78,33 @@ export function createReportService({ db, config: given }: ReportDeps) {
       const program = await findProgram(db, programId);
       if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
       const input = await readReportInput(db, { asOf, programIds: [programId] });
-      return buildProgramSummary(program, buildRows(input, asOf, zone), asOf);
+      return { ...buildProgramSummary(program, buildRows(input, asOf, zone), asOf), dataAsOf: await dataAsOf() };
     },
 
     /** Several programs' summaries from one read of their data. */
     async programSummaries(programs: Program[], asOf: Millis): Promise<ProgramSummary[]> {
       if (!programs.length) return [];
       await checkZone();
-      const rows = buildRows(await readReportInput(db, { asOf, programIds: programs.map((p) => p.id) }), asOf, zone);
-      return programs.map((p) => buildProgramSummary(p, rows, asOf));
+      const [input, importedAt] = await Promise.all([
+        readReportInput(db, { asOf, programIds: programs.map((p) => p.id) }),
+        dataAsOf(),
+      ]);
+      const rows = buildRows(input, asOf, zone);
+      return programs.map((p) => ({ ...buildProgramSummary(p, rows, asOf), dataAsOf: importedAt }));
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
-    async everything(
-      asOf: Millis,
-    ): Promise<{ managers: ManagerReport[]; programs: Array<{ program: Program; summary: ProgramSummary }> }> {
+    async everything(asOf: Millis): Promise<{
+      managers: ManagerReport[];
+      programs: Array<{ program: Program; summary: ProgramSummary }>;
+      dataAsOf: Millis | null;
+    }> {
       await checkZone();
-      const [input, roster, programs] = await Promise.all([
+      const [input, roster, programs, importedAt] = await Promise.all([
         readReportInput(db, { asOf }),
         readRoster(db, config.REPORT_SCOPE),
         listPrograms(db),
+        dataAsOf(),
       ]);
       const rows = buildRows(input, asOf, zone);
       const settings = attention(asOf);
@@ -103,10 +114,17 @@ export function createReportService({ db, config: given }: ReportDeps) {
       const managers = [...rowsByManager(rows, managerOf, config.REPORT_SCOPE)]
         .filter(([email]) => roster.has(email))
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([email, mine]) => buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf, settings));
+        .map(([email, mine]) => ({
+          ...buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf, settings),
+          dataAsOf: importedAt,
+        }));
       return {
         managers,
-        programs: programs.map((program) => ({ program, summary: buildProgramSummary(program, rows, asOf) })),
+        programs: programs.map((program) => ({
+          program,
+          summary: { ...buildProgramSummary(program, rows, asOf), dataAsOf: importedAt },
+        })),
+        dataAsOf: importedAt,
       };
     },
 

@@ -20,7 +20,7 @@ import {
   uploadFailed,
   uploadNotAdmin,
   uploadNothingToRead,
-} from "../render/uploads.js";
+} from "../render/data-in.js";
 import { fetchSlackFile } from "../slack/client.js";
 import { afterRateLimits, readWithRetry } from "../slack/retry.js";
 

@@ -1,3 +1,4 @@
+import { formatDate } from "../domain/dates.js";
 import type { ImportProblem } from "../import/csv-files.js";
 import { type Block, esc, type Message } from "./blocks.js";
 
@@ -75,4 +76,13 @@ export function buildDropFolderFailure(problems: ImportProblem[]): Message {
   if (problems.length > shown.length)
     parts.push(`The first ${shown.length} of ${problems.length}; \`import --dry-run\` on the folder lists them all.`);
   return { text: clip(parts.join("\n"), 3900), blocks: parts.map((p) => section(clip(p, 3000))) };
+}
+
+/** What the program admins read before a scheduled run delivers reports built on old data (§13). */
+export function buildStaleDataNotice(o: { dataAsOf: number; days: number; maxAgeDays: number; zone: string }): Message {
+  const text =
+    `The mentorship data was last imported on ${formatDate(o.dataAsOf, o.zone)}, ${plural(o.days, "day")} ago ` +
+    `(more than ${plural(o.maxAgeDays, "day")}), and this period's reports are going out now with it. ` +
+    "Send me the latest CSV files here, or update the drop folder, so the next reports are right.";
+  return msg(text);
 }
