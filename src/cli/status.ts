@@ -38,11 +38,10 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
     }
   } else {
     const sum = (k: { dm: number; channel: number; notice: number }) => k.dm + k.channel + k.notice;
-    const skipped = (tally.byState as Record<string, { dm: number; channel: number; notice: number }>).skipped;
     lines.push(
       `  delivered ${sum(tally.byState.delivered)} · waiting for local time ${waiting.count}` +
         `${waiting.next !== null ? ` (next wave ${when(waiting.next)})` : ""}` +
-        ` · failed ${sum(tally.byState.failed)} · skipped ${skipped ? sum(skipped) : 0}`,
+        ` · failed ${sum(tally.byState.failed)} · skipped ${sum(tally.byState.skipped)}`,
     );
     lines.push(`  ${"".padEnd(10)} ${"DMs".padStart(8)} ${"channels".padStart(9)} ${"notices".padStart(8)}`);
     for (const [state, k] of Object.entries(tally.byState))

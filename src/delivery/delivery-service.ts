@@ -180,6 +180,14 @@ export function createDeliveryService(deps: DeliveryDeps) {
     reports,
     periods,
     timing: { localTime: config.REPORT_LOCAL_TIME ?? "09:00", reportZone: config.REPORT_TIMEZONE },
+    extras: async (periodId: string) => {
+      const [skips, rejectsNewBlocks, homeUrl] = await Promise.all([
+        skipsOf(deps.db, periodId),
+        workspaceRejectsNewBlocks(deps.db, periodId),
+        homeLink(),
+      ]);
+      return { skips, rejectsNewBlocks, homeUrl };
+    },
   };
 
   return {

@@ -15,6 +15,12 @@ export interface LocalDeps {
   reports: ReportService;
   periods: PeriodSettings;
   timing: LocalTiming;
+  /** What a run reads besides the data, as `deliverPeriod` does: managers' skips (§11), the DM's form. */
+  extras: (periodId: string) => Promise<{
+    skips: Map<string, "paused" | "stopped">;
+    rejectsNewBlocks: boolean;
+    homeUrl?: string;
+  }>;
 }
 
 /**
@@ -112,6 +118,8 @@ async function deliverDueIn(
     kinds.set(r.kind, set);
     set.add(r.recipient);
   }
+  const [extras, lastAsOf] = await Promise.all([deps.extras(period.id), ledger.lastDeliveredAsOf(period.id)]);
+  if (extras.rejectsNewBlocks) run.newBlocks = "rejected";
   const programs = new Map<string, Program>();
   let dataAsOf: Millis | null | undefined;
   for (const [due, kinds] of [...byDue].sort(([a], [b]) => a - b)) {
@@ -122,16 +130,29 @@ async function deliverDueIn(
     const data = await reports.everything(due);
     dataAsOf = data.dataAsOf;
     for (const p of data.programs) programs.set(p.program.id, p.program);
+    const managers = await reports.withChanges(
+      dms ? data.managers.filter((m) => dms.has(m.manager.email)) : [],
+      lastAsOf,
+    );
     const targets = buildTargets(
       timing.reportZone,
       period,
-      dms ? data.managers.filter((m) => dms.has(m.manager.email)) : [],
+      managers,
       channels ? data.programs.filter((p) => channels.has(p.program.id)) : [],
+      { newBlocks: !extras.rejectsNewBlocks, homeUrl: extras.homeUrl },
     );
     for (const [k, t] of targets) {
-      run.targets.set(k, t);
+      // The ledger keeps the as-of each report was built at: the due moment, not the run's time.
+      run.targets.set(k, { ...t, asOf: due });
       summary.planned[t.kind]++;
     }
+  }
+  // Managers who paused or stopped their reports (§11): settled as skipped at their wave, before any Slack call.
+  for (const reason of ["paused", "stopped"] as const) {
+    const recipients = [...run.targets.values()]
+      .filter((t) => t.kind === "dm" && extras.skips.get(t.recipient) === reason)
+      .map((t) => t.recipient);
+    if (recipients.length) await ledger.skipPending({ periodId: period.id, recipients, reason, now: now() });
   }
   summary.alreadyDelivered = { ...(await ledger.tally(period.id)).byState.delivered };
   const openDms = open.filter((r) => r.kind === "dm").length;

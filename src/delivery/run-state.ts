@@ -39,6 +39,8 @@ export interface Target {
   /** Where to post: a user id (Slack opens the DM) or a channel id or name. */
   channel?: string;
   problem?: string;
+  /** The time the report was built at, when not the run's (local time: its due moment). */
+  asOf?: Millis;
 }
 
 export const targetKey = (kind: DeliveryKind, recipient: string) => `${kind}:${recipient}`;

@@ -38,7 +38,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         }
         const found = await ctx.reconcile.findPosted(row, { kind: t.kind, channel: t.channel });
         if (found) {
-          await ledger.markDelivered(fence, { ...found, asOf: run.summary.asOf }, now());
+          await ledger.markDelivered(fence, { ...found, asOf: t.asOf ?? run.summary.asOf }, now());
           run.summary.reconciled++;
           return;
         }
@@ -64,7 +64,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
       if (release && hasNewBlocks(message)) run.newBlocks = "accepted";
       await ledger.markDelivered(
         fence,
-        { channel: res.channel as string, ts: res.ts as string, asOf: run.summary.asOf },
+        { channel: res.channel as string, ts: res.ts as string, asOf: t.asOf ?? run.summary.asOf },
         now(),
       );
       run.summary.deliveredNow[t.kind] = (run.summary.deliveredNow[t.kind] ?? 0) + 1;

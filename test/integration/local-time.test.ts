@@ -193,4 +193,31 @@ describe.each(ENGINES)("local time: each manager at 09:00 in their own zone (%s)
     expect(next?.deliveredNow).toEqual({ dm: 2, channel: 2, notice: 0 });
     expect(Object.values(perRecipient(w.emulator))).toEqual([1, 1, 1, 1, 1]);
   });
+
+  it("the ledger keeps each DM's as-of at its due moment; the next period's DM says what changed since then; a manager who stopped is skipped at their wave", async () => {
+    const users = await workspaceUsers(w.t.db);
+    w.emulator.setUsers(users);
+    const { delivery } = services(w.t.db, w.emulator);
+    await delivery.deliverDue({ asOf: Z("2026-03-03T00:00:00Z") });
+    const asOf: Array<{ recipient: string; as_of: number | string }> = await w.t
+      .db("deliveries")
+      .where({ period_id: "2026-03-02", kind: "dm" })
+      .select("recipient", "as_of")
+      .orderBy("recipient");
+    expect(asOf.map((r) => [r.recipient, new Date(Number(r.as_of)).toISOString()])).toEqual([
+      ["dana@acme.example", "2026-03-02T08:00:00.000Z"],
+      ["marcus@acme.example", "2026-03-02T15:00:00.000Z"],
+      ["sam@acme.example", "2026-03-02T15:00:00.000Z"],
+    ]);
+    await w.t.db("report_controls").insert({ email: "dana@acme.example", state: "stopped", updated_at: 0 });
+    const before = w.emulator.messages.length;
+    const runs = await delivery.deliverDue({ asOf: Z("2026-03-16T16:00:00Z") });
+    const next = runs.find((r) => r.period.id === "2026-03-16")!;
+    expect(next.deliveredNow).toEqual({ dm: 2, channel: 2, notice: 0 });
+    expect(next.tally?.skipped).toEqual([{ recipient: "dana@acme.example", reason: "stopped" }]);
+    // Victor registered on 03-05: Marcus's DM says so, measured from his last report's 09:00.
+    const marcusId = users.find((u) => u.email === "marcus@acme.example")!.id;
+    const marcus = w.emulator.messages.slice(before).find((m) => m.user === marcusId);
+    expect(JSON.stringify(marcus?.blocks)).toContain("Since your last report* (03-02-2026)");
+  });
 });
