@@ -17,6 +17,7 @@ import { SlackEmulator } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
 import { createLogger } from "../logger.js";
 import { buildManagerBlocks } from "../render/blocks.js";
+import { compareImport, importLines, maxRssMB, snapshotReimport } from "./bare-load.js";
 import { benchLocalWaves, printLocalWaves } from "./local-waves.js";
 import { BIG_MANAGER, SIZES, writeCompany } from "./synthetic.js";
 
@@ -246,7 +247,8 @@ async function main(argv: string[]) {
           .join("; ")}`,
       );
     const rows = imported.files.reduce((n, f) => n + f.rows, 0);
-    results.import = { rows, seconds: importSec, rowsPerSecond: rows / importSec };
+    results.import = { rows, seconds: importSec, rowsPerSecond: rows / importSec, peakRssMB: maxRssMB() };
+    Object.assign(results.import as object, await compareImport(o.engine, dir, database.url, importSec, say));
 
     say("Building every manager's report…");
     const { reports } = createApp({
@@ -317,6 +319,7 @@ async function main(argv: string[]) {
       postMinutes,
       assumptions: `users.list ${SLACK.tier2}/min over ${workspaceUsers} users, chat.postMessage ${SLACK.postMessage}/min`,
     };
+    (results.import as Record<string, unknown>).snapshot = await snapshotReimport(db, dir, ZONE, say);
     results.peakRssMB = process.resourceUsage().maxRSS / 1024;
   } finally {
     await db.destroy();
@@ -336,6 +339,7 @@ async function main(argv: string[]) {
     `${Math.round(r.import.rowsPerSecond).toLocaleString()} rows/s`,
     `(${r.import.rows.toLocaleString()} rows in ${r.import.seconds.toFixed(1)} s)`,
   );
+  for (const [k, v, goal] of importLines(r.import)) line(k, v, goal);
   line(
     "every manager's report (engine + Block Kit)",
     `${ms(r.reports.buildMs)} ms`,

@@ -39,6 +39,8 @@ export class ImportWriteError extends Error {
   readonly code = "IMPORT_WRITE_FAILED";
 }
 
+const BATCH = 50;
+
 export const stageName = (table: string) => `stage_${table}`;
 
 function stageDdl(t: StageTable, pgTemp: boolean): string {
@@ -53,13 +55,26 @@ function sqliteSession(conn: SqliteConnection, staged: string[]): ImportSession 
       conn.exec(`drop table if exists temp.${stageName(t.table)}`);
       conn.exec(stageDdl(t, false));
       staged.push(stageName(t.table));
-      const insert = conn.prepare(`insert into ${stageName(t.table)} values (?${", ?".repeat(t.columns.length)})`);
+      const width = t.columns.length + 1;
+      const row = `(?${", ?".repeat(t.columns.length)})`;
+      const one = conn.prepare(`insert into ${stageName(t.table)} values ${row}`);
+      // Many rows per statement: the per-call cost, not SQLite, is what a bulk load pays for.
+      const many = conn.prepare(`insert into ${stageName(t.table)} values ${Array(BATCH).fill(row).join(", ")}`);
+      let params: unknown[] = [];
       return {
         write(line, values) {
+          params.push(line);
           // better-sqlite3 binds no booleans; SQLite keeps them as 1 and 0 anyway.
-          insert.run(line, ...values.map((v) => (typeof v === "boolean" ? Number(v) : v)));
+          for (const v of values) params.push(typeof v === "boolean" ? Number(v) : v);
+          if (params.length === BATCH * width) {
+            many.run(...params);
+            params = [];
+          }
         },
-        async end() {},
+        async end() {
+          for (let i = 0; i < params.length; i += width) one.run(...params.slice(i, i + width));
+          params = [];
+        },
       };
     },
     async all<T>(sql: string, params: readonly unknown[] = []) {
@@ -150,6 +165,8 @@ export async function inImportTransaction(db: Db, fn: (s: ImportSession) => Prom
     const sqlite = conn as SqliteConnection;
     const staged: string[] = [];
     try {
+      // A page cache that holds the tables being merged; staging tables spill to temp files, so memory stays flat.
+      sqlite.exec("pragma cache_size = -131072");
       sqlite.exec("begin immediate");
       const commit = await fn(sqliteSession(sqlite, staged));
       sqlite.exec(commit ? "commit" : "rollback");
@@ -157,6 +174,7 @@ export async function inImportTransaction(db: Db, fn: (s: ImportSession) => Prom
       if (sqlite.inTransaction) sqlite.exec("rollback");
       throw writeError(err);
     } finally {
+      sqlite.exec("pragma cache_size = -2000");
       for (const t of staged) {
         try {
           sqlite.exec(`drop table if exists temp.${t}`);
@@ -213,12 +231,26 @@ function notNull(ref: Reference): string {
 
 const present = (plan: ImportPlan, table: string) => plan.tables.some((t) => t.table === table);
 
-/** Indexes the staging table on its key, once its rows are in. */
-export async function indexStage(s: ImportSession, t: StageTable): Promise<void> {
-  await s.run(
-    `create index ${s.engine === "sqlite" ? "temp." : ""}ix_${stageName(t.table)} on ${stageName(t.table)} (${t.key.join(", ")})`,
-  );
+/**
+ * Indexes the staging table on its key once its rows are in: a unique index when the keys are
+ * unique, which is how an import without duplicates learns it has none. Returns whether they were.
+ */
+export async function indexStage(s: ImportSession, t: StageTable): Promise<boolean> {
+  const ddl = (unique: boolean) =>
+    `create ${unique ? "unique " : ""}index ${s.engine === "sqlite" ? "temp." : ""}ix_${stageName(t.table)} on ${stageName(t.table)} (${t.key.join(", ")})`;
+  let unique = true;
+  // A failed statement ends a PostgreSQL transaction unless it ran under a savepoint.
+  if (s.engine === "pg") await s.run("savepoint stage_index");
+  try {
+    await s.run(ddl(true));
+    if (s.engine === "pg") await s.run("release savepoint stage_index");
+  } catch {
+    if (s.engine === "pg") await s.run("rollback to savepoint stage_index");
+    unique = false;
+    await s.run(ddl(false));
+  }
   if (s.engine === "pg") await s.run(`analyze ${stageName(t.table)}`);
+  return unique;
 }
 
 /** Lines that repeat a key seen on an earlier line. */
@@ -308,23 +340,38 @@ export async function compareStage(s: ImportSession, t: StageTable): Promise<Tab
 }
 
 /**
- * Makes each staged table the stored one: rows it no longer has are removed (unless merging), new
- * ones added, changed ones updated; set-based, a statement per table.
+ * Makes each staged table the stored one: rows it no longer has are removed (unless merging), changed
+ * ones updated, new ones added; set-based, a statement for each, and none where `changes` says
+ * there is nothing to do. Rows that did not change are not written at all.
  */
-export async function applyStage(s: ImportSession, plan: ImportPlan, zone: string): Promise<void> {
-  for (const t of plan.tables) {
+export async function applyStage(
+  s: ImportSession,
+  plan: ImportPlan,
+  changes: ReadonlyArray<{ added: number; changed: number; removed: number }>,
+  zone: string,
+): Promise<void> {
+  for (const [i, t] of plan.tables.entries()) {
+    const c = changes[i]!;
     const stage = stageName(t.table);
-    const on = t.key.map((k) => `st.${k} = ${t.table}.${k}`).join(" and ");
-    if (!plan.merge) await s.run(`delete from ${t.table} where not exists (select 1 from ${stage} st where ${on})`);
-    const cols = t.columns.map((c) => c.name).join(", ");
-    const updates = t.columns
-      .filter((c) => !t.key.includes(c.name))
-      .map((c) => `${c.name} = excluded.${c.name}`)
-      .join(", ");
-    await s.run(
-      `insert into ${t.table} (${cols}) select ${cols} from ${stage} where true
-       on conflict (${t.key.join(", ")}) do update set ${updates} where ${differs(t, t.table, "excluded")}`,
-    );
+    const sameKey = (a: string, b: string) => t.key.map((k) => `${a}.${k} = ${b}.${k}`).join(" and ");
+    const cols = t.columns.map((col) => col.name);
+    if (!plan.merge && c.removed > 0)
+      await s.run(
+        `delete from ${t.table} where not exists (select 1 from ${stage} st where ${sameKey("st", t.table)})`,
+      );
+    if (c.changed > 0) {
+      const sets = cols.filter((col) => !t.key.includes(col)).map((col) => `${col} = st.${col}`);
+      await s.run(
+        `update ${t.table} set ${sets.join(", ")} from ${stage} st
+         where ${sameKey("st", t.table)} and (${differs(t, t.table, "st")})`,
+      );
+    }
+    if (c.added > 0) {
+      await s.run(
+        `insert into ${t.table} (${cols.join(", ")}) select ${cols.map((col) => `st.${col}`).join(", ")} from ${stage} st
+         where not exists (select 1 from ${t.table} d where ${sameKey("d", "st")})`,
+      );
+    }
   }
   await s.run(
     "insert into settings (key, value) values ('timezone', ?) on conflict (key) do update set value = excluded.value",

@@ -162,10 +162,15 @@ async function parseFile(
 const fileOf = (table: string) => FILES.find((f) => f.table === table)?.file ?? `${table}.csv`;
 
 /** Checks that need every file and the database: references, duplicate keys, a manager chain that loops. */
-async function crossCheck(s: ImportSession, plan: ImportPlan, problems: ImportProblem[]): Promise<void> {
+async function crossCheck(
+  s: ImportSession,
+  plan: ImportPlan,
+  duplicated: readonly StageTable[],
+  problems: ImportProblem[],
+): Promise<void> {
   const add = (file: string, line: number, column: string, problem: string) =>
     problems.push({ file, line, column, problem });
-  for (const t of plan.tables) {
+  for (const t of duplicated) {
     for (const d of await duplicateKeys(s, t))
       add(fileOf(t.table), d.line, t.key.join("+"), `duplicate key, first seen on line ${d.first}`);
   }
@@ -269,6 +274,7 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
     opts.onProgress?.({ file, bytes: done, totalBytes: total, rows: done });
 
   await inImportTransaction(db, async (s) => {
+    const duplicated: StageTable[] = [];
     for (const [i, spec] of specs.entries()) {
       const t = plan.tables[i]!;
       const names = t.columns.map((c) => c.name);
@@ -286,11 +292,11 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
         opts.onProgress,
       );
       await writer.end();
-      await indexStage(s, t);
+      if (!(await indexStage(s, t))) duplicated.push(t);
       files.push({ file: spec.file, rows, added: 0, changed: 0, removed: 0, unchanged: 0 });
     }
     progress("checking", 0, 1);
-    await crossCheck(s, plan, problems);
+    await crossCheck(s, plan, duplicated, problems);
     if (problems.length > 0) return false;
     for (const [i, t] of plan.tables.entries()) {
       const c = await compareStage(s, t);
@@ -322,7 +328,7 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
     }
     if (opts.dryRun) return false;
     progress("writing", 0, 1);
-    await applyStage(s, plan, opts.zone);
+    await applyStage(s, plan, files, opts.zone);
     progress("writing", 1, 1);
     return true;
   });

@@ -1,0 +1,183 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Db } from "../db/knex.js";
+import { FILES } from "../import/csv-files.js";
+import { importDirectory } from "../import/import-service.js";
+
+// The lookup indexes the app's schema has (primary keys included), so that the bare load pays for
+// the same index maintenance the import does.
+const INDEXES: Record<string, string[]> = {
+  programs: ["primary key (program_id)"],
+  people: ["primary key (email)", "index (manager_email)"],
+  enrollments: ["primary key (program_id, email, role)", "index (email, role)"],
+  match_requests: ["primary key (request_id)", "index (mentor_email, program_id)"],
+  matches: ["primary key (match_id)", "index (mentor_email, program_id)"],
+  meetings: ["primary key (meeting_id)", "index (match_id)"],
+};
+
+const headerOf = (path: string) =>
+  readFileSync(path, "utf8")
+    .slice(0, 4096)
+    .split(/\r?\n/)[0]!
+    .replace(/^\uFEFF/, "")
+    .split(",")
+    .map((c) => c.trim());
+
+/** Plain tables named like the files (every column text), with the app's keys and lookup indexes. */
+function ddl(dir: string, schema: string, indexNames: boolean): string[] {
+  const out: string[] = [];
+  for (const f of FILES) {
+    const cols = headerOf(join(dir, f.file));
+    const specs = INDEXES[f.table]!;
+    const pk = specs.find((s) => s.startsWith("primary key"))!;
+    out.push(`create table ${schema}${f.table} (${cols.map((c) => `${c} text`).join(", ")}, ${pk});`);
+    const lookups = specs.filter((s) => s.startsWith("index"));
+    for (const [i, s] of lookups.entries())
+      out.push(`create index ${indexNames ? `ix_${f.table}_${i} ` : ""}on ${schema}${f.table} ${s.slice(6)};`);
+  }
+  return out;
+}
+
+function run(cmd: string, args: string[], input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 && !err ? resolve() : reject(new Error(`${cmd}: ${err || `exit ${code}`}`)),
+    );
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Seconds a bare load of the six files takes, for comparison with the import: the sqlite3 CLI's
+ * `.import` into a new file, or psql's `\copy` into a schema of the given database, each into the
+ * plain tables above and in one transaction.
+ */
+export async function bareLoad(engine: "sqlite" | "pg", dir: string, databaseUrl: string): Promise<number> {
+  if (engine === "sqlite") {
+    const tmp = mkdtempSync(join(tmpdir(), "mr-bare-"));
+    try {
+      const script = [
+        "pragma journal_mode = wal;",
+        "pragma synchronous = normal;",
+        ...ddl(dir, "", true),
+        ".mode csv",
+        "begin;",
+        ...FILES.map((f) => `.import --skip 1 ${join(dir, f.file)} ${f.table}`),
+        "commit;",
+      ].join("\n");
+      const file = join(tmp, "bare.sqlite");
+      const t = performance.now();
+      await run("sqlite3", [file], script);
+      return (performance.now() - t) / 1000;
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const schema = `bare_${process.pid}`;
+  const script = [
+    "\\set ON_ERROR_STOP on",
+    "set client_min_messages = warning;",
+    `create schema ${schema};`,
+    ...ddl(dir, `${schema}.`, false),
+    "begin;",
+    ...FILES.map((f) => `\\copy ${schema}.${f.table} from '${join(dir, f.file)}' with (format csv, header true)`),
+    "commit;",
+  ].join("\n");
+  const t = performance.now();
+  try {
+    await run("psql", ["-q", "-X", databaseUrl], script);
+    return (performance.now() - t) / 1000;
+  } finally {
+    await run("psql", ["-q", "-X", databaseUrl], `set client_min_messages = warning;\ndrop schema ${schema} cascade;`);
+  }
+}
+
+/**
+ * A copy of the company's files with 1% of all rows gone, taken evenly from meetings.csv (nothing
+ * refers to a meeting, so the snapshot import removes them without refusing). Returns the folder
+ * and how many rows it no longer has.
+ */
+export function withoutOnePercent(dir: string): { dir: string; removed: number } {
+  const out = mkdtempSync(join(tmpdir(), "mr-bench-snapshot-"));
+  let total = 0;
+  const texts = new Map<string, string>();
+  for (const f of FILES) {
+    const text = readFileSync(join(dir, f.file), "utf8");
+    texts.set(f.file, text);
+    total += text.split("\n").filter(Boolean).length - 1;
+  }
+  const [header, ...meetings] = texts.get("meetings.csv")!.split("\n").filter(Boolean);
+  const removed = Math.round(total * 0.01);
+  const every = meetings.length / removed;
+  const drop = new Set(Array.from({ length: removed }, (_, i) => Math.floor(i * every)));
+  texts.set("meetings.csv", `${[header, ...meetings.filter((_, i) => !drop.has(i))].join("\n")}\n`);
+  for (const [file, text] of texts) writeFileSync(join(out, file), text);
+  return { dir: out, removed };
+}
+
+export const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
+
+/** The bare load of the same files, timed in the same run, and the import's ratio to it. */
+export async function compareImport(
+  engine: "sqlite" | "pg",
+  dir: string,
+  databaseUrl: string,
+  importSeconds: number,
+  say: (s: string) => void,
+): Promise<{ bareSeconds: number; ratio: number }> {
+  say(
+    engine === "sqlite"
+      ? "Bare load of the same files (sqlite3 .import)…"
+      : "Bare load of the same files (psql \\copy)…",
+  );
+  const bareSeconds = await bareLoad(engine, dir, databaseUrl);
+  return { bareSeconds, ratio: importSeconds / bareSeconds };
+}
+
+/** Imports the company again without 1% of its rows: the snapshot removes them. */
+export async function snapshotReimport(
+  db: Db,
+  dir: string,
+  zone: string,
+  say: (s: string) => void,
+): Promise<{ seconds: number; rowsRemoved: number }> {
+  const snap = withoutOnePercent(dir);
+  say(`Re-importing without ${snap.removed.toLocaleString()} rows (1%)…`);
+  try {
+    const t = performance.now();
+    const r = await importDirectory(db, snap.dir, { zone });
+    if (!r.ok) throw new Error(`bench snapshot import refused: ${r.problems.length} problems`);
+    return { seconds: (performance.now() - t) / 1000, rowsRemoved: r.files.reduce((n, f) => n + f.removed, 0) };
+  } finally {
+    rmSync(snap.dir, { recursive: true, force: true });
+  }
+}
+
+/** The bench's text lines for the import comparison. */
+export function importLines(i: {
+  bareSeconds: number;
+  ratio: number;
+  peakRssMB: number;
+  snapshot?: { seconds: number; rowsRemoved: number };
+}): Array<[string, string, string]> {
+  const lines: Array<[string, string, string]> = [
+    ["  bare load of the same files", `${i.bareSeconds.toFixed(2)} s`, ""],
+    ["  ratio import / bare load", i.ratio.toFixed(2), "goal <= 5"],
+    ["  peak RSS after the import", `${Math.round(i.peakRssMB)} MB`, "goal < 512 MB at 100k"],
+  ];
+  if (i.snapshot)
+    lines.push([
+      "  snapshot re-import removing 1% of rows",
+      `${i.snapshot.seconds.toFixed(2)} s`,
+      `(${i.snapshot.rowsRemoved.toLocaleString()} rows removed)`,
+    ]);
+  return lines;
+}
