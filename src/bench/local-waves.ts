@@ -101,8 +101,9 @@ export async function benchLocalWaves(
       modelledMinutes: postMinutes + otherMinutes,
       postMinutes,
       modelledRatio: (postMinutes + otherMinutes) / postMinutes,
-      waveRateRatio: perWave.reduce((n, w) => n + w.ratio * w.posts, 0) / posted,
-      worstWaveRateRatio: Math.min(...perWave.map((w) => w.ratio)),
+      // Waves of under 20 posts (a small company) are too short to time.
+      waveRateRatio: posted ? perWave.reduce((n, w) => n + w.ratio * w.posts, 0) / posted : null,
+      worstWaveRateRatio: posted ? Math.min(...perWave.map((w) => w.ratio)) : null,
       http429: emulator.calls.filter((c) => c.status === 429).length,
       wallSeconds: wall,
     };
@@ -128,7 +129,9 @@ export function printLocalWaves(r: LocalWavesResult, line: (k: string, v: string
   line("local: Slack calls per delivered report", r.callsPerReport.toFixed(3), "goal <= 1.1");
   line(
     "local: achieved / allowed rate within a wave",
-    r.waveRateRatio.toFixed(3),
-    `goal >= 0.9 (worst wave ${r.worstWaveRateRatio.toFixed(3)}, ${r.http429} x 429)`,
+    r.waveRateRatio === null ? "n/a" : r.waveRateRatio.toFixed(3),
+    r.worstWaveRateRatio === null
+      ? "(every wave under 20 posts: try --size medium)"
+      : `goal >= 0.9 (worst wave ${r.worstWaveRateRatio.toFixed(3)}, ${r.http429} x 429)`,
   );
 }

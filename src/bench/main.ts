@@ -98,7 +98,7 @@ async function slashLatency(
         command: "/mentorship-report",
         text: "",
         user_id: "U0BIG",
-        team_id: "T",
+        team_id: "T0EMULATED",
         response_url: emulator.responseUrl(`b${i}`),
         trigger_id: "t",
       }).toString();
