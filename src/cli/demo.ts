@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../app.js";
 import { listPeople } from "../db/roster-repo.js";
@@ -61,7 +62,7 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
       SLACK_API_URL: emulator.url,
       DELIVERY_RATE_PER_MINUTE: 6000,
     };
-    const { delivery } = createApp({ ...ctx, config });
+    const { delivery, uploads } = createApp({ ...ctx, config });
 
     io.out(rule(`2. Deliver the period (report as of ${opts.asOf} ${zone}) to the Slack emulator at ${emulator.url}`));
     const first = await delivery.deliverPeriod({ asOf });
@@ -80,6 +81,14 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
     const again = await delivery.deliverPeriod({ asOf });
     io.out(buildRunSummaryText(again, zone));
     io.out(`  Slack calls in the second run: ${emulator.calls.length - calls}\n`);
+    io.out(rule("4. A program admin sends a CSV file to the app in a DM"));
+    const grace = emulator.userIdOf("grace@acme.example")!;
+    const people = `${readFileSync(join(SAMPLE_DIR, "people.csv"), "utf8").trimEnd()}\nnew.hire@acme.example,Nia Newhire,Engineering,dana@acme.example,\n`;
+    const fileId = emulator.addFile({ name: "people.csv", content: people, user: grace });
+    const shared = emulator.fileShareEvent(grace, [fileId]);
+    io.out(`  ${nameOf.get(grace)} shares people.csv with one new hire; the app answers in the thread:\n`);
+    await uploads.receive({ user: grace, channel: String(shared.channel), ts: String(shared.ts), fileIds: [fileId] });
+    for (const m of emulator.messages.filter((x) => x.thread_ts === shared.ts)) io.out(`${messageAsText(m)}\n`);
     io.out(rule("Next"));
     io.out(
       "  npx mentorship-report preview --manager dana@acme.example --format csv   (with DATABASE_URL=./data/demo.sqlite)\n",
