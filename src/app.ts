@@ -93,7 +93,7 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       return dropFolder();
     },
     /** What a delivery run would send, without Slack or the ledger. */
-    planPeriod: (asOf: Millis) => planPeriod({ reports, config }, asOf),
+    planPeriod: (asOf: Millis) => planPeriod({ reports, config, db }, asOf),
   };
 }
 

@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../config.js";
 import { ZoneMismatchError } from "../db/zone-guard.js";
@@ -14,7 +15,13 @@ import { runSend } from "./send.js";
 import { runServe } from "./serve.js";
 import { runStatus } from "./status.js";
 
-/** Runs the CLI and returns the exit code: 0 done, 1 the work failed, 2 bad usage or configuration. */
+/** package.json sits two folders up from both src/cli and dist/cli. */
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+/**
+ * Runs the CLI and returns the exit code: 0 done, 1 the work failed, 2 bad usage or configuration,
+ * 3 (`send`) delivered what it could but some recipients failed for good.
+ */
 export async function main(
   argv: string[],
   io: CliIo = processIo,
@@ -26,6 +33,7 @@ export async function main(
   const program = new Command()
     .name("mentorship-report")
     .description("Mentorship reports for people managers, delivered in Slack.")
+    .version(version, "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError("(run with --help for usage)");
@@ -62,6 +70,11 @@ export async function main(
     .option("--as-of <iso>", "a time in the period to deliver, and the report time")
     .option("--dry-run", "show what would be sent; send and record nothing")
     .option("--due", "only what is due by --as-of in each manager's local time (the scheduler's tick, by hand)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 everything delivered; 1 work left (Slack out of reach, token refused, stopped): run again;\n" +
+        "2 bad usage or configuration; 3 some recipients failed for good (not in Slack, channel refused).",
+    )
     .action((opts) => run((ctx) => runSend(ctx, opts)));
 
   program

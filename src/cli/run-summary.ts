@@ -18,12 +18,20 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
   }
   if (s.skipped) return [...lines, "  Already delivered: nothing to do."].join("\n") + "\n";
   if (s.dryRun) {
-    return (
-      [
-        ...lines,
-        `  Dry run: would deliver ${s.planned.dm} DMs and ${s.planned.channel} channel summaries; nothing was sent or recorded.`,
-      ].join("\n") + "\n"
+    lines.push(
+      `  Dry run: would deliver ${s.planned.dm} DMs and ${s.planned.channel} channel summaries; nothing was sent or recorded.`,
     );
+    if (s.plan?.length) {
+      const who = (p: NonNullable<RunSummary["plan"]>[number]) =>
+        p.channel ? `${p.recipient} → ${p.channel}` : p.recipient;
+      const width = Math.max(...s.plan.map((p) => who(p).length));
+      lines.push("  Recipients (problems as the directory last saw them; Slack is not asked):");
+      for (const p of s.plan)
+        lines.push(
+          `    ${p.kind.padEnd(8)} ${who(p).padEnd(width)}  ${String(p.rows).padStart(5)} row${p.rows === 1 ? "" : "s"}${p.problem ? `  ${reason(p.problem)}` : ""}`,
+        );
+    }
+    return lines.join("\n") + "\n";
   }
   const failed = s.tally?.failed ?? [];
   const f = (k: "dm" | "channel" | "notice") => failed.filter((x) => x.kind === k).length;
@@ -73,6 +81,8 @@ const REASONS: Record<string, string> = {
   not_in_channel: "the app is not in the channel (invite it, or grant chat:write.public)",
   is_archived: "channel is archived",
   no_longer_in_report: "no longer has mentors in the report",
+  no_admin_channel: "no admin_channel: its summary goes nowhere",
+  expired: "the period ended before it could be delivered",
 };
 
 function failedWhat(kind: string, recipient: string): string {

@@ -2,9 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
 import { type Config, periodSettings } from "../config.js";
 import { rememberNewBlocksRejected, skipsOf, workspaceRejectsNewBlocks } from "../db/controls-repo.js";
+import { readDirectory } from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
 import { createLedgerStore, type LedgerStore } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
+import { rowCount } from "../domain/reports.js";
 import type { Millis } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import type { ReportService } from "../services/report-service.js";
@@ -16,7 +18,15 @@ import { sendAdminNotices } from "./notices.js";
 import { Pacer } from "./pacer.js";
 import { resolveRecipients } from "./recipients.js";
 import { createReconciler } from "./reconcile.js";
-import { emptySummary, newRunState, openCount, type RunContext, type RunState, type RunSummary } from "./run-state.js";
+import {
+  emptySummary,
+  newRunState,
+  openCount,
+  type PlannedRecipient,
+  type RunContext,
+  type RunState,
+  type RunSummary,
+} from "./run-state.js";
 import { warnIfStale } from "./stale-notice.js";
 import { buildTargets } from "./targets.js";
 
@@ -48,13 +58,37 @@ export interface DeliveryDeps {
   retryBaseMs?: number;
 }
 
-/** What a run would send, without Slack or the ledger. */
-export async function planPeriod(deps: Pick<DeliveryDeps, "reports" | "config">, asOf: Millis): Promise<RunSummary> {
+/**
+ * What a run would send, without Slack or the ledger: each recipient with its rows, and the problem
+ * the directory already knows of (a manager not found in Slack) or the data shows (no admin channel).
+ */
+export async function planPeriod(
+  deps: Pick<DeliveryDeps, "reports" | "config"> & { db?: Db },
+  asOf: Millis,
+): Promise<RunSummary> {
   const { config } = deps;
   const period = periodOf(asOf, periodSettings(config));
   const summary = emptySummary(period, asOf, true);
   const { managers, programs } = await deps.reports.everything(asOf);
   for (const t of buildTargets(config.REPORT_TIMEZONE, period, managers, programs).values()) summary.planned[t.kind]++;
+  const known = deps.db
+    ? await readDirectory(
+        deps.db,
+        managers.map((m) => m.manager.email),
+      )
+    : new Map();
+  const plan: PlannedRecipient[] = managers.map((m) => {
+    const problem = known.get(m.manager.email)?.problem;
+    return { kind: "dm", recipient: m.manager.email, rows: rowCount(m), ...(problem ? { problem } : {}) };
+  });
+  for (const { program, summary: s } of programs)
+    plan.push({
+      kind: "channel",
+      recipient: program.id,
+      rows: s.counts.reduce((n, c) => n + c.count, 0),
+      ...(program.adminChannel ? { channel: program.adminChannel } : { problem: "no_admin_channel" }),
+    });
+  summary.plan = plan;
   return summary;
 }
 

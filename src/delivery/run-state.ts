@@ -29,6 +29,19 @@ export interface RunSummary {
   /** The run stopped early because the process is shutting down. */
   interrupted: boolean;
   fatal: string | null;
+  /** A dry run: who would get what (managers and programs only, never a mentee), and what stands in the way. */
+  plan?: PlannedRecipient[];
+}
+
+export interface PlannedRecipient {
+  kind: DeliveryKind;
+  /** A manager's email (dm) or a program's id (channel). */
+  recipient: string;
+  channel?: string;
+  /** Report rows the message carries. */
+  rows: number;
+  /** Why it would not arrive, from what the app already knows (no call to Slack). */
+  problem?: string;
 }
 
 /** One message a run may send, keyed in the run by `kind:recipient` like its ledger row. */
