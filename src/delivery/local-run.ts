@@ -106,8 +106,13 @@ async function deliverDueIn(
   // What is due: the open rows due by `asOf`, grouped by due moment (none: planned by `send`, as of now).
   const open = await ledger.openDue(period.id, asOf);
   if (!open.length) {
-    summary.skipped = "not-due";
-    return finish();
+    await finish();
+    // Nothing open and nothing waiting: the rest went out some other way (`send`), and the period is done.
+    if (summary.left === 0 && summary.waiting?.count === 0) {
+      await ledger.markPeriodComplete(period.id, now());
+      summary.skipped = "period-complete";
+    } else summary.skipped = "not-due";
+    return summary;
   }
   const byDue = new Map<Millis, Map<DeliveryKind, Set<string>>>();
   for (const r of open) {

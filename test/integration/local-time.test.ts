@@ -125,9 +125,13 @@ describe.each(ENGINES)("local time: each manager at 09:00 in their own zone (%s)
     // The same moment for both: the header's date and the data behind it.
     expect(marcus!.text.split(":")[0]).toBe(sam!.text.split(":")[0]);
 
-    // Next period: `send` (everything at once) does not wait for anyone's local time.
+    // Next period: `send` (everything at once) does not wait for anyone's local time, and a later tick
+    // finds the period done.
     const summary = await delivery.deliverPeriod({ asOf: Z("2026-03-16T00:30:00Z") });
     expect(summary.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
+    const later = await delivery.deliverDue({ asOf: Z("2026-03-16T16:00:00Z") });
+    expect(later.find((r) => r.period.id === "2026-03-16")?.deliveredNow.dm ?? 0).toBe(0);
+    expect(await w.t.db("delivery_periods").where({ period_id: "2026-03-16" }).first()).toBeDefined();
   });
 
   it("the scheduler refreshes the directory ahead of the first wave, so the wave posts without reading Slack's directory", async () => {
