@@ -110,6 +110,8 @@ export class SlackEmulator extends EventEmitter {
   /** Every GET of a file's download URL, with whether it carried the bot token. */
   readonly downloads: Array<{ fileId: string; authorized: boolean }> = [];
   private fileCounter = 0;
+  /** Where files.info says the files are; by default here. A test sets another host to check the token stays home. */
+  fileUrlBase: string | null = null;
   private users: EmulatedUser[];
   private channels: EmulatedChannel[];
   private server: Server | null = null;
@@ -505,7 +507,7 @@ export class SlackEmulator extends EventEmitter {
 
   /** A file as files.info and message events describe it; its download URL is served here. */
   private fileObject(f: EmulatedFile) {
-    const base = `http://127.0.0.1:${this.port}/files-pri/T0EMULATED-${f.id}`;
+    const base = `${this.fileUrlBase ?? `http://127.0.0.1:${this.port}`}/files-pri/T0EMULATED-${f.id}`;
     return {
       id: f.id,
       name: f.name,

@@ -106,4 +106,18 @@ describe.each(ENGINES)("CSV files sent to the app in a DM (%s)", (engine) => {
     expect(emulator.downloads).toHaveLength(downloads);
     expect(await dump(t.db)).toEqual(before);
   });
+
+  it("a file that Slack says lives on another host is not fetched with the token", async () => {
+    const downloads = emulator.downloads.length;
+    emulator.fileUrlBase = "https://files.slack.com.evil.example";
+    try {
+      const people = `${sample("people.csv").trimEnd()}\nyan@acme.example,Yan Other,Engineering,dana@acme.example,\n`;
+      const r = await share("grace@acme.example", { "people.csv": people });
+      expect(textOf(r.answers)).toContain("I could not read the files you sent");
+      expect(emulator.downloads).toHaveLength(downloads);
+      expect(await t.db("people").where({ email: "yan@acme.example" }).first()).toBeUndefined();
+    } finally {
+      emulator.fileUrlBase = null;
+    }
+  });
 });

@@ -96,6 +96,20 @@ describe.each(ENGINES)("data freshness (%s)", (engine) => {
     expect(warnings()).toHaveLength(4);
   });
 
+  it("local-time waves: the admins are told before the first wave delivers, once a period", async () => {
+    const probe = appAt(Date.now, { REPORT_DELIVERY: "local" });
+    // Three days into a period a month ahead: every wave of its first day has come.
+    const clock = probe.delivery.periodOf(Date.now() + 30 * DAY).start + 3 * DAY;
+    const app = appAt(() => clock, { REPORT_DELIVERY: "local" });
+    const warnings = () => w.emulator.messages.filter((m) => m.text.includes("last imported on"));
+    await app.delivery.deliverDue({ asOf: clock });
+    expect(warnings()).toHaveLength(2);
+    expect(w.emulator.messages.length).toBeGreaterThan(2);
+    expect(w.emulator.messages.slice(0, 2).every((m) => m.text.includes("last imported on"))).toBe(true);
+    await app.delivery.deliverDue({ asOf: clock + 60_000 });
+    expect(warnings()).toHaveLength(2);
+  });
+
   it("fresh data, or a longer DATA_MAX_AGE_DAYS: no warning", async () => {
     const clock = Date.now() + 20 * DAY;
     await appAt(Date.now).delivery.deliverPeriod({ asOf: Date.now() });
