@@ -1,4 +1,6 @@
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
@@ -73,6 +75,20 @@ describe("serve in Socket Mode (SLACK_APP_TOKEN set)", () => {
     const [{ userId, view }] = (await published) as [{ userId: string; view: { blocks: unknown[] } }];
     expect(userId).toBe(emulator.userIdOf("marcus@acme.example"));
     expect(JSON.stringify(view.blocks)).toContain("Parks, Rosa");
+  });
+
+  it("imports CSV files an admin shares in the app's DM, answering in the thread", async () => {
+    const grace = emulator.userIdOf("grace@acme.example")!;
+    const people = `${readFileSync(join(SAMPLE, "people.csv"), "utf8").trimEnd()}\nsoc@acme.example,Soc Ket,Sales,,\n`;
+    const event = emulator.fileShareEvent(grace, [
+      emulator.addFile({ name: "people.csv", content: people, user: grace }),
+    ]);
+    const answered = new Promise((resolve) =>
+      emulator.on("message", (m: { thread_ts?: string }) => m.thread_ts === event.ts && resolve(m)),
+    );
+    expect(await emulator.sendEvent(event)).toBeLessThan(3000);
+    expect(JSON.stringify(await answered)).toContain("people.csv`: 1 added");
+    expect(await t.db("people").where({ email: "soc@acme.example" }).first()).toBeTruthy();
   });
 
   it("answers /healthz on PORT", async () => {
