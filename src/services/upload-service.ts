@@ -9,9 +9,10 @@ import type { WebClient } from "@slack/web-api";
 import type { Config } from "../config.js";
 import type { Db } from "../db/knex.js";
 import { listPrograms } from "../db/report-repo.js";
+import { ZoneMismatchError } from "../db/zone-guard.js";
 import { safeErrorMessage } from "../errors.js";
 import { FILES } from "../import/csv-files.js";
-import { importDirectory } from "../import/import-service.js";
+import { ImportError, importDirectory } from "../import/import-service.js";
 import type { Logger } from "../logger.js";
 import type { Message } from "../render/blocks.js";
 import {
@@ -100,7 +101,16 @@ export function createUploadService(deps: UploadDeps) {
     const dir = await mkdtemp(join(tmpdir(), "mr-upload-"));
     try {
       for (const f of wanted) await download(f.url, join(dir, f.name));
-      const result = await importDirectory(db, dir, { zone: config.REPORT_TIMEZONE, source: `slack:${share.user}` });
+      const result = await importDirectory(db, dir, {
+        zone: config.REPORT_TIMEZONE,
+        source: `slack:${share.user}`,
+      }).catch((err) => {
+        // A refusal of the whole import (an unreadable file, another zone) is the sender's to know; the
+        // folder is ours, so its path is left out.
+        if (err instanceof ImportError || err instanceof ZoneMismatchError)
+          throw new UploadProblem(err.message.replaceAll(`${dir}/`, "").replaceAll(dir, "the files"));
+        throw err;
+      });
       await reply(
         buildUploadAnswer({
           ok: result.ok,
