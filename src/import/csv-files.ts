@@ -40,6 +40,27 @@ export function textProblem(value: string): string | null {
   return `holds a control character (U+${code})`;
 }
 
+/** Text columns stored as varchar(255); admin_emails is the one unbounded text column. */
+export const MAX_TEXT = 255;
+const UNBOUNDED = new Set(["admin_emails"]);
+
+/** Text values too long for their column, checked for every row so that no engine refuses one at write time. */
+export function tooLong(spec: FileSpec, row: DbRow): string[] {
+  const out: string[] = [];
+  for (const [col, type] of Object.entries(spec.stored)) {
+    const v = row[col];
+    if (
+      type === "text" &&
+      typeof v === "string" &&
+      v.length > MAX_TEXT &&
+      !UNBOUNDED.has(col) &&
+      [...v].length > MAX_TEXT
+    )
+      out.push(col);
+  }
+  return out;
+}
+
 const zones = new Map<string, boolean>();
 function knownZone(zone: string): boolean {
   let ok = zones.get(zone);

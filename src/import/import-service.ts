@@ -19,7 +19,17 @@ import {
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
 import { safeErrorMessage } from "../errors.js";
-import { type DbRow, FILES, Fields, type FileSpec, type ImportProblem, REFERENCES, textProblem } from "./csv-files.js";
+import {
+  type DbRow,
+  FILES,
+  Fields,
+  type FileSpec,
+  type ImportProblem,
+  MAX_TEXT,
+  REFERENCES,
+  textProblem,
+  tooLong,
+} from "./csv-files.js";
 import { readCsv } from "./csv-reader.js";
 
 export interface FileResult {
@@ -140,6 +150,10 @@ async function parseFile(
           }
         }
         const row = spec.parseRow(new Fields(spec.file, line, fields, index, zone, problems, refused));
+        for (const col of tooLong(spec, row)) {
+          problem(line, col, `is longer than ${MAX_TEXT} characters`);
+          row[col] = null;
+        }
         rows++;
         await onRow(line, row);
       }

@@ -117,6 +117,13 @@ describe.each(ENGINES)("import of hostile files on %s", (engine) => {
     }
   });
 
+  it("refuses a text longer than its column holds on both engines, by line and column", async () => {
+    const dir = csvDir({
+      "people.csv": `${sample("people.csv")}long@acme.example,${"N".repeat(256)},${"O".repeat(255)},olivia@acme.example,\n`,
+    });
+    expect(await refused(dir)).toEqual(["people.csv:23: name: is longer than 255 characters"]);
+  });
+
   it("refuses a people.csv time zone that is not an IANA zone, and keeps one that is", async () => {
     const dir = csvDir({
       "people.csv": `${sample("people.csv")}mars@acme.example,Mars,Eng,olivia@acme.example,Mars/Olympus\nist@acme.example,Ist,Eng,olivia@acme.example,+05:30\n`,
