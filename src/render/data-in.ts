@@ -1,4 +1,4 @@
-import { formatDate } from "../domain/dates.js";
+import { formatDate, formatDayTime } from "../domain/dates.js";
 import type { ImportProblem } from "../import/csv-files.js";
 import { type Block, esc, type Message } from "./blocks.js";
 
@@ -16,7 +16,8 @@ const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)
  */
 export function problemLine(p: ImportProblem): string {
   const problem = p.problem.replace(/(?<!\b(?:program|match) )"(?:[^"\\]|\\.)*"/g, "the value");
-  return `${p.file}:${p.line}: ${p.column}: ${problem}`;
+  // Line 0: a stored row the import would leave dangling, named by its file alone.
+  return `${p.file}${p.line > 0 ? `:${p.line}` : ""}: ${p.column}: ${problem}`;
 }
 
 /** Every problem, one a line: the file attached to a failed upload's answer. */
@@ -85,4 +86,30 @@ export function buildStaleDataNotice(o: { dataAsOf: number; days: number; maxAge
     `(more than ${plural(o.maxAgeDays, "day")}), and this period's reports are going out now with it. ` +
     "Send me the latest CSV files here, or update the drop folder, so the next reports are right.";
   return msg(text);
+}
+
+/** An import as the history keeps it; its problems are already formatted and free of cell values. */
+export interface LastImport {
+  finishedAt: number;
+  source: string;
+  outcome: string;
+  files: ReadonlyArray<{ added: number; changed: number; removed: number }>;
+  problemCount: number;
+  problems: readonly string[];
+}
+
+/** The admin's Home tab: the last import, from where, and what it did or why it was refused (§13). */
+export function buildLastImportBlocks(i: LastImport | null, zone: string): Block[] {
+  if (!i) return [section("*Data*: nothing has been imported yet.")];
+  const when = formatDayTime(i.finishedAt, zone);
+  const from = i.source === "cli" ? "the command line" : i.source === "folder" ? "the drop folder" : "Slack";
+  const sum = (k: "added" | "changed" | "removed") => i.files.reduce((n, f) => n + f[k], 0);
+  const head =
+    i.outcome === "imported"
+      ? `*Last import* ${when} from ${from}: ${plural(i.files.length, "file")}, ${sum("added")} added, ${sum("changed")} changed, ${sum("removed")} removed.`
+      : `*Last import* ${when} from ${from} was ${i.outcome}: ${plural(i.problemCount, "problem")}; nothing was changed.`;
+  const blocks = [section(head)];
+  const shown = i.outcome === "imported" ? [] : i.problems.slice(0, 10);
+  if (shown.length) blocks.push(section(clip(`\`\`\`${shown.map((p) => esc(clip(p, 140))).join("\n")}\`\`\``, 3000)));
+  return blocks;
 }

@@ -3,11 +3,12 @@ import { COMMAND } from "../ids.js";
 import {
   type Block,
   buildManagerBlocks,
-  type ControlState,
   buildProgramBlocks,
+  type ControlState,
   LIMITS,
   type Message,
 } from "./blocks.js";
+import { buildLastImportBlocks, type LastImport } from "./data-in.js";
 
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
 const msg = (text: string): Message => ({ text, blocks: [section(text)] });
@@ -58,6 +59,8 @@ export function buildHomeView(opts: {
   summaries: ProgramSummary[];
   zone: string;
   control?: ControlState;
+  /** For a program admin: the last import, shown after the summaries. */
+  lastImport?: LastImport | null;
 }): {
   type: "home";
   blocks: Block[];
@@ -77,13 +80,16 @@ export function buildHomeView(opts: {
       }).blocks,
     );
   else blocks.push(...notInRoster().blocks);
-  let room = LIMITS.homeBlocks - blocks.length;
+  const importBlocks: Block[] =
+    opts.lastImport === undefined ? [] : [{ type: "divider" }, ...buildLastImportBlocks(opts.lastImport, opts.zone)];
+  let room = LIMITS.homeBlocks - blocks.length - importBlocks.length;
   for (const s of opts.summaries) {
     const b = buildProgramBlocks(s, { zone: opts.zone, period: null, maxBlocks: Math.min(perSummary, room - 1) });
     if (b.blocks.length + 1 > room) break;
     blocks.push({ type: "divider" }, ...b.blocks);
-    room = LIMITS.homeBlocks - blocks.length;
+    room = LIMITS.homeBlocks - blocks.length - importBlocks.length;
   }
+  blocks.push(...importBlocks);
   return { type: "home", blocks };
 }
 

@@ -1,6 +1,7 @@
 import type { WebClient } from "@slack/web-api";
 import type { Config } from "../config.js";
 import { emailOfUser, writeDirectory } from "../db/directory-repo.js";
+import { lastImports } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms } from "../db/report-repo.js";
 import { formatDate } from "../domain/dates.js";
@@ -175,7 +176,8 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const programs = person ? (await listPrograms(db)).filter((p) => isAdminOf(person.email, p)) : [];
     const summaries = await reports.programSummaries(programs, asOf);
     const control = person ? await controls.state(person.email, asOf) : "active";
-    return ui.buildHomeView({ report, summaries, zone, control });
+    const lastImport = programs.length ? ((await lastImports(db, 1))[0] ?? null) : undefined;
+    return ui.buildHomeView({ report, summaries, zone, control, lastImport });
   }
 
   return { command, postSummary, homeView, emailOf, action };
