@@ -194,8 +194,14 @@ export async function findPerson(db: Db, email: string): Promise<Person | null> 
     : null;
 }
 
+/** A program by its id; people type ids in any case (`ENG` finds `eng`), an exact match wins. */
 export async function findProgram(db: Db, id: string): Promise<Program | null> {
-  const r = await db("programs").where("program_id", id).first();
+  const r =
+    (await db("programs").where("program_id", id).first()) ??
+    (await db("programs")
+      .whereRaw("lower(program_id) = ?", [id.toLowerCase()])
+      .orderBy("program_id")
+      .first());
   return r ? toProgram(r) : null;
 }
 

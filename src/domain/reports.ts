@@ -1,4 +1,10 @@
-import { type AttentionItem, type AttentionSettings, attentionItems } from "./attention.js";
+import {
+  ATTENTION_REASONS,
+  type AttentionItem,
+  type AttentionReason,
+  type AttentionSettings,
+  attentionItems,
+} from "./attention.js";
 import { relevantStatuses, STATUSES, type Status } from "./statuses.js";
 import type { Millis, Person, Program, ReportRow } from "./types.js";
 
@@ -56,6 +62,17 @@ export interface ProgramSummary {
   groups: StatusGroup[];
   /** The last successful import (§13); null: none on record; absent: not asked (then not shown). */
   dataAsOf?: Millis | null;
+  /** Rows that need a nudge, counted by reason (§10); zeros when no settings were given. */
+  attention: Record<AttentionReason, number>;
+  /** The counts one period earlier, for the change per status (§10); absent when not asked. */
+  previous?: { asOf: Millis; counts: Partial<Record<Status, number>> };
+}
+
+/** Rows per status of one program: the counts a summary compares with an earlier one. */
+export function statusCounts(rows: readonly ReportRow[], programId: string): Partial<Record<Status, number>> {
+  const out: Partial<Record<Status, number>> = {};
+  for (const r of rows) if (r.programId === programId) out[r.status] = (out[r.status] ?? 0) + 1;
+  return out;
 }
 
 /** Rows (already in report order) grouped by status; empty groups are left out. */
@@ -87,8 +104,15 @@ export function rowCount(report: { groups: StatusGroup[] }): number {
   return report.groups.reduce((n, g) => n + g.rows.length, 0);
 }
 
-export function buildProgramSummary(program: Program, rows: readonly ReportRow[], asOf: Millis): ProgramSummary {
+export function buildProgramSummary(
+  program: Program,
+  rows: readonly ReportRow[],
+  asOf: Millis,
+  settings?: AttentionSettings,
+): ProgramSummary {
   const mine = rows.filter((r) => r.programId === program.id);
+  const attention = Object.fromEntries(ATTENTION_REASONS.map((r) => [r, 0])) as Record<AttentionReason, number>;
+  if (settings) for (const a of attentionItems(mine, asOf, settings)) attention[a.reason]++;
   const relevant = relevantStatuses(program);
   const total = new Map<Status, number>(relevant.map((s) => [s, 0]));
   const orgs = new Map<string, OrganizationCounts>();
@@ -107,6 +131,7 @@ export function buildProgramSummary(program: Program, rows: readonly ReportRow[]
       a.organization < b.organization ? -1 : a.organization > b.organization ? 1 : 0,
     ),
     groups: groupByStatus(mine),
+    attention,
   };
 }
 

@@ -447,19 +447,42 @@ export function buildStatusChart(s: ProgramSummary): Block | null {
   };
 }
 
-/** A program's summary for its admins' channel: counts per relevant status, then per organization. */
-export function buildProgramBlocks(s: ProgramSummary, o: RenderOptions & { chart?: boolean }): Message {
+/** "+2", "−1", or "" for no change (or nothing to compare with). */
+function delta(s: ProgramSummary, status: ProgramSummary["counts"][number]["status"], count: number): string {
+  if (!s.previous) return "";
+  const d = count - (s.previous.counts[status] ?? 0);
+  return d > 0 ? `(+${d})` : d < 0 ? `(−${-d})` : "";
+}
+
+/**
+ * A program's summary for its admins' channel: counts per relevant status with the change since the
+ * previous period, what needs attention, then per organization. `requestedBy`: the Slack user who
+ * posted it on demand, named in the post.
+ */
+export function buildProgramBlocks(
+  s: ProgramSummary,
+  o: RenderOptions & { chart?: boolean; requestedBy?: string },
+): Message {
   const max = o.maxBlocks ?? LIMITS.messageBlocks;
   const total = s.counts.reduce((n, c) => n + c.count, 0);
   const chart = o.chart ? buildStatusChart(s) : null;
+  // On demand there is no period: "as of" is said once.
+  const when = o.period ? `${periodLabel(o, s.asOf)} · ` : "";
+  const since = s.previous ? ` · (±n): change since ${day(s.previous.asOf, o.zone)}` : "";
   const blocks: Block[] = [
     header(`Program summary · ${esc(s.program.name)}`),
     context(
-      `${periodLabel(o, s.asOf)} · ${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}${stamp(s, o.zone)}`,
+      `${when}${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}${since}${stamp(s, o.zone)}`,
     ),
-    ...countFields(s.counts),
-    ...(chart ? [chart] : []),
   ];
+  if (o.requestedBy && /^[UW][A-Z0-9]+$/.test(o.requestedBy))
+    blocks.push(context(`Posted now at the request of <@${o.requestedBy}>`));
+  blocks.push(...countFields(s.counts.map((c) => ({ ...c, note: delta(s, c.status, c.count) }))));
+  const needs = tally(
+    ATTENTION_REASONS.map((r) => [s.attention?.[r] ?? 0, REASON_HEADS[r][(s.attention?.[r] ?? 0) === 1 ? 0 : 1]]),
+  );
+  if (needs) blocks.push(section(`:warning: *Needs attention:* ${needs}`));
+  if (chart) blocks.push(chart);
   if (s.byOrganization.length) {
     blocks.push({ type: "divider" });
     const lines = ["*By organization*"];

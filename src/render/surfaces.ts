@@ -5,6 +5,7 @@ import {
   buildManagerBlocks,
   buildProgramBlocks,
   type ControlState,
+  esc,
   LIMITS,
   type Message,
 } from "./blocks.js";
@@ -13,7 +14,17 @@ import { buildLastImportBlocks, type LastImport } from "./data-in.js";
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
 const msg = (text: string): Message => ({ text, blocks: [section(text)] });
 
-export function buildHelp(isAdmin: boolean): Message {
+/**
+ * What the command does, and the program ids the user may ask about: every program for a report,
+ * the ones they administer for a summary.
+ */
+export function buildHelp(
+  isAdmin: boolean,
+  ids: { programs: Array<{ id: string; name: string }>; administered: Array<{ id: string; name: string }> } = {
+    programs: [],
+    administered: [],
+  },
+): Message {
   const lines = [
     `*${COMMAND}* — your team's part in the mentorship programs (only you see the answer):`,
     `• \`${COMMAND}\` — your team's mentors, grouped by matching status`,
@@ -28,6 +39,10 @@ export function buildHelp(isAdmin: boolean): Message {
       `• \`${COMMAND} post PROGRAM\` — post that summary to the program's channel now (program admins)`,
     );
   }
+  const list = (ps: Array<{ id: string; name: string }>) =>
+    ps.map((p) => `\`${esc(p.id)}\` (${esc(p.name)})`).join(", ");
+  if (ids.programs.length) lines.push(`Programs: ${list(ids.programs)}.`);
+  if (ids.administered.length) lines.push(`Summaries you may ask for or post: ${list(ids.administered)}.`);
   lines.push("Mentees are never named. The same report arrives by DM every other week and is on the app's Home tab.");
   return msg(lines.join("\n"));
 }
@@ -61,6 +76,8 @@ export function buildHomeView(opts: {
   control?: ControlState;
   /** For a program admin: the last import, shown after the summaries. */
   lastImport?: LastImport | null;
+  /** For an admin: managers whose scheduled report of this period is skipped at their wish (§11). */
+  skips?: { paused: number; stopped: number };
 }): {
   type: "home";
   blocks: Block[];
@@ -80,6 +97,17 @@ export function buildHomeView(opts: {
       }).blocks,
     );
   else blocks.push(...notInRoster().blocks);
+  const skips = opts.skips;
+  if (opts.summaries.length && skips && skips.paused + skips.stopped > 0)
+    blocks.push({
+      type: "context",
+      elements: [
+        {
+          type: "mrkdwn",
+          text: `Scheduled DMs skipped at the managers' wish this period: ${skips.paused} paused, ${skips.stopped} stopped.`,
+        },
+      ],
+    });
   const importBlocks: Block[] =
     opts.lastImport === undefined ? [] : [{ type: "divider" }, ...buildLastImportBlocks(opts.lastImport, opts.zone)];
   let room = LIMITS.homeBlocks - blocks.length - importBlocks.length;

@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import { activeState, clearControl, controlOf, dmSentIn, setControl } from "../db/controls-repo.js";
+import { activeState, clearControl, controlOf, dmSentIn, setControl, skipsOf } from "../db/controls-repo.js";
 import type { Db } from "../db/knex.js";
 import { type ControlState, periodToSkip } from "../domain/controls.js";
 import { nextPeriod, periodOf } from "../domain/periods.js";
@@ -35,6 +35,15 @@ export function createControlService({ db, config }: ControlDeps) {
 
     async stop(email: string, at: Millis): Promise<void> {
       await setControl(db, email, { state: "stopped", skipPeriod: null }, at);
+    },
+
+    /** How many managers' scheduled reports of the period that holds `at` are skipped, by reason. */
+    async skipCounts(at: Millis): Promise<{ paused: number; stopped: number }> {
+      const skips = [...(await skipsOf(db, periodAt(at).id)).values()];
+      return {
+        paused: skips.filter((s) => s === "paused").length,
+        stopped: skips.filter((s) => s === "stopped").length,
+      };
     },
 
     async resume(email: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { DateTime } from "luxon";
 import { type Config, loadConfig } from "../config.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
@@ -12,6 +13,7 @@ import {
   type ManagerReport,
   type ProgramSummary,
   rowsByManager,
+  statusCounts,
 } from "../domain/reports.js";
 import { buildRows } from "../domain/status-engine.js";
 import type { Millis, Program } from "../domain/types.js";
@@ -50,6 +52,18 @@ export function createReportService({ db, config: given }: ReportDeps) {
   });
   /** When the data was last imported (§13): every report carries it. */
   const dataAsOf = () => lastSuccessfulImportAt(db);
+  /**
+   * Adds to program summaries their counts one period earlier (§10: the change per status since the
+   * previous period), from one read of those programs' data at that time.
+   */
+  async function previousCounts(summaries: ProgramSummary[]): Promise<ProgramSummary[]> {
+    if (!summaries.length) return summaries;
+    const asOf = summaries[0]!.asOf;
+    const before = DateTime.fromMillis(asOf, { zone }).minus({ weeks: config.REPORT_INTERVAL_WEEKS }).toMillis();
+    const input = await readReportInput(db, { asOf: before, programIds: summaries.map((s) => s.program.id) });
+    const rows = buildRows(input, before, zone);
+    return summaries.map((s) => ({ ...s, previous: { asOf: before, counts: statusCounts(rows, s.program.id) } }));
+  }
   let zoneChecked = false;
   const checkZone = async () => {
     if (!zoneChecked) await assertZone(db, zone);
@@ -62,11 +76,11 @@ export function createReportService({ db, config: given }: ReportDeps) {
       await checkZone();
       const manager = await findPerson(db, email);
       if (!manager) throw new NotFoundError(`${email.trim()} is not in the roster (people.csv)`);
-      if (programId !== undefined && !(await findProgram(db, programId)))
-        throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
+      const program = programId === undefined ? undefined : await findProgram(db, programId);
+      if (program === null) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
       const input = await readReportInput(db, {
         asOf,
-        programIds: programId === undefined ? undefined : [programId],
+        programIds: program === undefined ? undefined : [program.id],
         team: { managerEmails: [manager.email], scope: config.REPORT_SCOPE },
       });
       const report = buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
@@ -77,8 +91,10 @@ export function createReportService({ db, config: given }: ReportDeps) {
       await checkZone();
       const program = await findProgram(db, programId);
       if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
-      const input = await readReportInput(db, { asOf, programIds: [programId] });
-      return { ...buildProgramSummary(program, buildRows(input, asOf, zone), asOf), dataAsOf: await dataAsOf() };
+      const input = await readReportInput(db, { asOf, programIds: [program.id] });
+      const summary = buildProgramSummary(program, buildRows(input, asOf, zone), asOf, attention(asOf));
+      const [withPrevious] = await previousCounts([summary]);
+      return { ...withPrevious!, dataAsOf: await dataAsOf() };
     },
 
     /** Several programs' summaries from one read of their data. */
@@ -90,7 +106,12 @@ export function createReportService({ db, config: given }: ReportDeps) {
         dataAsOf(),
       ]);
       const rows = buildRows(input, asOf, zone);
-      return programs.map((p) => ({ ...buildProgramSummary(p, rows, asOf), dataAsOf: importedAt }));
+      const settings = attention(asOf);
+      const summaries = programs.map((p) => ({
+        ...buildProgramSummary(p, rows, asOf, settings),
+        dataAsOf: importedAt,
+      }));
+      return previousCounts(summaries);
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
@@ -118,12 +139,12 @@ export function createReportService({ db, config: given }: ReportDeps) {
           ...buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf, settings),
           dataAsOf: importedAt,
         }));
+      const summaries = await previousCounts(
+        programs.map((program) => ({ ...buildProgramSummary(program, rows, asOf, settings), dataAsOf: importedAt })),
+      );
       return {
         managers,
-        programs: programs.map((program) => ({
-          program,
-          summary: { ...buildProgramSummary(program, rows, asOf), dataAsOf: importedAt },
-        })),
+        programs: programs.map((program, i) => ({ program, summary: summaries[i]! })),
         dataAsOf: importedAt,
       };
     },

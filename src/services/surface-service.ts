@@ -58,20 +58,22 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const email = await emailOf(userId);
     const person = email ? await findPerson(db, email) : null;
     const asOf = now();
-    if (verb.toLowerCase() === "help" || rest.length) {
-      const admin =
-        !!person &&
-        (config.ADMIN_EMAILS.includes(person.email) ||
-          (await listPrograms(db)).some((p) => isAdminOf(person.email, p)));
-      return { message: ui.buildHelp(admin) };
-    }
+    const help = async () => {
+      const programs = await listPrograms(db);
+      const administered = person ? programs.filter((p) => isAdminOf(person.email, p)) : [];
+      return ui.buildHelp(administered.length > 0 || (!!person && config.ADMIN_EMAILS.includes(person.email)), {
+        programs: person ? programs : [],
+        administered,
+      });
+    };
+    if (verb.toLowerCase() === "help" || rest.length) return { message: await help() };
     if (!person) return { message: ui.notInRoster() };
     const v = verb.toLowerCase();
     if (!arg && (v === "pause" || v === "stop" || v === "resume")) return { message: await control(person.email, v) };
     if (!arg && v === "csv") return { message: await sendCsv(userId, person.email) };
 
     if (verb.toLowerCase() === "summary" || verb.toLowerCase() === "post") {
-      if (!arg) return { message: ui.buildHelp(true) };
+      if (!arg) return { message: await help() };
       const program = await findProgram(db, arg);
       if (!program) return { message: ui.unknownProgram(arg) };
       if (!isAdminOf(person.email, program)) return { message: ui.notAdmin(arg) };
@@ -83,14 +85,15 @@ export function createSurfaceService(deps: SurfaceDeps) {
         message: rendered,
         post: {
           channel: program.adminChannel,
-          message: buildProgramBlocks(summary, { zone, period: null, chart: true }),
+          message: buildProgramBlocks(summary, { zone, period: null, chart: true, requestedBy: userId }),
           programId: program.id,
         },
       };
     }
 
-    if (verb && !(await findProgram(db, verb))) return { message: ui.unknownProgram(verb) };
-    const report = await reports.managerReport(person.email, asOf, verb || undefined);
+    const program = verb ? await findProgram(db, verb) : null;
+    if (verb && !program) return { message: ui.unknownProgram(verb) };
+    const report = await reports.managerReport(person.email, asOf, program?.id);
     // Sections, not a table: an ephemeral answer has no second try, and every workspace accepts them.
     const state = await controls.state(person.email, asOf);
     return {
@@ -177,7 +180,8 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const summaries = await reports.programSummaries(programs, asOf);
     const control = person ? await controls.state(person.email, asOf) : "active";
     const lastImport = programs.length ? ((await lastImports(db, 1))[0] ?? null) : undefined;
-    return ui.buildHomeView({ report, summaries, zone, control, lastImport });
+    const skips = summaries.length ? await controls.skipCounts(asOf) : undefined;
+    return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips });
   }
 
   return { command, postSummary, homeView, emailOf, action };

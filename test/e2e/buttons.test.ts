@@ -104,3 +104,71 @@ describe("the manager's buttons and commands against a running serve (§11)", ()
       expect(help).toContain(word);
   });
 });
+
+describe("program admins' view (§10, issue 10 item 6)", () => {
+  let t: TestDb;
+  let emulator: SlackEmulator;
+  let serve: Served;
+  let target: { url: string; signingSecret: string };
+  const GRACE = "grace@acme.example";
+
+  beforeAll(async () => {
+    t = await freshDb("sqlite");
+    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
+    const people: Array<{ email: string; name: string }> = await t
+      .db("people")
+      .select("email", "name")
+      .orderBy("email");
+    emulator = await new SlackEmulator({
+      users: people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
+      channels: [{ id: "C0000ENG1", name: "mentorship-eng" }],
+    }).start();
+    serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url });
+    target = { url: `${serve.url}/slack/events`, signingSecret: SIGNING_SECRET };
+  });
+  afterAll(async () => {
+    expect(await serve.stop()).toBe(0);
+    await emulator.stop();
+    await t.drop();
+  });
+
+  async function command(email: string, text: string): Promise<string[]> {
+    const before = emulator.responses.length;
+    await emulator.sendInteraction(
+      "slash_commands",
+      emulator.slashCommandFields(emulator.userIdOf(email)!, text),
+      target,
+    );
+    const deadline = Date.now() + 10_000;
+    while (emulator.responses.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    return emulator.responses.slice(before).map((r) => JSON.stringify(r.body));
+  }
+
+  it("help lists the program ids the user may ask about", async () => {
+    const [help] = await command(GRACE, "help");
+    expect(help).toContain(
+      "Programs: `buddy` (New Hire Buddies), `eng` (Engineering Mentorship), `lead` (Leadership Circle)",
+    );
+    expect(help).toContain(
+      "Summaries you may ask for or post: `eng` (Engineering Mentorship), `lead` (Leadership Circle)",
+    );
+  });
+
+  it("program ids match in any case; the summary says 'as of' once, with the change and the attention counts", async () => {
+    const [summary] = await command(GRACE, "summary ENG");
+    expect(summary).toContain("Program summary · Engineering Mentorship");
+    const context = JSON.stringify(JSON.parse(summary!).blocks[1]);
+    expect(context.match(/(?<!data )as of \d\d-\d\d-\d{4}/g)).toHaveLength(1);
+    expect(summary).toContain("change since");
+    expect(summary).toContain("Needs attention:*");
+    const [report] = await command(DANA, "Eng");
+    expect(report).toContain("Ada Lovelace");
+  });
+
+  it("an on-demand post says who asked for it", async () => {
+    await command(GRACE, "post eng");
+    const post = emulator.messages.find((m) => m.channel === "C0000ENG1");
+    expect(JSON.stringify(post?.blocks)).toContain(`at the request of <@${emulator.userIdOf(GRACE)}>`);
+  });
+});

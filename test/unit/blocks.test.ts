@@ -215,6 +215,17 @@ describe("Block Kit renderers", () => {
     ]);
   });
 
+  it("an admin's Home tab counts the managers who skipped this period's report", () => {
+    const view = buildHomeView({
+      report: null,
+      summaries: [buildProgramSummary(program, rows(20), ASOF)],
+      zone: "UTC",
+      skips: { paused: 2, stopped: 1 },
+    });
+    expect(JSON.stringify(view.blocks)).toContain("skipped at the managers' wish this period: 2 paused, 1 stopped");
+    expect(blockErrors(view.blocks, { maxBlocks: 100, newBlocks: false })).toEqual([]);
+  });
+
   it("the emulator's limit check catches what Slack would refuse", () => {
     expect(blockErrors(Array(51).fill({ type: "divider" }), { maxBlocks: 50, newBlocks: false })).toEqual([
       "must be less than 51 items [json-pointer:/blocks]",
