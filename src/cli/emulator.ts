@@ -1,4 +1,5 @@
 import { listAdminChannels, listPeople } from "../db/roster-repo.js";
+import { CONSOLE_HELP, startConsole } from "../emulator/console.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
 import { type CliContext, UsageError } from "./context.js";
@@ -8,7 +9,7 @@ import { type CliContext, UsageError } from "./context.js";
  * programs' channels, printing each message as it would read in Slack: a local stand-in for a
  * workspace when trying `send` or `serve`.
  */
-export async function runEmulator(ctx: CliContext, opts: { port: string }): Promise<number> {
+export async function runEmulator(ctx: CliContext, opts: { port: string; appUrl?: string }): Promise<number> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
@@ -34,10 +35,21 @@ export async function runEmulator(ctx: CliContext, opts: { port: string }): Prom
       `  SLACK_API_URL=${emulator.url} SLACK_BOT_TOKEN=${emulator.token} SLACK_APP_TOKEN=${emulator.appToken}\n` +
       "Ctrl-C stops it.\n",
   );
+  // Typed lines become signed requests to serve (HTTP mode, with the same signing secret) or go over
+  // Socket Mode when serve is connected that way.
+  const typed = startConsole({
+    emulator,
+    input: process.stdin,
+    out: ctx.io.out,
+    target: { url: opts.appUrl, signingSecret: ctx.config.SLACK_SIGNING_SECRET },
+    names,
+  });
+  ctx.io.out(`${CONSOLE_HELP}\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  typed.close();
   await emulator.stop();
   return 0;
 }

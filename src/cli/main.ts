@@ -90,9 +90,16 @@ export async function main(
 
   program
     .command("emulator")
-    .description("a local Slack emulator whose workspace is the roster; prints each message it receives")
+    .description(
+      "a local Slack emulator whose workspace is the roster; prints what the app sends, and sends what you type (slash commands, clicks) to serve",
+    )
     .option("--port <port>", "port on 127.0.0.1", "3001")
-    .action((opts: { port: string }) => run((ctx) => runEmulator(ctx, opts)));
+    .option(
+      "--app-url <url>",
+      "serve's request URL for typed commands (HTTP mode)",
+      "http://127.0.0.1:3000/slack/events",
+    )
+    .action((opts: { port: string; appUrl: string }) => run((ctx) => runEmulator(ctx, opts)));
 
   program
     .command("demo")

@@ -2,6 +2,7 @@ import type { PostedMessage } from "./server.js";
 
 type AnyBlock = {
   type: string;
+  rows?: Array<Array<{ text?: string }>>;
   text?: { text: string };
   fields?: Array<{ text: string }>;
   elements?: Array<{ text?: string }>;
@@ -22,6 +23,11 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
     else if (b.type === "data_visualization")
       out.push(`[chart] ${b.title}: ${(b.chart?.segments ?? []).map((x) => `${x.label} ${x.value}`).join(" · ")}`);
     else if (b.type === "divider") out.push("─".repeat(Math.min(width, 40)));
+    else if (b.type === "table") out.push(...tableLines(b.rows ?? [], width));
+    else if (b.type === "actions")
+      out.push(
+        (b.elements ?? []).map((e) => `[${plain((e as { text?: { text: string } }).text?.text ?? "")}]`).join(" "),
+      );
     else if (b.type === "context") out.push((b.elements ?? []).map((e) => plain(e.text ?? "")).join("  "));
     else if (b.type === "section") {
       if (b.text) out.push(plain(b.text.text));
@@ -33,4 +39,20 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
     }
   }
   return out.join("\n");
+}
+
+/** A table block as aligned columns, as many of its first columns as fit the width. */
+function tableLines(rows: Array<Array<{ text?: string }>>, width: number): string[] {
+  const cells = rows.map((r) => r.map((c) => unescape(c.text ?? "")));
+  const widths: number[] = [];
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  let shown = 0;
+  for (let used = 0; shown < widths.length && used + widths[shown]! <= width; shown++) used += widths[shown]! + 2;
+  return cells.map((r) =>
+    r
+      .slice(0, Math.max(1, shown))
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
 }
