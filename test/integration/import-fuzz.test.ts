@@ -98,14 +98,14 @@ describe.each(ENGINES)("import fuzzing on %s", (engine) => {
   });
   afterAll(async () => t.drop());
 
-  it("never throws, never writes when it refuses, and every problem names a file and a line", async () => {
+  it("never throws, never writes when it refuses, and every problem names a file and a line (snapshot or --merge)", async () => {
     await fc.assert(
-      fc.asyncProperty(folder, async (files) => {
+      fc.asyncProperty(folder, fc.boolean(), async (files, merge) => {
         const dir = mkdtempSync(join(tmpdir(), "mr-fuzz-"));
         try {
           for (const f of files) writeFileSync(join(dir, f.name), f.content);
           const before = await dump(t.db);
-          const r = await importDirectory(t.db, dir, { zone: "UTC" });
+          const r = await importDirectory(t.db, dir, { zone: "UTC", merge });
           if (r.ok) return;
           expect(r.problems.length).toBeGreaterThan(0);
           for (const p of r.problems) {
