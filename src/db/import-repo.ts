@@ -150,6 +150,8 @@ export async function inImportTransaction(db: Db, fn: (s: ImportSession) => Prom
     if (isPg(db)) {
       const client = conn as pg.Client;
       await client.query("begin");
+      // One import at a time (instances importing the same drop folder): the second compares with what the first wrote.
+      await client.query("select pg_advisory_xact_lock(hashtext('mentorship-report import'))");
       let commit = false;
       try {
         commit = await fn(pgSession(client));

@@ -92,6 +92,22 @@ describe.each(ENGINES)("snapshot import on %s", (engine) => {
     expect(await t.db("matches").where("match_id", "m1").first()).toMatchObject({ closed_at: Date.UTC(2026, 2, 1) });
   });
 
+  it("two imports at once both succeed, one after the other", async () => {
+    const fresh = await freshDb(engine);
+    try {
+      const [a, b] = await Promise.all([
+        importDirectory(fresh.db, SAMPLE, { zone: "UTC" }),
+        importDirectory(fresh.db, SAMPLE, { zone: "UTC" }),
+      ]);
+      expect([a.ok, b.ok]).toEqual([true, true]);
+      const added = (r: ImportResult) => r.files.reduce((n, f) => n + f.added, 0);
+      expect([added(a), added(b)].sort()).toEqual([0, 65]);
+      expect(await dump(fresh.db)).toEqual(before);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it("--merge only adds and updates: rows missing from a file stay", async () => {
     const dir = csvDir(
       {
