@@ -59,6 +59,11 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     lines.push("  Failed (not retried this period):");
     for (const x of failed) lines.push(`    ${failedWhat(x.kind, x.recipient)}: ${reason(x.error)}`);
   }
+  if (s.expired?.length) {
+    lines.push(`  Closed as expired (their period ended before they could be delivered): ${s.expired.length}`);
+    for (const x of s.expired.slice(0, 20)) lines.push(`    period ${x.periodId}: ${failedWhat(x.kind, x.recipient)}`);
+    if (s.expired.length > 20) lines.push(`    …and ${s.expired.length - 20} more (see \`status\`)`);
+  }
   if (s.fatal)
     lines.push(
       `  Stopped: Slack refused the app's token (${s.fatal}). Fix SLACK_BOT_TOKEN or the app's scopes, then run send again.`,

@@ -55,7 +55,15 @@ export interface ClaimQuery {
 export type PlanItem = { kind: DeliveryKind; recipient: string; dueAt?: number | null };
 
 /** The delivery ledger: one row per period and recipient, and the periods that are done. */
+/** A row closed because its period ended before it could be delivered. */
+export type ExpiredRow = { periodId: string; kind: DeliveryKind; recipient: string };
+
 export interface LedgerStore {
+  /**
+   * Closes the open rows of every period before `periodId` as failed `expired` (no live claim on
+   * them), and marks those periods done: a period is finished until the next one starts, not after.
+   */
+  expireBefore(periodId: string, now: number): Promise<ExpiredRow[]>;
   /** Records the period's recipients; a recipient already there keeps its row (and its state). */
   plan(periodId: string, items: PlanItem[], now: number): Promise<void>;
   /** Whether any row of the period was planned. */
@@ -149,6 +157,29 @@ export function createLedgerStore(db: Db): LedgerStore {
       .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", q.now));
 
   return {
+    async expireBefore(periodId, now) {
+      // Period ids are ISO dates: their text order is their time order.
+      const stale = () =>
+        db("deliveries")
+          .where("period_id", "<", periodId)
+          .whereIn("state", OPEN)
+          .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", now));
+      const rows: Array<{ id: number; period_id: string; kind: DeliveryKind; recipient: string }> = await stale()
+        .select("id", "period_id", "kind", "recipient")
+        .orderBy(["period_id", "kind", "recipient"]);
+      if (!rows.length) return [];
+      for (const chunk of chunks(rows, 5000))
+        await stale()
+          .whereIn(
+            "id",
+            chunk.map((r) => r.id),
+          )
+          .update({ state: "failed", error: "expired", owner: null, claim: null, lease_until: null, updated_at: now });
+      for (const p of new Set(rows.map((r) => r.period_id)))
+        await db("delivery_periods").insert({ period_id: p, completed_at: now }).onConflict("period_id").ignore();
+      return rows.map((r) => ({ periodId: r.period_id, kind: r.kind, recipient: r.recipient }));
+    },
+
     async plan(periodId, items, now) {
       for (const chunk of chunks(items, rowsPerInsert(db, 7))) {
         const rows = chunk.map((it) => ({

@@ -50,7 +50,7 @@ export interface DeliveryDeps {
     | "DELIVERY_LEASE_SECONDS"
     | "ADMIN_EMAILS"
   > &
-    Partial<Pick<Config, "REPORT_LOCAL_TIME" | "DATA_MAX_AGE_DAYS">>;
+    Partial<Pick<Config, "REPORT_LOCAL_TIME" | "DATA_MAX_AGE_DAYS" | "REPORT_DELIVERY">>;
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
@@ -140,6 +140,19 @@ export function createDeliveryService(deps: DeliveryDeps) {
     if (opts.onlyIfIncomplete && (await ledger.isPeriodComplete(period.id))) {
       summary.skipped = "period-complete";
       return summary;
+    }
+
+    // Fixed schedule: a period is retried until the next one starts; then what it left is closed and
+    // reported. Local time finishes a previous period's waves itself (they cross the boundary).
+    if (config.REPORT_DELIVERY !== "local") {
+      const expired = await ledger.expireBefore(period.id, now());
+      if (expired.length) {
+        summary.expired = expired;
+        log.warn(
+          { period: period.id, expired: expired.length, periods: [...new Set(expired.map((e) => e.periodId))] },
+          "open rows of ended periods closed as expired",
+        );
+      }
     }
 
     const [everything, lastAsOf, skips, rejectsNewBlocks, homeUrl] = await Promise.all([

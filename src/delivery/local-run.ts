@@ -35,6 +35,14 @@ export async function deliverDue(
 ): Promise<RunSummary[]> {
   const current = periodOf(opts.asOf, deps.periods);
   const previous = periodOf(current.start - 1, deps.periods);
+  // A period is finished by later ticks until the next one starts (§14); then what it left is closed
+  // as expired and reported. Every wave of a period comes on its first day, so nothing due is cut off.
+  const expired = await ctx.ledger.expireBefore(current.id, ctx.now());
+  if (expired.length)
+    ctx.log.warn(
+      { period: current.id, expired: expired.length, periods: [...new Set(expired.map((e) => e.periodId))] },
+      "open rows of ended periods closed as expired",
+    );
   const periods = periodsStartedBy(opts.asOf, deps.periods, deps.timing.localTime);
   // Only a previous period that was started and not finished: a fresh install does not send old reports.
   if ((await ctx.ledger.hasRows(previous.id)) && !(await ctx.ledger.isPeriodComplete(previous.id)))
@@ -43,6 +51,7 @@ export async function deliverDue(
   for (const p of periods) {
     if (opts.signal?.aborted) break;
     out.push(await deliverDueIn(ctx, deps, p, opts));
+    if (expired.length && out.length === 1) out[0]!.expired = expired;
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { WebClient } from "@slack/web-api";
-import type { DeliveryKind, KindCounts, LedgerStore, PeriodTally } from "../db/ledger-repo.js";
+import type { DeliveryKind, ExpiredRow, KindCounts, LedgerStore, PeriodTally } from "../db/ledger-repo.js";
 import { noCounts } from "../db/ledger-repo.js";
 import type { Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
@@ -29,6 +29,8 @@ export interface RunSummary {
   /** The run stopped early because the process is shutting down. */
   interrupted: boolean;
   fatal: string | null;
+  /** Open rows of earlier periods this run closed: their period ended before Slack could take them. */
+  expired?: ExpiredRow[];
   /** A dry run: who would get what (managers and programs only, never a mentee), and what stands in the way. */
   plan?: PlannedRecipient[];
 }

@@ -58,6 +58,8 @@ export function startScheduler(deps: {
   log: Logger;
   now?: () => number;
   instanceId?: string;
+  /** After a run that left rows (Slack out of reach), the period is tried again this much later. */
+  retryMs?: number;
 }): Scheduler {
   const { config, delivery, log } = deps;
   const now = deps.now ?? Date.now;
@@ -95,10 +97,29 @@ export function startScheduler(deps: {
     return runs.filter((r) => !r.skipped).at(-1) ?? runs.at(-1) ?? null;
   };
 
+  const retryMs = deps.retryMs ?? 5 * MINUTE;
+  let retry: NodeJS.Timeout | null = null;
+  /**
+   * Fixed schedule: a period whose run left rows is tried again, until it ends; with one tick a period
+   * (REPORT_INTERVAL_WEEKS=1) nothing else would finish it. The next period's run closes what is left.
+   */
+  const retryLater = (s: RunSummary) => {
+    if (local || s.skipped || !s.left || s.fatal || s.interrupted || shutdown.signal.aborted) return;
+    if (now() + retryMs >= s.period.end) return;
+    if (retry) clearTimeout(retry);
+    log.info({ period: s.period.id, left: s.left, inMs: retryMs }, "rows left; the period will be tried again");
+    retry = setTimeout(() => {
+      retry = null;
+      void tick();
+    }, retryMs);
+    retry.unref();
+  };
+
   const tick = (): Promise<RunSummary | null> => {
     if (running) return running;
     running = run()
       .then((s) => {
+        if (s) retryLater(s);
         if (s && !s.skipped)
           log.info(
             {
@@ -132,6 +153,7 @@ export function startScheduler(deps: {
       tick,
       async stop() {
         shutdown.abort();
+        if (retry) clearTimeout(retry);
         await running;
       },
     };
@@ -163,6 +185,7 @@ export function startScheduler(deps: {
       await task.stop();
       await task.destroy();
       shutdown.abort();
+      if (retry) clearTimeout(retry);
       await running;
     },
   };

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from "vitest";
 import { createApp } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import type { Db } from "../../src/db/knex.js";
 import { listPeople } from "../../src/db/roster-repo.js";
 import { type EmulatedChannel, type EmulatorOptions, SlackEmulator } from "../../src/emulator/server.js";
@@ -49,7 +49,7 @@ export function slackFor(emulator: SlackEmulator, token = emulator.token) {
 export function deliveryFor(
   db: Db,
   emulator: SlackEmulator,
-  over: Partial<typeof baseConfig> & { token?: string } = {},
+  over: Partial<typeof baseConfig> & Partial<Pick<Config, "REPORT_DELIVERY">> & { token?: string } = {},
 ) {
   const config = {
     ...loadConfig({}),
