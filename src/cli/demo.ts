@@ -1,8 +1,10 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DateTime } from "luxon";
 import { createApp } from "../app.js";
 import { listPeople } from "../db/roster-repo.js";
+import { formatDayTime } from "../domain/dates.js";
 import { type EmulatedUser, SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
 import { importDirectory } from "../import/import-service.js";
@@ -64,11 +66,17 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
     };
     const { delivery, uploads } = createApp({ ...ctx, config });
 
-    io.out(rule(`2. Deliver the period (report as of ${opts.asOf} ${zone}) to the Slack emulator at ${emulator.url}`));
+    // The period before: each DM after it says what changed since (§10).
+    const previous = DateTime.fromMillis(asOf, { zone }).minus({ weeks: ctx.config.REPORT_INTERVAL_WEEKS }).toMillis();
+    io.out(rule(`2. The period before (report as of ${formatDayTime(previous, zone)}): the managers' last reports`));
+    io.out(buildRunSummaryText(await delivery.deliverPeriod({ asOf: previous }), zone));
+    const earlier = emulator.messages.length;
+
+    io.out(rule(`3. Deliver the period (report as of ${opts.asOf} ${zone}) to the Slack emulator at ${emulator.url}`));
     const first = await delivery.deliverPeriod({ asOf });
     io.out(buildRunSummaryText(first, zone));
 
-    for (const m of emulator.messages) {
+    for (const m of emulator.messages.slice(earlier)) {
       const to = m.user
         ? `DM to ${nameOf.get(m.user)}`
         : `post in #${m.channel === "C0000ENG1" ? "mentorship-eng" : "leadership-circle"}`;
@@ -76,12 +84,18 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
       io.out(messageAsText(m) + "\n");
     }
 
-    io.out(rule("3. Run the same period again: nothing is sent twice"));
+    io.out(rule("4. Run the same period again: nothing is sent twice"));
     const calls = emulator.calls.length;
     const again = await delivery.deliverPeriod({ asOf });
     io.out(buildRunSummaryText(again, zone));
     io.out(`  Slack calls in the second run: ${emulator.calls.length - calls}\n`);
-    io.out(rule("4. A program admin sends a CSV file to the app in a DM"));
+    io.out(rule("5. Dana presses Skip next report, then Resume (the same as /mentorship-report pause, resume)"));
+    const dana = emulator.userIdOf("dana@acme.example")!;
+    // Pressed on the day of the report: the next scheduled one is skipped.
+    const onReportDay = createApp({ ...ctx, config }, { now: () => asOf }).surfaces;
+    for (const action of ["pause", "resume"] as const)
+      io.out(`${messageAsText(await onReportDay.action(dana, action))}\n`);
+    io.out(rule("6. A program admin sends a CSV file to the app in a DM"));
     const grace = emulator.userIdOf("grace@acme.example")!;
     const people = `${readFileSync(join(SAMPLE_DIR, "people.csv"), "utf8").trimEnd()}\nnew.hire@acme.example,Nia Newhire,Engineering,dana@acme.example,\n`;
     const fileId = emulator.addFile({ name: "people.csv", content: people, user: grace });

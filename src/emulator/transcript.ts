@@ -10,8 +10,15 @@ type AnyBlock = {
   chart?: { segments?: Array<{ label: string; value: number }> };
 };
 
-const unescape = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-const plain = (s: string) => unescape(s.replace(/\*([^*\n]+)\*/g, "$1").replace(/`([^`\n]+)`/g, "$1"));
+const unescapeText = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const EMOJI: Record<string, string> = { ":warning:": "⚠" };
+const plain = (s: string) =>
+  unescapeText(
+    s
+      .replace(/\*([^*\n]+)\*/g, "$1")
+      .replace(/`([^`\n]+)`/g, "$1")
+      .replace(/:[a-z_]+:/g, (e) => EMOJI[e] ?? e),
+  );
 
 /** A message as a person reads it in Slack, roughly: for the demo's terminal. */
 export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width = 78): string {
@@ -34,7 +41,7 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
       if (b.fields) {
         const cells = b.fields.map((f) => plain(f.text).replace("\n", ": "));
         for (let i = 0; i < cells.length; i += 2)
-          out.push(`${(cells[i] ?? "").padEnd(44)}${cells[i + 1] ?? ""}`.trimEnd());
+          out.push(`${(cells[i] ?? "").padEnd(44)}  ${cells[i + 1] ?? ""}`.trimEnd());
       }
     }
   }
@@ -43,9 +50,9 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
 
 /** A table block as aligned columns, as many of its first columns as fit the width. */
 function tableLines(rows: Array<Array<{ text?: string }>>, width: number): string[] {
-  const cells = rows.map((r) => r.map((c) => unescape(c.text ?? "")));
+  const cells = rows.map((r) => r.map((c) => unescapeText(c.text ?? "")));
   const widths: number[] = [];
-  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of cells) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
   let shown = 0;
   for (let used = 0; shown < widths.length && used + widths[shown]! <= width; shown++) used += widths[shown]! + 2;
   return cells.map((r) =>
