@@ -100,4 +100,34 @@ function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+type RunResult = { left: number };
+
+/** The same delivery service, with each run's duration and what it left recorded for /metrics. */
+export function timedDelivery<
+  D extends {
+    deliverPeriod: (...a: never[]) => Promise<RunResult>;
+    deliverDue: (...a: never[]) => Promise<RunResult[]>;
+  },
+>(delivery: D, m: Metrics = metrics): D {
+  const time = async <R>(run: () => Promise<R>, left: (r: R) => number): Promise<R> => {
+    const started = performance.now();
+    const r = await run();
+    m.run((performance.now() - started) / 1000, left(r));
+    return r;
+  };
+  return {
+    ...delivery,
+    deliverPeriod: (...a: Parameters<D["deliverPeriod"]>) =>
+      time(
+        () => delivery.deliverPeriod(...a),
+        (r) => r.left,
+      ),
+    deliverDue: (...a: Parameters<D["deliverDue"]>) =>
+      time(
+        () => delivery.deliverDue(...a),
+        (rs) => rs.reduce((n, r) => n + r.left, 0),
+      ),
+  };
+}
 export const metrics: Metrics = createMetrics();

@@ -1,6 +1,8 @@
 import { createApp } from "../app.js";
+import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import { startScheduler } from "../delivery/scheduler.js";
 import { createHealthCheck } from "../health.js";
+import { metrics, timedDelivery } from "../metrics.js";
 import { importingFirst, startDropFolderSchedule } from "../services/drop-folder.js";
 import { startSlackApp } from "../slack/app.js";
 import type { CliContext } from "./context.js";
@@ -21,6 +23,16 @@ export async function runServe(ctx: CliContext): Promise<number> {
     extra: { scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on", mode: slackMode },
   });
   const app = await startSlackApp({ config, log, surfaces, uploads, slack, health });
+  metrics.watch({
+    // The period being delivered now, read when Prometheus scrapes.
+    ledger: async () => {
+      const tally = await services.ledger.tally(delivery.periodOf(Date.now()).id);
+      return Object.entries(tally.byState).flatMap(([state, kinds]) =>
+        Object.entries(kinds).map(([kind, count]) => ({ kind, state, count })),
+      );
+    },
+    lastImport: () => lastSuccessfulImportAt(db),
+  });
   log.info({ port: app.port, mode: slackMode, team: app.identity.teamId }, "serving");
   ctx.io.out(
     `mentorship-report is serving on port ${app.port} (${slackMode === "socket" ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
@@ -33,9 +45,10 @@ export async function runServe(ctx: CliContext): Promise<number> {
         log,
       })
     : null;
+  const timed = timedDelivery(delivery);
   const scheduler = startScheduler({
     config,
-    delivery: config.IMPORT_DIR ? importingFirst(delivery, services.dropFolder, log) : delivery,
+    delivery: config.IMPORT_DIR ? importingFirst(timed, services.dropFolder, log) : timed,
     directory,
     log,
   });

@@ -160,6 +160,8 @@ describe("requests from Slack are checked before any work (issue 9 row 5, spec Â
     expect(text).toMatch(/mentorship_slash_command_seconds_count\{outcome="answered"\} [1-9]/);
     expect(text).toContain("mentorship_slack_rate_limited_total");
     expect(text).toContain("mentorship_delivery_run_seconds");
+    expect(text).toMatch(/^mentorship_deliveries\{kind="dm",state="delivered"\} 0$/m);
+    expect(text).toMatch(/^mentorship_last_import_age_seconds \d/m);
   });
 });
 
