@@ -1,4 +1,5 @@
 import { createApp } from "../app.js";
+import { workspaceRejectsNewBlocks } from "../db/controls-repo.js";
 import { periodOf } from "../domain/periods.js";
 import { changesSince, diffRows } from "../domain/reports.js";
 import { buildManagerBlocks, buildProgramBlocks } from "../render/blocks.js";
@@ -66,13 +67,25 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
     }
     if (format === "json") io.out(JSON.stringify(buildManagerJson(report, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(report.groups));
-    else if (format === "blocks") blocksOut(buildManagerBlocks(report, { zone, period, buttons: true }));
-    else io.out(buildManagerText(report, zone));
+    else if (format === "blocks") {
+      // As delivery would build it: changes since the DM last delivered to this manager (the ledger
+      // knows its as-of), rows as lines if the workspace refused tables this period.
+      const [last, rejects] = await Promise.all([
+        app.ledger.lastDeliveredAsOf(period.id),
+        workspaceRejectsNewBlocks(ctx.db, period.id),
+      ]);
+      const [withChanges] = await reports.withChanges([report], last);
+      const form = rejects ? "sections" : "table";
+      blocksOut(buildManagerBlocks(withChanges!, { zone, period, buttons: true, form }));
+    } else io.out(buildManagerText(report, zone));
   } else {
     const summary = await reports.programSummary(opts.program!, asOf);
     if (format === "json") io.out(JSON.stringify(buildProgramJson(summary, zone), null, 2) + "\n");
     else if (format === "csv") io.out(buildCsv(summary.groups));
-    else if (format === "blocks") blocksOut(buildProgramBlocks(summary, { zone, period, chart: true }));
+    else if (format === "blocks")
+      blocksOut(
+        buildProgramBlocks(summary, { zone, period, chart: !(await workspaceRejectsNewBlocks(ctx.db, period.id)) }),
+      );
     else io.out(buildProgramText(summary, zone));
   }
   return 0;

@@ -170,5 +170,8 @@ describe("program admins' view (§10, issue 10 item 6)", () => {
     await command(GRACE, "post eng");
     const post = emulator.messages.find((m) => m.channel === "C0000ENG1");
     expect(JSON.stringify(post?.blocks)).toContain(`at the request of <@${emulator.userIdOf(GRACE)}>`);
+    // Nothing the admin surfaces sent names a mentee.
+    const everything = JSON.stringify([emulator.responses, emulator.views, emulator.calls.map((c) => c.params)]);
+    for (const m of MENTEES) expect(everything).not.toContain(m);
   });
 });

@@ -229,6 +229,15 @@ describe("the command line", () => {
       expect(status.stdout).toContain("Period 2026-03-02 (03-02-2026 – 03-15-2026): complete");
       expect(status.stdout).toMatch(/^ {2}delivered +3 +2 +0$/m);
       expect(cli(["status", "--as-of", "2026-06-01"], env).stdout).toContain("Nothing planned yet");
+      // preview --format blocks prints what the next DM would carry: the changes since the one delivered.
+      const next = cli(
+        ["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-16T09:00", "--format", "blocks"],
+        env,
+      );
+      const dm = JSON.parse(next.stdout);
+      expect(Object.keys(dm)).toEqual(["text", "blocks"]);
+      expect(JSON.stringify(dm.blocks)).toContain("*Since your last report* (03-02-2026)");
+      expect(dm.blocks.some((b: { type: string }) => b.type === "table")).toBe(true);
     } finally {
       child.kill("SIGINT");
       await once(child, "exit");
