@@ -198,10 +198,7 @@ export async function findPerson(db: Db, email: string): Promise<Person | null> 
 export async function findProgram(db: Db, id: string): Promise<Program | null> {
   const r =
     (await db("programs").where("program_id", id).first()) ??
-    (await db("programs")
-      .whereRaw("lower(program_id) = ?", [id.toLowerCase()])
-      .orderBy("program_id")
-      .first());
+    (await db("programs").whereRaw("lower(program_id) = ?", [id.toLowerCase()]).orderBy("program_id").first());
   return r ? toProgram(r) : null;
 }
 

@@ -119,7 +119,10 @@ export function buildProgramSummary(
   for (const r of mine) {
     total.set(r.status, (total.get(r.status) ?? 0) + 1);
     let o = orgs.get(r.organization);
-    if (!o) orgs.set(r.organization, (o = { organization: r.organization, counts: {}, total: 0 }));
+    if (!o) {
+      o = { organization: r.organization, counts: {}, total: 0 };
+      orgs.set(r.organization, o);
+    }
     o.counts[r.status] = (o.counts[r.status] ?? 0) + 1;
     o.total++;
   }

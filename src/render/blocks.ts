@@ -471,9 +471,7 @@ export function buildProgramBlocks(
   const since = s.previous ? ` · (±n): change since ${day(s.previous.asOf, o.zone)}` : "";
   const blocks: Block[] = [
     header(`Program summary · ${esc(s.program.name)}`),
-    context(
-      `${when}${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}${since}${stamp(s, o.zone)}`,
-    ),
+    context(`${when}${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}${since}${stamp(s, o.zone)}`),
   ];
   if (o.requestedBy && /^[UW][A-Z0-9]+$/.test(o.requestedBy))
     blocks.push(context(`Posted now at the request of <@${o.requestedBy}>`));

@@ -5,7 +5,7 @@ import { ACTIONS } from "../../src/render/blocks.js";
 import { CSV_HEADER } from "../../src/render/csv.js";
 import { freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
-import { SIGNING_SECRET, type Served, startServe } from "../helpers/serve.js";
+import { type Served, SIGNING_SECRET, startServe } from "../helpers/serve.js";
 
 const MENTEES = ["mia@", "eve@", "liam@", "noah@", "zoe@", "Mia ", "Eve ", "Liam ", "Noah ", "Zoe "];
 const DANA = "dana@acme.example";

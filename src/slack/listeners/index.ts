@@ -1,9 +1,9 @@
 import type { App, BlockButtonAction } from "@slack/bolt";
 import { COMMAND } from "../../ids.js";
 import type { Logger } from "../../logger.js";
+import { ACTIONS } from "../../render/blocks.js";
 import type { SurfaceService } from "../../services/surface-service.js";
 import type { UploadService } from "../../services/upload-service.js";
-import { ACTIONS } from "../../render/blocks.js";
 import { handleReportButton } from "./actions.js";
 import { handleReportCommand } from "./commands.js";
 import { handleAppHomeOpened } from "./events.js";
