@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import cron from "node-cron";
 import { z } from "zod";
 import { isValidZone } from "./domain/dates.js";
+import { AppError } from "./errors.js";
 
 const emailList = z
   .string()
@@ -86,8 +87,9 @@ const schema = z.object({
 
 export type Config = Readonly<z.infer<typeof schema>>;
 
-export class ConfigError extends Error {
+export class ConfigError extends AppError {
   readonly code = "CONFIG_INVALID";
+  override readonly exitCode = 2;
 }
 
 /** Reads the environment once; a bad value stops the app with a message that names the variable. */

@@ -1,4 +1,19 @@
 /**
+ * An error the app expects and explains: its message is for the person at the terminal (or in
+ * Slack), its exit code for the shell. 2: the command or its configuration is wrong; 1: the work
+ * could not be done. Each kind is a subclass with its own name and code.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  readonly exitCode: 1 | 2 = 1;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
  * An error's message fit for a log line or a terminal. Database drivers put the whole statement,
  * values included, in front of the reason ("insert … - too many terms"): the values may name a
  * mentee, so only the reason is kept.

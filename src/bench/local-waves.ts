@@ -41,6 +41,7 @@ export async function benchLocalWaves(
     users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name, tz: ZONES_24[i % 24] })),
     channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
     methodLimits,
+    lean: true,
   }).start();
   const config = {
     ...loadConfig({}),

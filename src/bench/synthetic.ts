@@ -15,7 +15,7 @@ export interface CompanySize {
   seed?: number;
 }
 
-export const SIZES: Record<"small" | "medium" | "full", CompanySize> = {
+export const SIZES: Record<"small" | "medium" | "full" | "huge", CompanySize> = {
   small: {
     people: 2_000,
     managers: 200,
@@ -41,6 +41,16 @@ export const SIZES: Record<"small" | "medium" | "full", CompanySize> = {
     matches: 30_000,
     requests: 20_000,
     meetings: 300_000,
+    bigTeam: 1_000,
+  },
+  /** The largest employers: a million people, a hundred thousand managers. */
+  huge: {
+    people: 1_000_000,
+    managers: 100_000,
+    mentorEnrollments: 400_000,
+    matches: 300_000,
+    requests: 200_000,
+    meetings: 3_000_000,
     bigTeam: 1_000,
   },
 };

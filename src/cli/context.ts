@@ -1,10 +1,12 @@
 import { DateTime } from "luxon";
 import { type Config, loadConfig } from "../config.js";
 import { createDb, type Db, migrate } from "../db/knex.js";
+import { AppError } from "../errors.js";
 import { createLogger, type Logger } from "../logger.js";
 
-export class UsageError extends Error {
+export class UsageError extends AppError {
   readonly code = "USAGE";
+  override readonly exitCode = 2;
 }
 
 export interface CliIo {

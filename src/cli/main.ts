@@ -1,12 +1,7 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
-import { ConfigError } from "../config.js";
-import { ZoneMismatchError } from "../db/zone-guard.js";
-import { safeErrorMessage } from "../errors.js";
-import { ImportError } from "../import/import-service.js";
-import { NotFoundError } from "../services/report-service.js";
-import { SlackSetupError } from "../slack/client.js";
-import { type CliIo, processIo, UsageError, withContext } from "./context.js";
+import { AppError, safeErrorMessage } from "../errors.js";
+import { type CliIo, processIo, withContext } from "./context.js";
 import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
 import { runEmulator } from "./emulator.js";
 import { runImport } from "./import.js";
@@ -118,13 +113,9 @@ export async function main(
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SlackSetupError) {
-      io.err(`${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof NotFoundError || err instanceof ImportError || err instanceof ZoneMismatchError) {
-      io.err(`Error: ${err.message}\n`);
-      return 1;
+    if (err instanceof AppError) {
+      io.err(err.exitCode === 2 ? `${err.message}\n` : `Error: ${err.message}\n`);
+      return err.exitCode;
     }
     io.err(`Unexpected error: ${safeErrorMessage(err)}\n(LOG_LEVEL=debug adds the stack)\n`);
     if (env.LOG_LEVEL === "debug" && err instanceof Error) io.err(`${err.stack?.split("\n").slice(1).join("\n")}\n`);

@@ -1,26 +1,26 @@
-import type { Db } from "./knex.js";
+import type { ReportScope } from "../domain/reports.js";
+import { chunks, type Db } from "./knex.js";
+import { listReportManagers, readTeams, reportQueries } from "./report-repo.js";
 
-/** The same reads the report does, rows consumed and nothing else: the floor the report is measured against. */
-export async function bareReportRead(db: Db, asOf: number): Promise<number> {
-  const q = (sql: string, b: number[] = []) =>
-    db.raw(sql, b).then((r: unknown[] | { rows: unknown[] }) => (Array.isArray(r) ? r.length : r.rows.length));
-  const counts = await Promise.all([
-    q("select * from programs"),
-    q(
-      "select e.program_id, e.email, e.registered_at, p.name, p.organization, p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor'",
-    ),
-    q("select match_id, program_id, mentor_email, matched_at, closed_at from matches where matched_at <= ?", [asOf]),
-    q(
-      "select request_id, program_id, mentor_email, requested_at, mentor_approved_at, mentee_approved_at, admin_approved_at, closed_at from match_requests where requested_at <= ? and (closed_at is null or closed_at > ?)",
-      [asOf, asOf],
-    ),
-    q(
-      "select match_id, sum(case when scheduled_at > ? then 1 else 0 end) as upcoming, sum(case when scheduled_at <= ? then 1 else 0 end) as completed from meetings where cancelled_at is null or cancelled_at > ? group by match_id",
-      [asOf, asOf, asOf],
-    ),
-    q(
-      "select email, name, manager_email from people where email in (select distinct p.manager_email from enrollments e join people p on p.email = e.email where e.role = 'mentor' and p.manager_email is not null)",
-    ),
-  ]);
-  return counts.reduce((a, b) => a + b, 0);
+/**
+ * The reads every manager's report does, batch by batch, with the rows consumed and nothing else
+ * (no status engine, no rendering): the floor the report build is measured against.
+ */
+export async function bareReportRead(db: Db, asOf: number, batchSize: number, scope: ReportScope = "direct") {
+  const managers = await listReportManagers(db, scope);
+  let rows = managers.length;
+  for (const batch of chunks(managers, batchSize)) {
+    const emails = batch.map((m) => m.email);
+    const q = reportQueries(db, { asOf, team: { managerEmails: emails, scope } });
+    const counts = await Promise.all([
+      q.programsQ.then((r: unknown[]) => r.length),
+      q.enrollmentsQ.then((r: unknown[]) => r.length),
+      q.matchesQ.then((r: unknown[]) => r.length),
+      q.requestsQ.then((r: unknown[]) => r.length),
+      q.meetingsQ.then((r: unknown[]) => r.length),
+      readTeams(db, emails, scope).then((r) => r.length),
+    ]);
+    rows += counts.reduce((a, b) => a + b, 0);
+  }
+  return rows;
 }

@@ -22,6 +22,8 @@ export interface DeliveryRow {
   attempts: number;
   updatedAt: number;
   error: string | null;
+  /** Local time (§12): when the report is due, and the moment it is built as of; null: at once. */
+  dueAt: number | null;
 }
 
 /** A claimed row is changed only by the claim that holds it: a run whose lease ran out changes nothing. */
@@ -82,6 +84,8 @@ export interface LedgerStore {
    * conditional UPDATE is what makes a claim exclusive across processes on both engines.
    */
   claimDue(q: ClaimQuery): Promise<DeliveryRow[]>;
+  /** The rows a next claim would likely take (free, due, after `afterId`), without claiming them. */
+  peekDue(q: Omit<ClaimQuery, "owner" | "claim" | "leaseMs" | "exclude"> & { afterId: number }): Promise<DeliveryRow[]>;
   /** Extends the leases of the claims this process still works on. */
   renewLeases(claims: string[], leaseUntil: number): Promise<void>;
   /**
@@ -131,6 +135,7 @@ const toRow = (r: DeliveryRecord): DeliveryRow => ({
   attempts: Number(r.attempts),
   updatedAt: Number(r.updated_at),
   error: r.error ?? null,
+  dueAt: r.due_at === null || r.due_at === undefined ? null : Number(r.due_at),
 });
 
 const OPEN: DeliveryState[] = ["pending", "sending"];
@@ -149,7 +154,7 @@ export function createLedgerStore(db: Db): LedgerStore {
     const rows = db("deliveries");
     return dueBy === undefined ? rows : rows.where((w) => w.whereNull("due_at").orWhere("due_at", "<=", dueBy));
   };
-  const due = (q: ClaimQuery) =>
+  const due = (q: Pick<ClaimQuery, "periodId" | "kinds" | "now" | "dueBy">) =>
     dueByOrNow(q.dueBy)
       .where("period_id", q.periodId)
       .whereIn("kind", q.kinds)
@@ -235,6 +240,11 @@ export function createLedgerStore(db: Db): LedgerStore {
         .whereIn("id", ids)
         .update({ owner: q.owner, claim: q.claim, lease_until: q.now + q.leaseMs });
       const rows: DeliveryRecord[] = await db("deliveries").where("claim", q.claim).orderBy("id");
+      return rows.map(toRow);
+    },
+
+    async peekDue(q) {
+      const rows: DeliveryRecord[] = await due(q).where("id", ">", q.afterId).orderBy("id").limit(q.limit);
       return rows.map(toRow);
     },
 

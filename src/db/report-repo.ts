@@ -59,6 +59,71 @@ function teamQuery(db: Db, managerEmails: string[], scope: ReportScope): Knex.Qu
  * columns are never selected: the mentee's identity stays in the database.
  */
 export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInput> {
+  const { programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ } = reportQueries(db, q);
+  const [programs, enrollments, matches, requests, meetings] = await Promise.all([
+    programsQ,
+    rowsOf<
+      Pick<EnrollmentRecord, "program_id" | "email" | "registered_at" | "added_at"> &
+        Pick<PersonRecord, "name" | "organization" | "manager_email">
+    >(enrollmentsQ),
+    rowsOf<Pick<MatchRecord, "match_id" | "program_id" | "mentor_email" | "matched_at" | "closed_at">>(matchesQ),
+    rowsOf<Omit<MatchRequestRecord, "mentee_email">>(requestsQ),
+    rowsOf<{ match_id: string; upcoming: number | string; completed: number | string; last_completed: number | null }>(
+      meetingsQ,
+    ),
+  ]);
+
+  const counts = new Map<string, { upcoming: number; completed: number; last: number | null }>();
+  for (const m of meetings)
+    counts.set(String(m.match_id), {
+      upcoming: Number(m.upcoming),
+      completed: Number(m.completed),
+      last: num(m.last_completed),
+    });
+
+  return {
+    programs: programs.map(toProgram),
+    enrollments: enrollments.map(
+      (r): MentorEnrollment => ({
+        programId: r.program_id,
+        email: r.email,
+        name: r.name,
+        organization: r.organization ?? "",
+        managerEmail: r.manager_email ?? null,
+        registeredAt: num(r.registered_at),
+        addedAt: num(r.added_at),
+      }),
+    ),
+    matches: matches.map((r): MentorMatch => {
+      const c = counts.get(String(r.match_id));
+      return {
+        id: r.match_id,
+        programId: r.program_id,
+        mentorEmail: r.mentor_email,
+        matchedAt: Number(r.matched_at),
+        closedAt: num(r.closed_at),
+        upcomingMeetings: c?.upcoming ?? 0,
+        completedMeetings: c?.completed ?? 0,
+        lastCompletedAt: c?.last ?? null,
+      };
+    }),
+    requests: requests.map(
+      (r): MentorRequest => ({
+        id: r.request_id,
+        programId: r.program_id,
+        mentorEmail: r.mentor_email,
+        requestedAt: Number(r.requested_at),
+        mentorApprovedAt: num(r.mentor_approved_at),
+        menteeApprovedAt: num(r.mentee_approved_at),
+        adminApprovedAt: num(r.admin_approved_at),
+        closedAt: num(r.closed_at),
+      }),
+    ),
+  };
+}
+
+/** The statements of one batch's read, one per table; the bench's bare read runs these very ones. */
+export function reportQueries(db: Db, q: ReportQuery) {
   const scoped = (qb: Knex.QueryBuilder, programCol: string, emailCol: string) => {
     if (q.programIds !== undefined) qb.whereIn(programCol, q.programIds);
     if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmails, q.team.scope));
@@ -125,66 +190,7 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     );
   }
 
-  const [programs, enrollments, matches, requests, meetings] = await Promise.all([
-    programsQ,
-    rowsOf<
-      Pick<EnrollmentRecord, "program_id" | "email" | "registered_at" | "added_at"> &
-        Pick<PersonRecord, "name" | "organization" | "manager_email">
-    >(enrollmentsQ),
-    rowsOf<Pick<MatchRecord, "match_id" | "program_id" | "mentor_email" | "matched_at" | "closed_at">>(matchesQ),
-    rowsOf<Omit<MatchRequestRecord, "mentee_email">>(requestsQ),
-    rowsOf<{ match_id: string; upcoming: number | string; completed: number | string; last_completed: number | null }>(
-      meetingsQ,
-    ),
-  ]);
-
-  const counts = new Map<string, { upcoming: number; completed: number; last: number | null }>();
-  for (const m of meetings)
-    counts.set(String(m.match_id), {
-      upcoming: Number(m.upcoming),
-      completed: Number(m.completed),
-      last: num(m.last_completed),
-    });
-
-  return {
-    programs: programs.map(toProgram),
-    enrollments: enrollments.map(
-      (r): MentorEnrollment => ({
-        programId: r.program_id,
-        email: r.email,
-        name: r.name,
-        organization: r.organization ?? "",
-        managerEmail: r.manager_email ?? null,
-        registeredAt: num(r.registered_at),
-        addedAt: num(r.added_at),
-      }),
-    ),
-    matches: matches.map((r): MentorMatch => {
-      const c = counts.get(String(r.match_id));
-      return {
-        id: r.match_id,
-        programId: r.program_id,
-        mentorEmail: r.mentor_email,
-        matchedAt: Number(r.matched_at),
-        closedAt: num(r.closed_at),
-        upcomingMeetings: c?.upcoming ?? 0,
-        completedMeetings: c?.completed ?? 0,
-        lastCompletedAt: c?.last ?? null,
-      };
-    }),
-    requests: requests.map(
-      (r): MentorRequest => ({
-        id: r.request_id,
-        programId: r.program_id,
-        mentorEmail: r.mentor_email,
-        requestedAt: Number(r.requested_at),
-        mentorApprovedAt: num(r.mentor_approved_at),
-        menteeApprovedAt: num(r.mentee_approved_at),
-        adminApprovedAt: num(r.admin_approved_at),
-        closedAt: num(r.closed_at),
-      }),
-    ),
-  };
+  return { programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ };
 }
 
 export async function findPerson(db: Db, email: string): Promise<Person | null> {
@@ -204,6 +210,58 @@ export async function findProgram(db: Db, id: string): Promise<Program | null> {
 
 export async function listPrograms(db: Db): Promise<Program[]> {
   return (await db("programs").select("*").orderBy("program_id")).map(toProgram);
+}
+
+/**
+ * The managers who may get a report, in email order, with their names: the mentors' own managers
+ * (`direct`), or anyone who manages someone (`all`). Only those in the roster.
+ */
+export async function listReportManagers(db: Db, scope: ReportScope): Promise<Array<{ email: string; name: string }>> {
+  const managers =
+    scope === "direct"
+      ? db("enrollments as e")
+          .join("people as p", "p.email", "e.email")
+          .where("e.role", "mentor")
+          .whereNotNull("p.manager_email")
+          .distinct("p.manager_email")
+      : db("people").whereNotNull("manager_email").distinct("manager_email");
+  return db("people").whereIn("email", managers).select("email", "name").orderBy("email");
+}
+
+/** The roster names of these people. */
+export async function readNames(db: Db, emails: string[]): Promise<Map<string, string>> {
+  const rows = await db("people").whereIn("email", emails).select("email", "name");
+  return new Map(rows.map((r) => [r.email, r.name]));
+}
+
+/**
+ * Who is on each of these managers' teams: their direct reports, or (`all`) everyone below them.
+ * A (member, manager) pair per membership; nobody is on their own team, even in a cyclic roster.
+ */
+export async function readTeams(
+  db: Db,
+  managerEmails: string[],
+  scope: ReportScope,
+): Promise<Array<{ email: string; manager: string }>> {
+  if (scope === "direct") {
+    const rows = await db("people").whereIn("manager_email", managerEmails).select("email", "manager_email");
+    return rows.flatMap((r) => (r.manager_email ? [{ email: r.email, manager: r.manager_email }] : []));
+  }
+  // UNION (not UNION ALL) stops at a cycle, should one ever slip into the data.
+  const rows = await rowsOf<{ email: string; manager: string }>(
+    db
+      .withRecursive("team", ["email", "manager"], (qb) => {
+        qb.select("email", "manager_email")
+          .from("people")
+          .whereIn("manager_email", managerEmails)
+          .union((u) =>
+            u.select("p.email", "t.manager").from("people as p").join("team as t", "p.manager_email", "t.email"),
+          );
+      })
+      .select("email", "manager")
+      .from("team"),
+  );
+  return rows.filter((r) => r.email !== r.manager);
 }
 
 /**

@@ -1,7 +1,8 @@
+import { AppError } from "../errors.js";
 import type { Db } from "./knex.js";
 import { getSetting } from "./report-repo.js";
 
-export class ZoneMismatchError extends Error {
+export class ZoneMismatchError extends AppError {
   readonly code = "ZONE_MISMATCH";
 }
 

@@ -28,7 +28,7 @@ import {
   type RunSummary,
 } from "./run-state.js";
 import { warnIfStale } from "./stale-notice.js";
-import { buildTargets } from "./targets.js";
+import { eachRecipientBatch, skipAtTheirWish } from "./targets.js";
 
 export type { RunSummary } from "./run-state.js";
 export { buildChannelNotice } from "./targets.js";
@@ -69,25 +69,30 @@ export async function planPeriod(
   const { config } = deps;
   const period = periodOf(asOf, periodSettings(config));
   const summary = emptySummary(period, asOf, true);
-  const { managers, programs } = await deps.reports.everything(asOf);
-  for (const t of buildTargets(config.REPORT_TIMEZONE, period, managers, programs).values()) summary.planned[t.kind]++;
-  const known = deps.db
-    ? await readDirectory(
-        deps.db,
-        managers.map((m) => m.manager.email),
-      )
-    : new Map();
-  const plan: PlannedRecipient[] = managers.map((m) => {
-    const problem = known.get(m.manager.email)?.problem;
-    return { kind: "dm", recipient: m.manager.email, rows: rowCount(m), ...(problem ? { problem } : {}) };
-  });
-  for (const { program, summary: s } of programs)
+  const plan: PlannedRecipient[] = [];
+  // A batch of managers at a time: what a dry run holds does not grow with the company.
+  for await (const batch of deps.reports.managerBatches(asOf)) {
+    const known = deps.db
+      ? await readDirectory(
+          deps.db,
+          batch.map((m) => m.manager.email),
+        )
+      : new Map();
+    for (const m of batch) {
+      const problem = known.get(m.manager.email)?.problem;
+      plan.push({ kind: "dm", recipient: m.manager.email, rows: rowCount(m), ...(problem ? { problem } : {}) });
+    }
+  }
+  for (const program of await deps.reports.programs()) {
+    const [s] = await deps.reports.programSummaries([program], asOf);
     plan.push({
       kind: "channel",
       recipient: program.id,
-      rows: s.counts.reduce((n, c) => n + c.count, 0),
+      rows: s ? s.counts.reduce((n, c) => n + c.count, 0) : 0,
       ...(program.adminChannel ? { channel: program.adminChannel } : { problem: "no_admin_channel" }),
     });
+  }
+  for (const p of plan) if (p.kind === "dm" || p.channel) summary.planned[p.kind]++;
   summary.plan = plan;
   return summary;
 }
@@ -99,6 +104,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
   const periods = periodSettings(config);
   const ctx: RunContext = {
     ledger: deps.ledger ?? createLedgerStore(deps.db),
+    reports,
+    zone: config.REPORT_TIMEZONE,
     slack: deps.slack,
     directory: deps.directory,
     log,
@@ -155,36 +162,28 @@ export function createDeliveryService(deps: DeliveryDeps) {
       }
     }
 
-    const [everything, lastAsOf, skips, rejectsNewBlocks, homeUrl] = await Promise.all([
-      reports.everything(opts.asOf),
+    const [lastAsOf, skips, rejectsNewBlocks, homeUrl, dataAsOf] = await Promise.all([
       ledger.lastDeliveredAsOf(period.id),
       skipsOf(deps.db, period.id),
       workspaceRejectsNewBlocks(deps.db, period.id),
       homeLink(),
+      reports.dataAsOf(),
     ]);
-    const { programs, dataAsOf } = everything;
-    const managers = await reports.withChanges(everything.managers, lastAsOf);
-    run.targets = buildTargets(config.REPORT_TIMEZONE, period, managers, programs, {
-      newBlocks: !rejectsNewBlocks,
-      homeUrl,
-    });
+    run.lastAsOf = lastAsOf;
+    run.homeUrl = homeUrl;
     if (rejectsNewBlocks) run.newBlocks = "rejected";
-    for (const t of run.targets.values()) summary.planned[t.kind]++;
-    await ledger.plan(
-      period.id,
-      [...run.targets.values()].map((t) => ({ kind: t.kind, recipient: t.recipient })),
-      now(),
-    );
-    // Managers who paused or stopped their reports (§11): settled as skipped before any Slack call.
-    for (const reason of ["paused", "stopped"] as const) {
-      const recipients = managers.map((r) => r.manager.email).filter((e) => skips.get(e) === reason);
-      if (!recipients.length) continue;
-      await ledger.skipPending({ periodId: period.id, recipients, reason, now: now() });
-    }
+    // Who gets what, a batch of managers at a time; the messages are built when their rows are claimed.
+    const { dms, channels } = await eachRecipientBatch(reports, opts.asOf, async (items) => {
+      await ledger.plan(period.id, items, now());
+      // Managers who paused or stopped their reports (§11): settled as skipped before any Slack call.
+      await skipAtTheirWish(ctx, run, items, skips);
+    });
+    summary.planned.dm = dms.size;
+    summary.planned.channel = channels.length;
     const before = await ledger.tally(period.id);
     summary.alreadyDelivered = { ...before.byState.delivered };
 
-    if (!(await resolveRecipients(ctx, run, before.byState.pending.dm + before.byState.sending.dm)))
+    if (!(await resolveRecipients(ctx, run, before.byState.pending.dm + before.byState.sending.dm, dms)))
       return tallied(run);
 
     const onAbort = () => {
@@ -194,14 +193,10 @@ export function createDeliveryService(deps: DeliveryDeps) {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const stopHeartbeat = startHeartbeat(ctx, run);
     try {
-      await warnIfStale(ctx, run, { dataAsOf, programs: programs.map((p) => p.program) });
+      const programs = await reports.programs();
+      await warnIfStale(ctx, run, { dataAsOf, programs });
       await drain(ctx, run, ["dm", "channel"]);
-      if (!run.stop)
-        await sendAdminNotices(
-          ctx,
-          run,
-          programs.map((p) => p.program),
-        );
+      if (!run.stop) await sendAdminNotices(ctx, run, programs);
     } finally {
       stopHeartbeat();
       opts.signal?.removeEventListener("abort", onAbort);

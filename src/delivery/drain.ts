@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { DeliveryKind } from "../db/ledger-repo.js";
 import { safeErrorMessage } from "../errors.js";
 import { sleep } from "../slack/retry.js";
-import type { RunContext, RunState } from "./run-state.js";
+import type { RunContext, RunState, Target } from "./run-state.js";
 import { sendRow } from "./send-row.js";
+import { buildTargetsFor, prepareTargets } from "./targets.js";
 
 /** Small claims share a period among instances, and a killed instance strands little until its lease ends. */
 const CLAIM_BATCH = 25;
@@ -23,51 +24,74 @@ export function startHeartbeat(ctx: RunContext, run: RunState): () => void {
   return () => clearInterval(heartbeat);
 }
 
+/** The messages of the rows a next claim would likely take; nothing when that read fails (the claim builds them). */
+function buildAhead(
+  ctx: RunContext,
+  run: RunState,
+  kinds: DeliveryKind[],
+  afterId: number,
+): Promise<Map<string, Target>> {
+  return ctx.ledger
+    .peekDue({ periodId: run.period.id, kinds, now: ctx.now(), afterId, limit: CLAIM_BATCH, dueBy: run.dueBy })
+    .then((rows) => buildTargetsFor(ctx, run, rows))
+    .catch(() => new Map<string, Target>());
+}
+
 /** Works the period's rows of these kinds until none is left, or what is left belongs to a stalled run. */
 export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[]): Promise<void> {
   const { ledger, now, leaseMs, instanceId } = ctx;
   const periodId = run.period.id;
   let idleSince = now();
   let lastOpen = Number.POSITIVE_INFINITY;
-  for (;;) {
-    if (run.stop) break;
-    const claim = `${instanceId}:${randomUUID()}`;
-    run.activeClaims.add(claim);
-    const rows = await ledger.claimDue({
-      periodId,
-      kinds,
-      owner: instanceId,
-      claim,
-      now: now(),
-      leaseMs,
-      limit: CLAIM_BATCH,
-      exclude: run.gaveUp,
-      dueBy: run.dueBy,
-    });
-    if (rows.length === 0) {
-      run.activeClaims.delete(claim);
-      const openNow = await ledger.countOpen(periodId, kinds, run.gaveUp, run.dueBy);
-      if (openNow === 0) break;
-      // Another instance holds these; wait for it to finish them, or for its lease to run out.
-      if (openNow < lastOpen) idleSince = now();
-      lastOpen = openNow;
-      if (now() - idleSince > 3 * leaseMs) break;
-      await sleep(Math.min(1000, leaseMs / 4));
-      continue;
-    }
-    ctx.pacer.share(await ledger.countLiveOwners(periodId, now()));
-    const queue = [...rows];
-    await Promise.all(
-      Array.from({ length: Math.min(ctx.concurrency, queue.length) }, async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) {
-          if (run.stop) {
-            await ledger.release({ id: row.id, claim }, run.stop, now());
-            continue;
+  let ahead: Promise<Map<string, Target>> = Promise.resolve(new Map());
+  try {
+    for (;;) {
+      if (run.stop) break;
+      const claim = `${instanceId}:${randomUUID()}`;
+      run.activeClaims.add(claim);
+      const rows = await ledger.claimDue({
+        periodId,
+        kinds,
+        owner: instanceId,
+        claim,
+        now: now(),
+        leaseMs,
+        limit: CLAIM_BATCH,
+        exclude: run.gaveUp,
+        dueBy: run.dueBy,
+      });
+      if (rows.length === 0) {
+        run.activeClaims.delete(claim);
+        const openNow = await ledger.countOpen(periodId, kinds, run.gaveUp, run.dueBy);
+        if (openNow === 0) break;
+        // Another instance holds these; wait for it to finish them, or for its lease to run out.
+        if (openNow < lastOpen) idleSince = now();
+        lastOpen = openNow;
+        if (now() - idleSince > 3 * leaseMs) break;
+        await sleep(Math.min(1000, leaseMs / 4));
+        continue;
+      }
+      ctx.pacer.share(await ledger.countLiveOwners(periodId, now()));
+      const built = await prepareTargets(ctx, run, rows, await ahead);
+      // The next rows' messages are built while these are posted, so posting does not wait on the database.
+      ahead = buildAhead(ctx, run, kinds, rows.at(-1)?.id ?? 0);
+      const queue = [...rows];
+      await Promise.all(
+        Array.from({ length: Math.min(ctx.concurrency, queue.length) }, async () => {
+          for (let row = queue.shift(); row; row = queue.shift()) {
+            if (run.stop) {
+              await ledger.release({ id: row.id, claim }, run.stop, now());
+              continue;
+            }
+            await sendRow(ctx, run, row, claim);
           }
-          await sendRow(ctx, run, row, claim);
-        }
-      }),
-    );
-    run.activeClaims.delete(claim);
+        }),
+      );
+      for (const key of built) run.targets.delete(key);
+      run.activeClaims.delete(claim);
+    }
+  } finally {
+    // Nothing of this run still reads the database once it returns.
+    await ahead;
   }
 }

@@ -1,14 +1,15 @@
+import { chunks } from "../db/knex.js";
 import type { DeliveryKind } from "../db/ledger-repo.js";
 import { type Period, type PeriodSettings, periodOf } from "../domain/periods.js";
-import type { Millis, Program } from "../domain/types.js";
+import type { Millis } from "../domain/types.js";
 import { safeErrorMessage } from "../errors.js";
-import type { ReportService } from "../services/report-service.js";
+import { MANAGER_BATCH, type ReportService } from "../services/report-service.js";
 import { drain, startHeartbeat } from "./drain.js";
 import { sendAdminNotices } from "./notices.js";
 import { resolveRecipients } from "./recipients.js";
 import { newRunState, type RunContext, type RunSummary } from "./run-state.js";
 import { warnIfStale } from "./stale-notice.js";
-import { buildTargets } from "./targets.js";
+import { eachRecipientBatch, skipAtTheirWish } from "./targets.js";
 import { type LocalTiming, periodsStartedBy, planWaves } from "./waves.js";
 
 export interface LocalDeps {
@@ -95,20 +96,15 @@ async function deliverDueIn(
     }
     // Who gets a report this period is settled as of the first wave, each with their own due moment.
     const first = plan.waves[0]!;
-    const { managers, programs } = await reports.everything(first);
-    await ledger.plan(
-      period.id,
-      [
-        ...managers.map((m) => ({
-          kind: "dm" as const,
-          recipient: m.manager.email,
-          dueAt: plan.dueOf.get(m.manager.email) ?? plan.channelDue,
+    await eachRecipientBatch(reports, first, (items) =>
+      ledger.plan(
+        period.id,
+        items.map((i) => ({
+          ...i,
+          dueAt: i.kind === "dm" ? (plan.dueOf.get(i.recipient) ?? plan.channelDue) : plan.channelDue,
         })),
-        ...programs
-          .filter((p) => p.program.adminChannel)
-          .map((p) => ({ kind: "channel" as const, recipient: p.program.id, dueAt: plan.channelDue })),
-      ],
-      now(),
+        now(),
+      ),
     );
   }
 
@@ -134,43 +130,31 @@ async function deliverDueIn(
   }
   const [extras, lastAsOf] = await Promise.all([deps.extras(period.id), ledger.lastDeliveredAsOf(period.id)]);
   if (extras.rejectsNewBlocks) run.newBlocks = "rejected";
-  const programs = new Map<string, Program>();
-  let dataAsOf: Millis | null | undefined;
+  run.lastAsOf = lastAsOf;
+  run.homeUrl = extras.homeUrl;
+  // Each report is built as of its due moment when its row is claimed; here only who is in it is counted.
+  run.asOfFor = (row) => row.dueAt ?? asOf;
+  const inReport = new Set<string>();
+  const programs = await reports.programs();
+  const withChannel = new Set(programs.filter((p) => p.adminChannel).map((p) => p.id));
   for (const [due, kinds] of [...byDue].sort(([a], [b]) => a - b)) {
-    const dms = kinds.get("dm");
-    const channels = kinds.get("channel");
-    // Admins' notices are built by their own phase; only reports need the data as of the due moment.
-    if (!dms && !channels) continue;
-    const data = await reports.everything(due);
-    dataAsOf = data.dataAsOf;
-    for (const p of data.programs) programs.set(p.program.id, p.program);
-    const managers = await reports.withChanges(
-      dms ? data.managers.filter((m) => dms.has(m.manager.email)) : [],
-      lastAsOf,
-    );
-    const targets = buildTargets(
-      timing.reportZone,
-      period,
-      managers,
-      channels ? data.programs.filter((p) => channels.has(p.program.id)) : [],
-      { newBlocks: !extras.rejectsNewBlocks, homeUrl: extras.homeUrl },
-    );
-    for (const [k, t] of targets) {
-      // The ledger keeps the as-of each report was built at: the due moment, not the run's time.
-      run.targets.set(k, { ...t, asOf: due });
-      summary.planned[t.kind]++;
+    for (const batch of chunks([...(kinds.get("dm") ?? [])], MANAGER_BATCH)) {
+      const inIt = (await reports.managerReports(batch, due)).map((r) => r.manager.email);
+      for (const email of inIt) inReport.add(email);
+      summary.planned.dm += inIt.length;
+      // Managers who paused or stopped their reports (§11): settled as skipped at their wave, before any Slack call.
+      await skipAtTheirWish(
+        ctx,
+        run,
+        inIt.map((recipient) => ({ kind: "dm", recipient })),
+        extras.skips,
+      );
     }
-  }
-  // Managers who paused or stopped their reports (§11): settled as skipped at their wave, before any Slack call.
-  for (const reason of ["paused", "stopped"] as const) {
-    const recipients = [...run.targets.values()]
-      .filter((t) => t.kind === "dm" && extras.skips.get(t.recipient) === reason)
-      .map((t) => t.recipient);
-    if (recipients.length) await ledger.skipPending({ periodId: period.id, recipients, reason, now: now() });
+    for (const id of kinds.get("channel") ?? []) if (withChannel.has(id)) summary.planned.channel++;
   }
   summary.alreadyDelivered = { ...(await ledger.tally(period.id)).byState.delivered };
   const openDms = open.filter((r) => r.kind === "dm").length;
-  if (!(await resolveRecipients(ctx, run, openDms))) return finish();
+  if (!(await resolveRecipients(ctx, run, openDms, inReport))) return finish();
 
   const onAbort = () => {
     run.stop ??= "shutdown";
@@ -179,13 +163,12 @@ async function deliverDueIn(
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   const stopHeartbeat = startHeartbeat(ctx, run);
   try {
-    await warnIfStale(ctx, run, { dataAsOf, programs: [...programs.values()] });
+    // Only a run that delivers reports warns of their data's age.
+    const reportsDue = [...byDue.values()].some((k) => k.has("dm") || k.has("channel"));
+    await warnIfStale(ctx, run, { dataAsOf: reportsDue ? await reports.dataAsOf() : null, programs });
     await drain(ctx, run, ["dm", "channel"]);
     if (!run.stop && (await ledger.failedChannels(period.id)).length) {
-      // A run of DM waves only has not read the programs yet; the admins' notices name them.
-      if (!programs.size)
-        for (const p of (await reports.everything(asOf)).programs) programs.set(p.program.id, p.program);
-      await sendAdminNotices(ctx, run, [...programs.values()]);
+      await sendAdminNotices(ctx, run, programs);
     }
   } finally {
     stopHeartbeat();

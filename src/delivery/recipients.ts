@@ -3,12 +3,17 @@ import { SlackCallError } from "../slack/retry.js";
 import type { RunContext, RunState } from "./run-state.js";
 
 /**
- * Finds the Slack user of every manager whose DM is still open, and settles at once those who have
- * none. False when the directory could not be read: no DM can go out, and the run stops there.
+ * Finds the Slack user of every manager whose DM is still open, and settles at once those in today's
+ * report (`inReport`) who have none. False when the directory could not be read: no DM can go out, and the run stops there.
  */
-export async function resolveRecipients(ctx: RunContext, run: RunState, openDms: number): Promise<boolean> {
+export async function resolveRecipients(
+  ctx: RunContext,
+  run: RunState,
+  openDms: number,
+  inReport: ReadonlySet<string>,
+): Promise<boolean> {
   const { ledger, directory, log, now } = ctx;
-  const { period, summary, targets } = run;
+  const { period, summary } = run;
   let resolved = new Map<string, Resolution>();
   if (openDms > 0) {
     try {
@@ -22,17 +27,13 @@ export async function resolveRecipients(ctx: RunContext, run: RunState, openDms:
       return false;
     }
   }
+  run.resolved = resolved;
   const unreachable = new Map<string, string[]>();
-  for (const t of targets.values()) {
-    if (t.kind !== "dm") continue;
-    const r = resolved.get(t.recipient);
-    if (r && "userId" in r) t.channel = r.userId;
-    else if (r) {
-      t.problem = r.problem;
-      const list = unreachable.get(r.problem);
-      if (list) list.push(t.recipient);
-      else unreachable.set(r.problem, [t.recipient]);
-    }
+  for (const [email, r] of resolved) {
+    if ("userId" in r || !inReport.has(email)) continue;
+    const list = unreachable.get(r.problem);
+    if (list) list.push(email);
+    else unreachable.set(r.problem, [email]);
   }
   // Managers with no Slack account are settled in one statement each kind, not a claim each.
   for (const [error, recipients] of unreachable)

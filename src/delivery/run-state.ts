@@ -1,11 +1,12 @@
 import type { WebClient } from "@slack/web-api";
-import type { DeliveryKind, ExpiredRow, KindCounts, LedgerStore, PeriodTally } from "../db/ledger-repo.js";
+import type { DeliveryKind, DeliveryRow, ExpiredRow, KindCounts, LedgerStore, PeriodTally } from "../db/ledger-repo.js";
 import { noCounts } from "../db/ledger-repo.js";
 import type { Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import type { Message } from "../render/blocks.js";
-import type { Directory } from "../slack/directory.js";
+import type { ReportService } from "../services/report-service.js";
+import type { Directory, Resolution } from "../slack/directory.js";
 import type { Pacer } from "./pacer.js";
 import type { Reconciler } from "./reconcile.js";
 
@@ -63,6 +64,9 @@ export const targetKey = (kind: DeliveryKind, recipient: string) => `${kind}:${r
 /** What every run of one delivery service shares: its collaborators and settings. */
 export interface RunContext {
   ledger: LedgerStore;
+  reports: ReportService;
+  /** The report zone: dates in the messages. */
+  zone: string;
   slack: WebClient;
   directory: Directory;
   log: Logger;
@@ -88,7 +92,15 @@ export type StopReason = "unreachable" | "fatal" | "shutdown";
 export interface RunState {
   period: Period;
   summary: RunSummary;
+  /**
+   * The messages at hand: those of the rows being worked on (built when claimed, dropped when done, so
+   * a run holds a claim's worth of reports, not the company's), and the admins' notices.
+   */
   targets: Map<string, Target>;
+  /** The data a row's report is built as of. */
+  asOfFor: (row: DeliveryRow) => Millis;
+  /** The Slack user (or the reason there is none) of each manager whose DM is open. */
+  resolved: Map<string, Resolution>;
   /** Rows this run gave up on after its tries: left for a later run, not taken again by this one. */
   gaveUp: number[];
   /** Claims being worked on now, whose leases the heartbeat renews. */
@@ -105,6 +117,10 @@ export interface RunState {
    */
   newBlocks: "unknown" | "accepted" | "rejected";
   newBlocksProbe: Promise<void> | null;
+  /** Each manager's as-of of their last delivered report, for what changed since; null: no changes told. */
+  lastAsOf: ReadonlyMap<string, Millis> | null;
+  /** The app's Home tab, linked from each DM. */
+  homeUrl?: string;
 }
 
 export function emptySummary(period: Period, asOf: Millis, dryRun: boolean): RunSummary {
@@ -133,11 +149,14 @@ export function newRunState(period: Period, asOf: Millis): RunState {
     period,
     summary: emptySummary(period, asOf, false),
     targets: new Map(),
+    asOfFor: () => asOf,
+    resolved: new Map(),
     gaveUp: [],
     activeClaims: new Set(),
     transientStreak: 0,
     stop: null,
     newBlocks: "unknown",
     newBlocksProbe: null,
+    lastAsOf: null,
   };
 }

@@ -1,36 +1,128 @@
-import type { Period } from "../domain/periods.js";
-import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
-import type { Program } from "../domain/types.js";
+import type { DeliveryRow } from "../db/ledger-repo.js";
+import type { Millis, Program } from "../domain/types.js";
 import { buildManagerBlocks, buildProgramBlocks, esc, type Message } from "../render/blocks.js";
-import { type Target, targetKey } from "./run-state.js";
+import type { ReportService } from "../services/report-service.js";
+import { type RunContext, type RunState, type Target, targetKey } from "./run-state.js";
 
-/** Planning: every manager's DM and every program's channel summary of the period. */
-export function buildTargets(
-  zone: string,
-  period: Period,
-  managers: ManagerReport[],
-  programs: Array<{ program: Program; summary: ProgramSummary }>,
-  slack: { newBlocks: boolean; homeUrl?: string } = { newBlocks: true },
-): Map<string, Target> {
-  const targets = new Map<string, Target>();
-  // A workspace known to refuse the newer blocks gets the simpler forms at once, not after a refusal each.
-  const form = slack.newBlocks ? "table" : "sections";
-  for (const r of managers)
-    targets.set(targetKey("dm", r.manager.email), {
-      kind: "dm",
-      recipient: r.manager.email,
-      message: buildManagerBlocks(r, { zone, period, form, buttons: true, homeUrl: slack.homeUrl }),
-    });
-  for (const { program, summary } of programs) {
-    if (!program.adminChannel) continue;
-    targets.set(targetKey("channel", program.id), {
-      kind: "channel",
-      recipient: program.id,
-      channel: program.adminChannel,
-      message: buildProgramBlocks(summary, { zone, period, chart: slack.newBlocks }),
-    });
+/**
+ * Planning: every manager who gets a report as of `asOf`, a batch of managers at a time (their
+ * reports built and let go), then every program with a channel. `onBatch` records each batch.
+ */
+export async function eachRecipientBatch(
+  reports: ReportService,
+  asOf: Millis,
+  onBatch: (items: Array<{ kind: "dm" | "channel"; recipient: string }>) => Promise<void>,
+): Promise<{ dms: Set<string>; channels: Program[] }> {
+  const dms = new Set<string>();
+  for await (const batch of reports.managerBatches(asOf)) {
+    await onBatch(batch.map((r) => ({ kind: "dm" as const, recipient: r.manager.email })));
+    for (const r of batch) dms.add(r.manager.email);
   }
-  return targets;
+  const channels = (await reports.programs()).filter((p) => p.adminChannel);
+  await onBatch(channels.map((p) => ({ kind: "channel" as const, recipient: p.id })));
+  return { dms, channels };
+}
+
+/** Managers who paused or stopped their reports (§11): their pending DMs settled as skipped, before any Slack call. */
+export async function skipAtTheirWish(
+  ctx: RunContext,
+  run: RunState,
+  items: Array<{ kind: string; recipient: string }>,
+  skips: ReadonlyMap<string, "paused" | "stopped">,
+): Promise<void> {
+  for (const reason of ["paused", "stopped"] as const) {
+    const recipients = items
+      .filter((i) => i.kind === "dm" && skips.get(i.recipient) === reason)
+      .map((i) => i.recipient);
+    if (recipients.length)
+      await ctx.ledger.skipPending({ periodId: run.period.id, recipients, reason, now: ctx.now() });
+  }
+}
+
+/**
+ * The messages of these rows, built: the managers' reports in one read per as-of, each program's
+ * summary on its own. A row whose recipient has no report now gets none (the send marks it no longer
+ * in the report); notices are built by their own phase.
+ */
+export async function buildTargetsFor(
+  ctx: RunContext,
+  run: RunState,
+  rows: DeliveryRow[],
+): Promise<Map<string, Target>> {
+  const { reports, zone } = ctx;
+  const { period } = run;
+  const wanted = new Map<Millis, { dm: string[]; channel: string[] }>();
+  for (const row of rows) {
+    if (row.kind !== "dm" && row.kind !== "channel") continue;
+    const asOf = run.asOfFor(row);
+    const w = wanted.get(asOf) ?? { dm: [], channel: [] };
+    wanted.set(asOf, w);
+    w[row.kind].push(row.recipient);
+  }
+  const out = new Map<string, Target>();
+  // A workspace known to refuse the newer blocks gets the simpler forms at once, not after a refusal each.
+  const newBlocks = run.newBlocks !== "rejected";
+  const form = newBlocks ? "table" : "sections";
+  let programs: Map<string, Program> | null = null;
+  for (const [asOf, w] of wanted) {
+    let managers = await reports.managerReports(w.dm, asOf);
+    if (run.lastAsOf) managers = await reports.withChanges(managers, run.lastAsOf);
+    for (const r of managers) {
+      const t: Target = {
+        kind: "dm",
+        recipient: r.manager.email,
+        message: buildManagerBlocks(r, { zone, period, form, buttons: true, homeUrl: run.homeUrl }),
+        // The ledger keeps the as-of each report was built at (local time: its due moment).
+        asOf,
+      };
+      const who = run.resolved.get(t.recipient);
+      if (who && "userId" in who) t.channel = who.userId;
+      else if (who) t.problem = who.problem;
+      out.set(targetKey("dm", t.recipient), t);
+    }
+    if (!w.channel.length) continue;
+    programs ??= new Map((await reports.programs()).map((p) => [p.id, p]));
+    for (const id of w.channel) {
+      const program = programs.get(id);
+      if (!program?.adminChannel) continue;
+      const [summary] = await reports.programSummaries([program], asOf);
+      if (!summary) continue;
+      out.set(targetKey("channel", id), {
+        kind: "channel",
+        recipient: id,
+        channel: program.adminChannel,
+        message: buildProgramBlocks(summary, { zone, period, chart: newBlocks }),
+        asOf,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Puts at hand the messages of the claimed rows that have none: those built ahead (`ready`, while the
+ * previous claim was being sent) and the rest built now. Returns their keys, to let go of them once sent.
+ */
+export async function prepareTargets(
+  ctx: RunContext,
+  run: RunState,
+  rows: DeliveryRow[],
+  ready: ReadonlyMap<string, Target> = new Map(),
+): Promise<string[]> {
+  const missing = rows.filter(
+    (r) => (r.kind === "dm" || r.kind === "channel") && !run.targets.has(targetKey(r.kind, r.recipient)),
+  );
+  const toBuild = missing.filter((r) => !ready.has(targetKey(r.kind, r.recipient)));
+  const built = toBuild.length ? await buildTargetsFor(ctx, run, toBuild) : new Map<string, Target>();
+  const keys: string[] = [];
+  for (const r of missing) {
+    const key = targetKey(r.kind, r.recipient);
+    const t = ready.get(key) ?? built.get(key);
+    if (!t) continue;
+    run.targets.set(key, t);
+    keys.push(key);
+  }
+  return keys;
 }
 
 /** What a program admin reads when the program's channel summary could not be posted. */

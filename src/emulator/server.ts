@@ -39,6 +39,11 @@ export interface EmulatorOptions {
   faults?: { probability: number; seed?: number; methods?: string[] };
   /** Hold each response this long (ms), so a test can act while a call is in flight. */
   responseDelayMs?: number;
+  /**
+   * Record calls without their parameters and messages without text and blocks: a benchmark of a
+   * large company measures the app, not the emulator's record of every report.
+   */
+  lean?: boolean;
 }
 
 export interface RecordedCall {
@@ -275,7 +280,13 @@ export class SlackEmulator extends EventEmitter {
       );
     }
     const method = url.pathname.replace(/^\/api\//, "");
-    const record: RecordedCall = { method, params, at: Date.now(), status: 200, ok: false };
+    const record: RecordedCall = {
+      method,
+      params: this.opts.lean ? {} : params,
+      at: Date.now(),
+      status: 200,
+      ok: false,
+    };
     this.calls.push(record);
     this.emit("call", record);
 
@@ -450,8 +461,8 @@ export class SlackEmulator extends EventEmitter {
         const msg: PostedMessage = {
           channel: ch.id,
           ts,
-          text: String(p.text ?? ""),
-          blocks: p.blocks as unknown[] | undefined,
+          text: this.opts.lean ? "" : String(p.text ?? ""),
+          blocks: this.opts.lean ? undefined : (p.blocks as unknown[] | undefined),
           metadata: p.metadata as PostedMessage["metadata"],
           user: ch.user,
           ...(p.thread_ts ? { thread_ts: String(p.thread_ts) } : {}),

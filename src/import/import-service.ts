@@ -18,7 +18,7 @@ import {
 } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
-import { safeErrorMessage } from "../errors.js";
+import { AppError, safeErrorMessage } from "../errors.js";
 import {
   type DbRow,
   FILES,
@@ -70,7 +70,7 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
 }
 
-export class ImportError extends Error {
+export class ImportError extends AppError {
   readonly code = "IMPORT_FAILED";
 }
 

@@ -2,7 +2,17 @@ import { DateTime } from "luxon";
 import { type Config, loadConfig } from "../config.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
-import { findPerson, findProgram, listPrograms, readReportInput, readRoster } from "../db/report-repo.js";
+import { chunks } from "../db/knex.js";
+import {
+  findPerson,
+  findProgram,
+  listPrograms,
+  listReportManagers,
+  readNames,
+  readReportInput,
+  readRoster,
+  readTeams,
+} from "../db/report-repo.js";
 import { assertZone } from "../db/zone-guard.js";
 import type { AttentionSettings } from "../domain/attention.js";
 import { periodOf } from "../domain/periods.js";
@@ -16,9 +26,13 @@ import {
   statusCounts,
 } from "../domain/reports.js";
 import { buildRows } from "../domain/status-engine.js";
-import type { Millis, Program } from "../domain/types.js";
+import type { Millis, Program, ReportRow } from "../domain/types.js";
+import { AppError } from "../errors.js";
 
-export class NotFoundError extends Error {
+/** Managers whose reports are built together: one read of their teams' data, a bounded amount of memory. */
+export const MANAGER_BATCH = 500;
+
+export class NotFoundError extends AppError {
   readonly code = "NOT_FOUND";
 }
 
@@ -70,6 +84,47 @@ export function createReportService({ db, config: given }: ReportDeps) {
     zoneChecked = true;
   };
 
+  /**
+   * The reports of these managers, from one read of their teams' data; a manager whose team has no
+   * mentor row gets none. In email order.
+   */
+  async function managerReports(
+    emails: string[],
+    asOf: Millis,
+    names?: ReadonlyMap<string, string>,
+  ): Promise<ManagerReport[]> {
+    if (!emails.length) return [];
+    await checkZone();
+    const scope = config.REPORT_SCOPE;
+    const [input, teams, named, importedAt] = await Promise.all([
+      readReportInput(db, { asOf, team: { managerEmails: emails, scope } }),
+      readTeams(db, emails, scope),
+      names ?? readNames(db, emails),
+      dataAsOf(),
+    ]);
+    const managersOf = new Map<string, string[]>();
+    for (const t of teams) {
+      const list = managersOf.get(t.email);
+      if (list) list.push(t.manager);
+      else managersOf.set(t.email, [t.manager]);
+    }
+    const rowsOf = new Map<string, ReportRow[]>();
+    for (const r of buildRows(input, asOf, zone))
+      for (const m of managersOf.get(r.mentorEmail) ?? []) {
+        const list = rowsOf.get(m);
+        if (list) list.push(r);
+        else rowsOf.set(m, [r]);
+      }
+    const settings = attention(asOf);
+    return [...rowsOf]
+      .filter(([email]) => named.has(email))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([email, mine]) => ({
+        ...buildManagerReport({ email, name: named.get(email) ?? "" }, mine, asOf, settings),
+        dataAsOf: importedAt,
+      }));
+  }
+
   return {
     /** One manager's team report; an email that is not in the roster is a NotFoundError. */
     async managerReport(email: string, asOf: Millis, programId?: string): Promise<ManagerReport> {
@@ -112,6 +167,28 @@ export function createReportService({ db, config: given }: ReportDeps) {
         dataAsOf: importedAt,
       }));
       return previousCounts(summaries);
+    },
+
+    managerReports,
+
+    /** Every program, in id order. */
+    programs: (): Promise<Program[]> => listPrograms(db),
+
+    /** When the data was last imported (§13); null when no import is on record. */
+    dataAsOf,
+
+    /**
+     * Every manager's report, `size` managers at a time: what is held at once does not grow with the
+     * company. In email order, as `everything` gives them.
+     */
+    async *managerBatches(asOf: Millis, size = MANAGER_BATCH): AsyncGenerator<ManagerReport[]> {
+      await checkZone();
+      const managers = await listReportManagers(db, config.REPORT_SCOPE);
+      for (const batch of chunks(managers, size)) {
+        const names = new Map(batch.map((m) => [m.email, m.name]));
+        const reports = await managerReports([...names.keys()], asOf, names);
+        if (reports.length) yield reports;
+      }
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
@@ -164,14 +241,17 @@ export function createReportService({ db, config: given }: ReportDeps) {
         else bySince.set(since, [r]);
       }
       if (!bySince.size) return managers;
-      await checkZone();
-      const roster = await readRoster(db, config.REPORT_SCOPE);
       const changed = new Map<string, ManagerReport>();
       for (const [since, reports] of bySince) {
-        const input = await readReportInput(db, { asOf: since });
-        const managerOf = new Map<string, string | null>(input.enrollments.map((e) => [e.email, e.managerEmail]));
-        for (const [email, p] of roster) managerOf.set(email, p.managerEmail);
-        const before = rowsByManager(buildRows(input, since, zone), managerOf, config.REPORT_SCOPE);
+        // The same managers' reports as of then: a read of their teams only, not of the company.
+        const before = new Map(
+          (
+            await managerReports(
+              reports.map((r) => r.manager.email),
+              since,
+            )
+          ).map((b) => [b.manager.email, b.groups.flatMap((g) => g.rows)]),
+        );
         for (const r of reports) {
           const now = r.groups.flatMap((g) => g.rows);
           changed.set(r.manager.email, { ...r, changes: changesSince(before.get(r.manager.email) ?? [], now, since) });

@@ -1,10 +1,11 @@
 import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/web-api";
 import type { Config } from "../config.js";
-import { safeErrorMessage } from "../errors.js";
+import { AppError, safeErrorMessage } from "../errors.js";
 import { metrics } from "../metrics.js";
 
-export class SlackSetupError extends Error {
+export class SlackSetupError extends AppError {
   readonly code = "SLACK_SETUP";
+  override readonly exitCode = 2;
 }
 
 /**

@@ -37,18 +37,25 @@ export function createDirectory(deps: {
   const retry = { baseMs: deps.retryBaseMs };
   const now = deps.now ?? Date.now;
 
-  async function listAll(): Promise<Map<string, Member>> {
-    const byEmail = new Map<string, Member>();
+  /**
+   * Pages through users.list, caching each page of the workspace as it comes (the next run's misses are
+   * then rare), and keeps only the entries of `wanted`: memory holds a page, not the workspace.
+   */
+  async function listAllInto(wanted: ReadonlySet<string>, at: number): Promise<DirectoryEntry[]> {
+    const found: DirectoryEntry[] = [];
     let cursor: string | undefined;
     do {
       const page = await readWithRetry("users.list", () => slack.users.list({ limit: 1000, cursor }), log, retry);
+      const byEmail = new Map<string, DirectoryEntry>();
       for (const m of (page.members ?? []) as Member[]) {
         const email = m.profile?.email?.toLowerCase();
-        if (email && !m.is_bot) byEmail.set(email, m);
+        if (email && !m.is_bot) byEmail.set(email, entry(email, m, at));
       }
+      await writeDirectory(db, [...byEmail.values()]);
+      for (const [email, e] of byEmail) if (wanted.has(email)) found.push(e);
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);
-    return byEmail;
+    return found;
   }
 
   async function lookup(email: string): Promise<Member | null> {
@@ -80,10 +87,9 @@ export function createDirectory(deps: {
         const at = now();
         let found: DirectoryEntry[];
         if (missing.length > LOOKUP_THRESHOLD) {
-          const all = await listAll();
-          // Cache the whole workspace: the next run's misses are then rare.
-          const seen = [...all].map(([email, m]) => entry(email, m, at));
-          found = [...seen, ...missing.filter((e) => !all.has(e)).map((e) => entry(e, null, at))];
+          const seen = await listAllInto(new Set(missing), at);
+          const inSlack = new Set(seen.map((e) => e.email));
+          found = [...seen, ...missing.filter((e) => !inSlack.has(e)).map((e) => entry(e, null, at))];
         } else {
           found = [];
           for (const e of missing) found.push(entry(e, await lookup(e), at));

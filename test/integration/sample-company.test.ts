@@ -151,6 +151,16 @@ describe.each(ENGINES)("the sample company on %s", (engine) => {
     ]);
   });
 
+  it.each(["direct", "all"] as const)(
+    "built in batches of managers (scope %s), every report is the one built from the whole company",
+    async (scope) => {
+      const { managers } = await service(scope).everything(ASOF);
+      const batched = [];
+      for await (const batch of service(scope).managerBatches(ASOF, 2)) batched.push(...batch);
+      expect(batched).toEqual(managers);
+    },
+  );
+
   it("a program summary counts every relevant status, zeros included", async () => {
     const s = await service().programSummary("lead", ASOF);
     expect(s.counts).toEqual([
