@@ -295,17 +295,39 @@ export async function danglingStored(
   );
 }
 
-/** Everyone's manager as the import leaves it, and the line of those the import brings. */
-export async function finalManagers(
+const PAGE = 50_000;
+
+/** Rows of `source` by email, a page at a time, so a million people never sit in memory as rows. */
+async function* byEmail<T extends { email: string }>(
+  s: ImportSession,
+  cols: string,
+  source: string,
+): AsyncGenerator<T[]> {
+  let after = "";
+  for (;;) {
+    const rows = await s.all<T>(`select ${cols} from ${source} where email > ? order by email limit ${PAGE}`, [after]);
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1]!.email;
+  }
+}
+
+/** Everyone's manager as the import leaves it, a page at a time. */
+export function finalManagers(
   s: ImportSession,
   plan: ImportPlan,
-): Promise<Array<{ email: string; manager_email: string | null; line: number | null }>> {
-  const staged = `select email, manager_email, line from ${stageName("people")} where email is not null`;
-  if (!plan.merge) return s.all(staged);
-  return s.all(
-    `${staged} union all select email, manager_email, null from people p
-     where not exists (select 1 from ${stageName("people")} s where s.email = p.email)`,
-  );
+): AsyncGenerator<Array<{ email: string; manager_email: string | null }>> {
+  const staged = `select email, manager_email from ${stageName("people")}`;
+  const source = plan.merge
+    ? `(${staged} union all select email, manager_email from people p
+       where not exists (select 1 from ${stageName("people")} s where s.email = p.email)) f`
+    : stageName("people");
+  return byEmail(s, "email, manager_email", source);
+}
+
+/** The line of each staged person, a page at a time. */
+export function stagedPeopleLines(s: ImportSession): AsyncGenerator<Array<{ email: string; line: number }>> {
+  return byEmail(s, "email, line", stageName("people"));
 }
 
 /** Staged programs whose channel summary or admin notices would go nowhere. */

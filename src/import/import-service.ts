@@ -15,6 +15,7 @@ import {
   programsWithoutRecipients,
   recordImport,
   type StageTable,
+  stagedPeopleLines,
 } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
@@ -200,23 +201,27 @@ async function crossCheck(
   }
   if (present.has("people")) {
     const managerOf = new Map<string, string | null>();
-    const lines: Array<[string, number]> = [];
-    for (const p of await finalManagers(s, plan)) {
-      managerOf.set(p.email, p.manager_email);
-      if (p.line !== null) lines.push([p.email, p.line]);
-    }
-    // People whose chain is known to end; each chain is walked once however many share it.
-    const ends = new Set<string>();
-    for (const [email, line] of lines) {
+    for await (const page of finalManagers(s, plan)) for (const p of page) managerOf.set(p.email, p.manager_email);
+    // Each person whose chain loops, with how many people the walk met. A chain found to end is cut
+    // short (its people become roots), so each is walked about once however many share it.
+    const looping = new Map<string, number>();
+    for (const email of managerOf.keys()) {
       const path = new Set<string>();
       let p: string | null = email;
-      while (p !== null && !ends.has(p) && !path.has(p)) {
+      while (p !== null && !path.has(p)) {
         path.add(p);
         p = managerOf.get(p) ?? null;
       }
-      if (p !== null && path.has(p))
-        add("people.csv", line, "manager_email", `the manager chain loops (${path.size} people)`);
-      else for (const q of path) ends.add(q);
+      if (p === null) for (const q of path) managerOf.set(q, null);
+      else looping.set(email, path.size);
+    }
+    if (looping.size > 0) {
+      for await (const page of stagedPeopleLines(s)) {
+        for (const { email, line } of page) {
+          const n = looping.get(email);
+          if (n !== undefined) add("people.csv", line, "manager_email", `the manager chain loops (${n} people)`);
+        }
+      }
     }
   }
 }
