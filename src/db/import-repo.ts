@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
+import { type CopyStreamQuery, from as copyFrom } from "pg-copy-streams";
 import { type Db, type Engine, isPg } from "./knex.js";
 
 /** What the import needs of a better-sqlite3 connection. */
@@ -97,7 +97,9 @@ function copyValue(v: string | number | boolean | null): string {
     : v;
 }
 
-function pgSession(client: pg.Client): ImportSession {
+function pgSession(client: pg.Client): ImportSession & { abort(): Promise<void> } {
+  // A COPY still open when the import stops holds the connection: nothing else runs on it until it ends.
+  let open: CopyStreamQuery | null = null;
   const numbered = (sql: string) => {
     let n = 0;
     return sql.replace(/\?/g, () => `$${++n}`);
@@ -107,6 +109,7 @@ function pgSession(client: pg.Client): ImportSession {
     async stage(t) {
       await client.query(stageDdl(t, true));
       const copy = client.query(copyFrom(`copy ${stageName(t.table)} from stdin`));
+      open = copy;
       let failed: Error | null = null;
       copy.on("error", (err: Error) => {
         failed ??= err;
@@ -126,6 +129,7 @@ function pgSession(client: pg.Client): ImportSession {
           if (buf) await flush();
           copy.end();
           await once(copy, "finish");
+          open = null;
           if (failed) throw failed;
         },
       };
@@ -135,6 +139,15 @@ function pgSession(client: pg.Client): ImportSession {
     },
     async run(sql, params = []) {
       await client.query(numbered(sql), [...params]);
+    },
+    async abort() {
+      const copy = open;
+      open = null;
+      if (!copy || copy.destroyed) return;
+      // Destroying the stream sends CopyFail: the server ends the COPY and the transaction can roll back.
+      const closed = once(copy, "close").catch(() => undefined);
+      copy.destroy(new Error("import stopped"));
+      await closed;
     },
   };
 }
@@ -153,9 +166,11 @@ export async function inImportTransaction(db: Db, fn: (s: ImportSession) => Prom
       // One import at a time (instances importing the same drop folder): the second compares with what the first wrote.
       await client.query("select pg_advisory_xact_lock(hashtext('mentorship-report import'))");
       let commit = false;
+      const session = pgSession(client);
       try {
-        commit = await fn(pgSession(client));
+        commit = await fn(session);
       } catch (err) {
+        await session.abort();
         await client.query("rollback").catch(() => undefined);
         throw writeError(err);
       }

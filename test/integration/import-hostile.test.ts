@@ -176,3 +176,25 @@ describe.each(ENGINES)("import when the database refuses the write on %s", (engi
     expect(await dump(t.db)).toEqual(before);
   });
 });
+
+describe.each(ENGINES)("an import stopped halfway through a file on %s", (engine) => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await freshDb(engine);
+    expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
+  });
+  afterEach(async () => t.drop());
+
+  it("rolls back at once, leaves the data and the connection as they were", async () => {
+    const before = await dump(t.db);
+    const extra = Array.from({ length: 12_000 }, (_, i) => `mx${i},m1,2026-02-01T15:00:00Z,`).join("\n");
+    const dir = csvDir({ "meetings.csv": `${sample("meetings.csv")}${extra}\n` });
+    // The progress callback (a terminal that went away) fails while meetings.csv is being staged.
+    const onProgress = (p: { file: string; rows: number }) => {
+      if (p.file === "meetings.csv" && p.rows > 0 && p.rows < 12_000) throw new Error("terminal closed");
+    };
+    await expect(importDirectory(t.db, dir, { zone: "UTC", onProgress })).rejects.toThrow("terminal closed");
+    expect(await dump(t.db)).toEqual(before);
+    expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
+  }, 20_000);
+});
