@@ -94,6 +94,7 @@ export async function benchLocalWaves(
     for (const c of duringWaves) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
     return {
       waves: waves.length,
+      allowedPerMinute: opts.ratePerMinute,
       callsDuringWaves: byMethod,
       delivered,
       duplicates: [...perRecipient.values()].filter((n) => n > 1).length,
@@ -133,6 +134,6 @@ export function printLocalWaves(r: LocalWavesResult, line: (k: string, v: string
     r.waveRateRatio === null ? "n/a" : r.waveRateRatio.toFixed(3),
     r.worstWaveRateRatio === null
       ? "(every wave under 20 posts: try --size medium)"
-      : `goal >= 0.9 (worst wave ${r.worstWaveRateRatio.toFixed(3)}, ${r.http429} x 429)`,
+      : `goal >= 0.9 (at ${r.allowedPerMinute}/min; worst wave ${r.worstWaveRateRatio.toFixed(3)}, ${r.http429} x 429)`,
   );
 }
