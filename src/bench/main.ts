@@ -19,7 +19,7 @@ import { createLogger } from "../logger.js";
 import { buildManagerBlocks } from "../render/blocks.js";
 import { MANAGER_BATCH } from "../services/report-service.js";
 import { compareImport, importLines, maxRssMB, snapshotReimport } from "./bare-load.js";
-import { benchLocalWaves, printLocalWaves } from "./local-waves.js";
+import { benchLocalWaves, type LocalWavesResult, printLocalWaves } from "./local-waves.js";
 import { BIG_MANAGER, SIZES, writeCompany } from "./synthetic.js";
 
 /** Slack's documented limits (docs.slack.dev): per minute. chat.postMessage: "several hundred" a workspace. */
@@ -37,16 +37,23 @@ const pct = (xs: number[], p: number) =>
  * Runs one step and samples the process's resident memory meanwhile: the step's peak as sampled, and
  * the process's high-water mark so far (the kernel's, which no sample can miss; it never goes down).
  */
-async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; rss: { peakMB: number; maxSoFarMB: number } }> {
+async function measured<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; rss: { peakMB: number; maxSoFarMB: number; peakHeapMB: number } }> {
   (globalThis as { gc?: () => void }).gc?.();
   let peak = process.memoryUsage.rss();
+  let heap = process.memoryUsage().heapUsed;
   const sample = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
+    heap = Math.max(heap, process.memoryUsage().heapUsed);
   }, 20);
   try {
     const value = await fn();
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { value, rss: { peakMB: peak / 2 ** 20, maxSoFarMB: process.resourceUsage().maxRSS / 1024 } };
+    return {
+      value,
+      rss: { peakMB: peak / 2 ** 20, maxSoFarMB: process.resourceUsage().maxRSS / 1024, peakHeapMB: heap / 2 ** 20 },
+    };
   } finally {
     clearInterval(sample);
   }
@@ -125,8 +132,11 @@ async function slashLatency(
       const ts = Math.floor(Date.now() / 1000);
       const sig = "v0=" + createHmac("sha256", secret).update(`v0:${ts}:${body}`).digest("hex");
       const answered = new Promise<number>((resolve) => {
-        const on = (r: { path: string }) =>
-          r.path === `/response/b${i}` && (emulator.off("response", on), resolve(performance.now()));
+        const on = (r: { path: string }) => {
+          if (r.path !== `/response/b${i}`) return;
+          emulator.off("response", on);
+          resolve(performance.now());
+        };
         emulator.on("response", (b: Record<string, unknown>) => on({ path: emulator.responses.at(-1)!.path, ...b }));
       });
       const t0 = performance.now();
@@ -216,6 +226,20 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
   };
 }
 
+/** What `--json` prints, and the table reads. */
+interface BenchResults {
+  import: Parameters<typeof importLines>[0] & { rows: number; seconds: number; rowsPerSecond: number };
+  reports: { managers: number; rows: number; buildMs: number; bareSqlMs: number; ratio: number; batchSize: number };
+  slashCommand: Awaited<ReturnType<typeof slashLatency>>;
+  delivery: Awaited<ReturnType<typeof delivery>>;
+  deliveryWithFaults?: Awaited<ReturnType<typeof delivery>> & { company: string };
+  localWaves?: LocalWavesResult;
+  modelled10kDMs: { minutes: number; directoryMinutes: number; postMinutes: number; assumptions: string };
+  /** Each step's peak resident memory as sampled, and the process's high-water mark after it. */
+  rssMB: Record<string, { peakMB: number; maxSoFarMB: number; peakHeapMB: number }>;
+  peakRssMB: number;
+}
+
 async function main(argv: string[]) {
   const program = new Command()
     .name("bench")
@@ -268,7 +292,7 @@ async function main(argv: string[]) {
     const importStep = await measured(() => importDirectory(db, dir, { zone: ZONE }));
     const imported = importStep.value;
     const importSec = (performance.now() - t) / 1000;
-    const rss: Record<string, { peakMB: number; maxSoFarMB: number }> = { import: importStep.rss };
+    const rss: Record<string, { peakMB: number; maxSoFarMB: number; peakHeapMB: number }> = { import: importStep.rss };
     results.rssMB = rss;
     if (!imported.ok)
       throw new Error(
@@ -328,7 +352,11 @@ async function main(argv: string[]) {
     // The huge company measures size (memory, rate at scale); the wave and fault runs tell nothing more there.
     if (o.size !== "huge") {
       say(`Delivering in local time at ${o.localRate}/min: managers over 24 zones, wave by wave…`);
-      results.localWaves = await benchLocalWaves(db, { ratePerMinute: o.localRate, limits: SLACK, asOf: ASOF });
+      const wavesStep = await measured(() =>
+        benchLocalWaves(db, { ratePerMinute: o.localRate, limits: SLACK, asOf: ASOF }),
+      );
+      rss.localWaves = wavesStep.rss;
+      results.localWaves = wavesStep.value;
     }
     if (o.faults > 0 && o.size !== "huge") {
       // On the small company: each 429 holds every sender for its Retry-After, so a large run with
@@ -375,7 +403,7 @@ async function main(argv: string[]) {
     process.stdout.write(JSON.stringify(results, null, 2) + "\n");
     return;
   }
-  const r = results as any;
+  const r = results as unknown as BenchResults;
   const line = (k: string, v: string, goal = "") => process.stdout.write(`${k.padEnd(44)} ${v.padEnd(28)} ${goal}\n`);
   process.stdout.write(`\nMentorship reports benchmark — ${o.size} company on ${o.engine}\n${"-".repeat(96)}\n`);
   line(
@@ -417,13 +445,13 @@ async function main(argv: string[]) {
       `(calls per report ${f.callsPerReport.toFixed(2)}, ${f.wallSeconds.toFixed(1)} s)`,
     );
   }
-  printLocalWaves(r.localWaves, line);
+  if (r.localWaves) printLocalWaves(r.localWaves, line);
   line(
     "modelled: 10,000 DMs at Slack's real limits",
     `${r.modelled10kDMs.minutes.toFixed(1)} min`,
     `(${r.modelled10kDMs.assumptions})`,
   );
-  for (const [step, m] of Object.entries(r.rssMB as Record<string, { peakMB: number; maxSoFarMB: number }>))
+  for (const [step, m] of Object.entries(r.rssMB))
     line(
       `peak RSS: ${step}`,
       `${Math.round(m.peakMB)} MB`,

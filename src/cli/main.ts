@@ -24,7 +24,9 @@ export async function main(
 ): Promise<number> {
   let code = 0;
   const run = (fn: Parameters<typeof withContext>[2]) =>
-    withContext(io, env, fn).then((c) => void (code = c as number));
+    withContext(io, env, fn).then((c) => {
+      code = c as number;
+    });
   const program = new Command()
     .name("mentorship-report")
     .description("Mentorship reports for people managers, delivered in Slack.")
@@ -36,7 +38,12 @@ export async function main(
   program
     .command("migrate")
     .description("bring the database schema up to date")
-    .action(() => run(async () => (io.out("Schema is up to date.\n"), 0)));
+    .action(() =>
+      run(async () => {
+        io.out("Schema is up to date.\n");
+        return 0;
+      }),
+    );
 
   program
     .command("import")

@@ -29,7 +29,10 @@ function memo<T>(fn: (ms: Millis, arg: string | number, zone: string) => T) {
   return (ms: Millis, arg: string | number, zone: string): T => {
     const key = `${zone}\u0000${arg}`;
     let cache = caches.get(key);
-    if (!cache) caches.set(key, (cache = new Map()));
+    if (!cache) {
+      cache = new Map();
+      caches.set(key, cache);
+    }
     let v = cache.get(ms);
     if (v === undefined) {
       if (cache.size >= 200_000) cache.clear();

@@ -473,7 +473,7 @@ export class SlackEmulator extends EventEmitter {
         return { ok: true, channel: ch.id, ts, message: { type: "message", text: msg.text, ts } };
       }
       case "views.publish": {
-        const view = p.view as Record<string, any> | undefined;
+        const view = p.view as { type?: unknown; blocks?: unknown } | undefined;
         const u = this.userById(String(p.user_id ?? ""));
         if (!u) return { ok: false, error: "user_not_found" };
         if (view?.type !== "home") return { ok: false, error: "invalid_arguments" };
