@@ -468,7 +468,7 @@ export function buildProgramBlocks(
   const chart = o.chart ? buildStatusChart(s) : null;
   // On demand there is no period: "as of" is said once.
   const when = o.period ? `${periodLabel(o, s.asOf)} · ` : "";
-  const since = s.previous ? ` · (±n): change since ${day(s.previous.asOf, o.zone)}` : "";
+  const since = s.previous ? ` · in brackets: change since ${day(s.previous.asOf, o.zone)}` : "";
   const blocks: Block[] = [
     header(`Program summary · ${esc(s.program.name)}`),
     context(`${when}${plural(total, "mentor connection")} · as of ${day(s.asOf, o.zone)}${since}${stamp(s, o.zone)}`),

@@ -192,7 +192,10 @@ export function createReportService({ db, config: given }: ReportDeps) {
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
-    async everything(asOf: Millis): Promise<{
+    async everything(
+      asOf: Millis,
+      opts: { programChanges?: boolean } = {},
+    ): Promise<{
       managers: ManagerReport[];
       programs: Array<{ program: Program; summary: ProgramSummary }>;
       dataAsOf: Millis | null;
@@ -216,9 +219,12 @@ export function createReportService({ db, config: given }: ReportDeps) {
           ...buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf, settings),
           dataAsOf: importedAt,
         }));
-      const summaries = await previousCounts(
-        programs.map((program) => ({ ...buildProgramSummary(program, rows, asOf, settings), dataAsOf: importedAt })),
-      );
+      const built = programs.map((program) => ({
+        ...buildProgramSummary(program, rows, asOf, settings),
+        dataAsOf: importedAt,
+      }));
+      // Planning only needs who gets what: the previous period's counts cost a second read of the data.
+      const summaries = opts.programChanges === false ? built : await previousCounts(built);
       return {
         managers,
         programs: programs.map((program, i) => ({ program, summary: summaries[i]! })),
