@@ -192,10 +192,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
     },
 
     /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
-    async everything(
-      asOf: Millis,
-      opts: { programChanges?: boolean } = {},
-    ): Promise<{
+    async everything(asOf: Millis): Promise<{
       managers: ManagerReport[];
       programs: Array<{ program: Program; summary: ProgramSummary }>;
       dataAsOf: Millis | null;
@@ -223,8 +220,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
         ...buildProgramSummary(program, rows, asOf, settings),
         dataAsOf: importedAt,
       }));
-      // Planning only needs who gets what: the previous period's counts cost a second read of the data.
-      const summaries = opts.programChanges === false ? built : await previousCounts(built);
+      const summaries = await previousCounts(built);
       return {
         managers,
         programs: programs.map((program, i) => ({ program, summary: summaries[i]! })),
