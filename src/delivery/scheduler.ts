@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import cron, { type ScheduledTask } from "node-cron";
-import type { Config } from "../config.js";
+import { type Config, periodSettings } from "../config.js";
 import type { Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
 import { safeErrorMessage } from "../errors.js";
@@ -68,11 +68,7 @@ export function startScheduler(deps: {
   let running: Promise<RunSummary | null> | null = null;
   const shutdown = new AbortController();
   const refreshed = new Set<string>();
-  const periods = {
-    anchorDate: config.REPORT_ANCHOR_DATE,
-    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
-    zone: config.REPORT_TIMEZONE,
-  };
+  const periods = periodSettings(config);
 
   /** Reads the directory afresh once per period, a little before the period's first possible wave. */
   async function refreshAhead(): Promise<void> {

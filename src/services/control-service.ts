@@ -1,4 +1,4 @@
-import type { Config } from "../config.js";
+import { type Config, periodSettings } from "../config.js";
 import { activeState, clearControl, controlOf, dmSentIn, setControl, skipsOf } from "../db/controls-repo.js";
 import type { Db } from "../db/knex.js";
 import { type ControlState, periodToSkip } from "../domain/controls.js";
@@ -12,11 +12,7 @@ export type ControlDeps = {
 
 /** A manager's own controls over their scheduled DM (spec §11): pause one period, stop, resume. */
 export function createControlService({ db, config }: ControlDeps) {
-  const settings = {
-    anchorDate: config.REPORT_ANCHOR_DATE,
-    intervalWeeks: config.REPORT_INTERVAL_WEEKS,
-    zone: config.REPORT_TIMEZONE,
-  };
+  const settings = periodSettings(config);
   const periodAt = (at: Millis) => periodOf(at, settings);
 
   return {

@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { type Config, loadConfig } from "../config.js";
+import { type Config, loadConfig, periodSettings } from "../config.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { chunks } from "../db/knex.js";
@@ -57,11 +57,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
     requestDays: config.ATTENTION_REQUEST_DAYS,
     unmatchedDays: config.ATTENTION_UNMATCHED_DAYS,
     idleDays: config.ATTENTION_IDLE_DAYS,
-    periodEnd: periodOf(asOf, {
-      anchorDate: config.REPORT_ANCHOR_DATE,
-      intervalWeeks: config.REPORT_INTERVAL_WEEKS,
-      zone,
-    }).end,
+    periodEnd: periodOf(asOf, periodSettings(config)).end,
     zone,
   });
   /** When the data was last imported (§13): every report carries it. */

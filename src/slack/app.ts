@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import bolt from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import type { Config } from "../config.js";
+import { type Config, settingsOf } from "../config.js";
 import { safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -121,7 +121,7 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
   const { config, log, surfaces, uploads, slack } = deps;
   if (!config.SLACK_BOT_TOKEN)
     throw new SlackSetupError("SLACK_BOT_TOKEN is not set: serve needs the app's bot token.");
-  const socketMode = !!config.SLACK_APP_TOKEN;
+  const socketMode = settingsOf(config).slackMode === "socket";
   if (!socketMode && !config.SLACK_SIGNING_SECRET) {
     throw new SlackSetupError(
       "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).",
