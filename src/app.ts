@@ -2,10 +2,11 @@ import type { WebClient } from "@slack/web-api";
 import { type Config, settingsOf } from "./config.js";
 import type { Db } from "./db/knex.js";
 import { createLedgerStore } from "./db/ledger-repo.js";
-import { createDeliveryService, planPeriod } from "./delivery/delivery-service.js";
+import { createDeliveryService, type DeliveryService, planPeriod } from "./delivery/delivery-service.js";
 import type { Millis } from "./domain/types.js";
+import { safeErrorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
-import { createDropFolder } from "./services/drop-folder.js";
+import { createDropFolder, type DropFolder } from "./services/drop-folder.js";
 import { createReportService } from "./services/report-service.js";
 import { createSurfaceService } from "./services/surface-service.js";
 import { createUploadService } from "./services/upload-service.js";
@@ -98,3 +99,24 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The delivery service whose scheduled runs first import the drop folder when it changed (a failure
+ * never stops a run). With local-time delivery that is every minute's check: a look at the files'
+ * sizes and times, and one settings read.
+ */
+export function importingFirst(delivery: DeliveryService, drop: DropFolder, log: Logger): DeliveryService {
+  const first = () =>
+    drop.check().catch((err) => log.error({ err: safeErrorMessage(err) }, "drop folder check failed"));
+  return {
+    ...delivery,
+    deliverPeriod: async (opts) => {
+      await first();
+      return delivery.deliverPeriod(opts);
+    },
+    deliverDue: async (opts) => {
+      await first();
+      return delivery.deliverDue(opts);
+    },
+  };
+}

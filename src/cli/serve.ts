@@ -1,9 +1,9 @@
-import { createApp } from "../app.js";
+import { createApp, importingFirst } from "../app.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import { startScheduler } from "../delivery/scheduler.js";
 import { createHealthCheck } from "../health.js";
 import { metrics, timedDelivery } from "../metrics.js";
-import { importingFirst, startDropFolderSchedule } from "../services/drop-folder.js";
+import { startDropFolderSchedule } from "../services/drop-folder.js";
 import { startSlackApp } from "../slack/app.js";
 import type { CliContext } from "./context.js";
 

@@ -10,7 +10,6 @@ import { claimDropFolderFailure, readDropFolderState, recordDropFolderImported }
 import type { Db } from "../db/knex.js";
 import { listPrograms } from "../db/report-repo.js";
 import { ZoneMismatchError } from "../db/zone-guard.js";
-import type { DeliveryService } from "../delivery/delivery-service.js";
 import { safeErrorMessage } from "../errors.js";
 import { FILES, type ImportProblem } from "../import/csv-files.js";
 import { ImportError, importDirectory } from "../import/import-service.js";
@@ -159,27 +158,6 @@ export function startDropFolderSchedule(
     async stop() {
       await task.stop();
       await task.destroy();
-    },
-  };
-}
-
-/**
- * The delivery service whose scheduled runs first import the drop folder when it changed (a failure
- * never stops a run). With local-time delivery that is every minute's check: a look at the files'
- * sizes and times, and one settings read.
- */
-export function importingFirst(delivery: DeliveryService, drop: DropFolder, log: Logger): DeliveryService {
-  const first = () =>
-    drop.check().catch((err) => log.error({ err: safeErrorMessage(err) }, "drop folder check failed"));
-  return {
-    ...delivery,
-    deliverPeriod: async (opts) => {
-      await first();
-      return delivery.deliverPeriod(opts);
-    },
-    deliverDue: async (opts) => {
-      await first();
-      return delivery.deliverDue(opts);
     },
   };
 }
