@@ -1,11 +1,10 @@
 import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
+import { createApp, importingFirst } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
 import { createLogger } from "../../src/logger.js";
-import { importingFirst } from "../../src/services/drop-folder.js";
 import { ENGINES } from "../helpers/db.js";
 import { csvDir, dump, SAMPLE } from "../helpers/files.js";
 import { baseConfig, sampleWorkspace } from "../helpers/slack.js";
