@@ -70,6 +70,12 @@ export interface LedgerStore {
   plan(periodId: string, items: PlanItem[], now: number): Promise<void>;
   /** Whether any row of the period was planned. */
   hasRows(periodId: string): Promise<boolean>;
+  /**
+   * Local time: whether a run finished planning the period's recipients. Planning goes a batch at a time,
+   * so rows alone do not say the list is whole: until it is, no run may call the period complete.
+   */
+  isPlanned(periodId: string): Promise<boolean>;
+  markPlanned(periodId: string): Promise<void>;
   /** Recipients of this kind whose row is not final yet (and, with `dueBy`, is due by then). */
   openRecipients(periodId: string, kind: DeliveryKind, dueBy?: number): Promise<string[]>;
   /** The rows not final yet and due by `dueBy` (or at once), with their due moments. */
@@ -144,6 +150,7 @@ const OPEN: DeliveryState[] = ["pending", "sending"];
 export async function clearDeliveryState(db: Db): Promise<void> {
   await db("deliveries").del();
   await db("delivery_periods").del();
+  await db("settings").where("key", "like", "planned:%").del();
   await clearDirectory(db);
 }
 
@@ -198,6 +205,19 @@ export function createLedgerStore(db: Db): LedgerStore {
         }));
         await db("deliveries").insert(rows).onConflict(["period_id", "kind", "recipient"]).ignore();
       }
+    },
+
+    async isPlanned(periodId) {
+      return !!(await db("settings")
+        .where({ key: `planned:${periodId}` })
+        .first());
+    },
+
+    async markPlanned(periodId) {
+      await db("settings")
+        .insert({ key: `planned:${periodId}`, value: "1" })
+        .onConflict("key")
+        .ignore();
     },
 
     async hasRows(periodId) {

@@ -80,7 +80,8 @@ async function deliverDueIn(
     return summary;
   }
 
-  if (!(await ledger.hasRows(period.id))) {
+  // Until a run has planned the whole period, each run plans it (again: rows already there stay as they are).
+  if (!(await ledger.isPlanned(period.id))) {
     // The period's first run, its earliest possible wave come: the directory (and so each manager's zone)
     // is read afresh, unless the scheduler's early refresh or another instance did it.
     try {
@@ -106,6 +107,7 @@ async function deliverDueIn(
         now(),
       ),
     );
+    await ledger.markPlanned(period.id);
   }
 
   // What is due: the open rows due by `asOf`, grouped by due moment (none: planned by `send`, as of now).

@@ -160,18 +160,23 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL, across waves", ()
       Promise.all([0, 1, 2].map(() => startServe({ ...env, ...at(new Date(morning).toISOString()) }, CLOCK)));
     let instances = await three();
     served.push(...instances);
+    // Planned in full (a batch at a time, by any of the three), and nothing due by 08:30 still open.
     await until(
-      async () => (await openDueBy(t.db, morning)) === 0 && (await t.db("deliveries").first()) !== undefined,
+      async () =>
+        (await t.db("settings").where({ key: "planned:2026-03-02" }).first()) !== undefined &&
+        (await openDueBy(t.db, morning)) === 0,
       90_000,
     );
     await Promise.all(instances.map((s) => s.stop()));
+    // Not complete: later waves wait, whichever instance planned and whichever ran out of due rows first.
+    expect(await t.db("delivery_periods").where({ period_id: "2026-03-02" }).first()).toBeUndefined();
     const early = emulator.messages.filter((m) => m.user).length;
     const waiting: Array<{ due_at: string }> = await t
       .db("deliveries")
       .where({ kind: "dm", state: "pending" })
       .select("due_at");
-    expect(early).toBeGreaterThan(50);
-    expect(waiting.length).toBeGreaterThan(50);
+    expect(early).toBeGreaterThan(20);
+    expect(waiting.length).toBeGreaterThan(20);
     expect(waiting.every((r) => Number(r.due_at) > morning)).toBe(true);
 
     // 18:00 UTC: the rest, by three new instances.
