@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
 import type { SurfaceService } from "../services/surface-service.js";
 import type { UploadService } from "../services/upload-service.js";
-import { SlackSetupError } from "./client.js";
+import { refusePlaceholders, SlackSetupError } from "./client.js";
 import { registerListeners } from "./listeners/index.js";
 import { auditRefusal, createRequestGuard } from "./request-guard.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
@@ -127,6 +127,7 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).",
     );
   }
+  refusePlaceholders(config);
   const identity = await checkSlackToken(slack, config, log);
   const ops = opsHandler(deps.health, log);
   const common = {

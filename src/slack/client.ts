@@ -1,5 +1,5 @@
 import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/web-api";
-import type { Config } from "../config.js";
+import { type Config, isPlaceholder } from "../config.js";
 import { AppError, safeErrorMessage } from "../errors.js";
 import { metrics } from "../metrics.js";
 
@@ -21,6 +21,7 @@ export function createSlackClient(
     throw new SlackSetupError(
       'SLACK_BOT_TOKEN is not set: it is needed to talk to Slack (see README, "Install in Slack").',
     );
+  refusePlaceholders(config);
   return new CountedWebClient(config.SLACK_BOT_TOKEN, {
     slackApiUrl: config.SLACK_API_URL,
     rejectRateLimitedCalls: true,
@@ -29,6 +30,19 @@ export function createSlackClient(
     timeout: 30_000,
     logLevel: LogLevel.ERROR,
   });
+}
+
+/** Stops a command that would talk to Slack with a value still copied from `.env.example`. */
+export function refusePlaceholders(
+  config: Partial<Pick<Config, "SLACK_BOT_TOKEN" | "SLACK_SIGNING_SECRET" | "SLACK_APP_TOKEN">>,
+): void {
+  const names = (["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"] as const).filter((n) =>
+    isPlaceholder(config[n]),
+  );
+  if (names.length)
+    throw new SlackSetupError(
+      `${names.join(", ")} ${names.length === 1 ? "is" : "are"} still the placeholder from .env.example: copy the real value from the app's settings at api.slack.com/apps.`,
+    );
 }
 
 /** Counts every call by method and outcome for /metrics; what the caller sees is unchanged. */
