@@ -42,5 +42,14 @@ describe.each(ENGINES)(
       expect(s.deliveredNow.dm).toBe(3);
       expect(s.tally!.failed).toEqual([]);
     });
+
+    it("in every directory lookup: the run stops as 'Slack out of reach', leaving the DMs for the next run", async () => {
+      emulator.setHtmlAnswers({ methods: ["users.lookupByEmail", "users.list"], count: 1000 });
+      const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
+      expect(s.unreachable).toBe(true);
+      expect(s.fatal).toBeNull();
+      expect(s.tally!.failed).toEqual([]);
+      expect(s.left).toBeGreaterThanOrEqual(3);
+    });
   },
 );
