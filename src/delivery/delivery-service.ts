@@ -13,6 +13,7 @@ import type { ReportService } from "../services/report-service.js";
 import type { Directory } from "../slack/directory.js";
 import { homeLinkOf } from "../slack/home-link.js";
 import { drain, startHeartbeat } from "./drain.js";
+import { expireEndedPeriods } from "./expire.js";
 import { deliverDue } from "./local-run.js";
 import { sendAdminNotices } from "./notices.js";
 import { Pacer } from "./pacer.js";
@@ -152,14 +153,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
     // Fixed schedule: a period is retried until the next one starts; then what it left is closed and
     // reported. Local time finishes a previous period's waves itself (they cross the boundary).
     if (config.REPORT_DELIVERY !== "local") {
-      const expired = await ledger.expireBefore(period.id, now());
-      if (expired.length) {
-        summary.expired = expired;
-        log.warn(
-          { period: period.id, expired: expired.length, periods: [...new Set(expired.map((e) => e.periodId))] },
-          "open rows of ended periods closed as expired",
-        );
-      }
+      const expired = await expireEndedPeriods(ctx, period);
+      if (expired.length) summary.expired = expired;
     }
 
     const [lastAsOf, skips, rejectsNewBlocks, homeUrl, dataAsOf] = await Promise.all([

@@ -5,6 +5,7 @@ import type { Millis } from "../domain/types.js";
 import { safeErrorMessage } from "../errors.js";
 import { MANAGER_BATCH, type ReportService } from "../services/report-service.js";
 import { drain, startHeartbeat } from "./drain.js";
+import { expireEndedPeriods } from "./expire.js";
 import { sendAdminNotices } from "./notices.js";
 import { resolveRecipients } from "./recipients.js";
 import { newRunState, type RunContext, type RunSummary } from "./run-state.js";
@@ -38,12 +39,7 @@ export async function deliverDue(
   const previous = periodOf(current.start - 1, deps.periods);
   // A period is finished by later ticks until the next one starts (§14); then what it left is closed
   // as expired and reported. Every wave of a period comes on its first day, so nothing due is cut off.
-  const expired = await ctx.ledger.expireBefore(current.id, ctx.now());
-  if (expired.length)
-    ctx.log.warn(
-      { period: current.id, expired: expired.length, periods: [...new Set(expired.map((e) => e.periodId))] },
-      "open rows of ended periods closed as expired",
-    );
+  const expired = await expireEndedPeriods(ctx, current);
   const periods = periodsStartedBy(opts.asOf, deps.periods, deps.timing.localTime);
   // Only a previous period that was started and not finished: a fresh install does not send old reports.
   if ((await ctx.ledger.hasRows(previous.id)) && !(await ctx.ledger.isPeriodComplete(previous.id)))
