@@ -12,13 +12,13 @@ import { loadConfig } from "../config.js";
 import { bareReportRead } from "../db/bare-read.js";
 import { createDb, type Db, migrate } from "../db/knex.js";
 import { clearDeliveryState } from "../db/ledger-repo.js";
-import { listPeople } from "../db/roster-repo.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { importDirectory } from "../import/import-service.js";
 import { createLogger } from "../logger.js";
 import { buildManagerBlocks } from "../render/blocks.js";
 import { MANAGER_BATCH } from "../services/report-service.js";
 import { compareImport, importLines, maxRssMB, snapshotReimport } from "./bare-load.js";
+import { startEmulatorProcess } from "./emulator-process.js";
 import { benchLocalWaves, type LocalWavesResult, printLocalWaves } from "./local-waves.js";
 import { BIG_MANAGER, SIZES, writeCompany } from "./synthetic.js";
 
@@ -165,11 +165,9 @@ async function slashLatency(
   return { ackP50: pct(acks, 50), ackP95: pct(acks, 95), p50: pct(answers, 50), p95: pct(answers, 95), samples };
 }
 
-async function delivery(db: Db, opts: { ratePerMinute: number; faults: number }) {
-  const people = await listPeople(db);
+async function delivery(db: Db, databaseUrl: string, opts: { ratePerMinute: number; faults: number }) {
   const scale = opts.ratePerMinute / SLACK.postMessage;
-  const emulator = await new SlackEmulator({
-    users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
+  const emulator = await startEmulatorProcess(databaseUrl, {
     channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
     methodLimits: {
       "chat.postMessage": opts.ratePerMinute,
@@ -179,8 +177,7 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
       "conversations.history": SLACK.tier3 * scale,
     },
     faults: opts.faults ? { probability: opts.faults, seed: 7 } : undefined,
-    lean: true,
-  }).start();
+  });
   const config = {
     ...loadConfig({}),
     SLACK_BOT_TOKEN: emulator.token,
@@ -202,24 +199,24 @@ async function delivery(db: Db, opts: { ratePerMinute: number; faults: number })
   let summary = await service.deliverPeriod({ asOf: ASOF });
   for (let i = 0; summary.left && i < 5; i++) summary = await service.deliverPeriod({ asOf: ASOF });
   const wall = (performance.now() - t0) / 1000;
+  const { calls, recipients } = await emulator.record();
   await emulator.stop();
-  const posts = emulator.callsOf("chat.postMessage");
-  const okPosts = posts.filter((c) => c.ok);
+  const callsOf = (method: string) => calls.filter((c) => c.method === method);
+  const okPosts = callsOf("chat.postMessage").filter((c) => c.ok);
   const postSpan = (okPosts.at(-1)!.at - okPosts[0]!.at) / 1000;
   const delivered = summary.tally!.byState.delivered.dm + summary.tally!.byState.delivered.channel;
   const perRecipient = new Map<string, number>();
-  for (const m of emulator.messages)
-    perRecipient.set(m.user ?? m.channel, (perRecipient.get(m.user ?? m.channel) ?? 0) + 1);
-  const directoryCalls = emulator.callsOf("users.list").length + emulator.callsOf("users.lookupByEmail").length;
+  for (const r of recipients) perRecipient.set(r, (perRecipient.get(r) ?? 0) + 1);
+  const directoryCalls = callsOf("users.list").length + callsOf("users.lookupByEmail").length;
   return {
     delivered,
     duplicates: [...perRecipient.values()].filter((n) => n > 1).length,
-    slackCalls: emulator.calls.length,
-    callsPerReport: emulator.calls.length / delivered,
+    slackCalls: calls.length,
+    callsPerReport: calls.length / delivered,
     allowedPerMinute: opts.ratePerMinute,
     achievedPerMinute: ((okPosts.length - 1) / postSpan) * 60,
     ratio: (((okPosts.length - 1) / postSpan) * 60) / opts.ratePerMinute,
-    http429: emulator.calls.filter((c) => c.status === 429).length,
+    http429: calls.filter((c) => c.status === 429).length,
     wallSeconds: wall,
     directoryCalls,
     failed: summary.tally!.failed.length,
@@ -346,7 +343,7 @@ async function main(argv: string[]) {
     results.slashCommand = await slashLatency(database.url, o.samples);
 
     say(`Delivering through the emulator at ${o.rate}/min…`);
-    const deliveryStep = await measured(() => delivery(db, { ratePerMinute: o.rate, faults: 0 }));
+    const deliveryStep = await measured(() => delivery(db, database.url, { ratePerMinute: o.rate, faults: 0 }));
     rss.delivery = deliveryStep.rss;
     results.delivery = deliveryStep.value;
     // The huge company measures size (memory, rate at scale); the wave and fault runs tell nothing more there.
@@ -371,7 +368,7 @@ async function main(argv: string[]) {
         await importDirectory(sdb, smallDir, { zone: ZONE });
         results.deliveryWithFaults = {
           company: "small",
-          ...(await delivery(sdb, { ratePerMinute: o.rate, faults: o.faults })),
+          ...(await delivery(sdb, smallDb.url, { ratePerMinute: o.rate, faults: o.faults })),
         };
       } finally {
         await sdb.destroy();

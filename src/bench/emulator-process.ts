@@ -1,0 +1,68 @@
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createDb } from "../db/knex.js";
+import { listPeople } from "../db/roster-repo.js";
+import { type EmulatorOptions, SlackEmulator } from "../emulator/server.js";
+
+/** What the bench reads back from the emulator: each call's method and outcome, and who got each message. */
+export interface EmulatorRecord {
+  calls: Array<{ method: string; at: number; status: number; ok: boolean }>;
+  recipients: string[];
+}
+
+type Request =
+  | { type: "start"; databaseUrl: string; options: Omit<EmulatorOptions, "users"> }
+  | { type: "record" }
+  | { type: "stop" };
+
+/**
+ * The Slack emulator in a process of its own, its workspace made of the roster: the bench measures
+ * the app's memory and CPU, not those of a million emulated users (Slack is not in the app's process
+ * either).
+ */
+export async function startEmulatorProcess(databaseUrl: string, options: Omit<EmulatorOptions, "users">) {
+  const child = fork(fileURLToPath(import.meta.url), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const ask = <T>(req: Request): Promise<T> =>
+    new Promise((resolve, reject) => {
+      child.once("message", (m) => resolve(m as T));
+      child.once("error", reject);
+      child.send(req);
+    });
+  const started = await ask<{ url: string; token: string }>({ type: "start", databaseUrl, options });
+  return {
+    ...started,
+    record: () => ask<EmulatorRecord>({ type: "record" }),
+    stop: async () => {
+      await ask<{ stopped: true }>({ type: "stop" });
+      child.disconnect();
+    },
+  };
+}
+
+async function serve(): Promise<void> {
+  let emulator: SlackEmulator | null = null;
+  process.on("message", async (req: Request) => {
+    if (req.type === "start") {
+      const db = createDb(req.databaseUrl);
+      const people = await listPeople(db);
+      await db.destroy();
+      emulator = await new SlackEmulator({
+        ...req.options,
+        users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
+        lean: true,
+      }).start();
+      process.send?.({ url: emulator.url, token: emulator.token });
+    } else if (req.type === "record" && emulator) {
+      const record: EmulatorRecord = {
+        calls: emulator.calls.map((c) => ({ method: c.method, at: c.at, status: c.status, ok: c.ok })),
+        recipients: emulator.messages.map((m) => m.user ?? m.channel),
+      };
+      process.send?.(record);
+    } else if (req.type === "stop") {
+      await emulator?.stop();
+      process.send?.({ stopped: true });
+    }
+  });
+}
+
+if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) await serve();
