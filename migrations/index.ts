@@ -4,6 +4,7 @@ import * as m002 from "./20260102000000_delivery.js";
 import * as m003 from "./20260111000000_local_time.js";
 import * as m004 from "./20260112000000_imports.js";
 import * as m005 from "./20260120000000_report_controls.js";
+import * as m006 from "./20260125000000_seen_requests.js";
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   "20260111000000_local_time": m003,
   "20260112000000_imports": m004,
   "20260120000000_report_controls": m005,
+  "20260125000000_seen_requests": m006,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

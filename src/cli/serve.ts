@@ -1,5 +1,6 @@
 import { createApp, importingFirst } from "../app.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
+import { rememberSignature } from "../db/seen-requests-repo.js";
 import { startScheduler } from "../delivery/scheduler.js";
 import { createHealthCheck } from "../health.js";
 import { metrics, timedDelivery } from "../metrics.js";
@@ -22,7 +23,15 @@ export async function runServe(ctx: CliContext): Promise<number> {
     slack,
     extra: { scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on", mode: slackMode },
   });
-  const app = await startSlackApp({ config, log, surfaces, uploads, slack, health });
+  const app = await startSlackApp({
+    config,
+    log,
+    surfaces,
+    uploads,
+    slack,
+    health,
+    rememberRequest: (signature, forgetAfter, now) => rememberSignature(db, signature, forgetAfter, now),
+  });
   metrics.watch({
     // The period being delivered now, read when Prometheus scrapes.
     ledger: async () => {

@@ -103,6 +103,11 @@ export interface DeliveryPeriodRecord {
   completed_at: number;
 }
 
+export interface SeenRequestRecord {
+  signature: string;
+  forget_after: number;
+}
+
 declare module "knex/types/tables.js" {
   interface Tables {
     programs: ProgramRecord;
@@ -116,5 +121,6 @@ declare module "knex/types/tables.js" {
     deliveries: DeliveryRecord;
     delivery_periods: DeliveryPeriodRecord;
     report_controls: ReportControlRecord;
+    seen_requests: SeenRequestRecord;
   }
 }

@@ -67,6 +67,8 @@ export interface SlackAppDeps {
   uploads?: UploadService;
   slack: WebClient;
   health: () => Promise<Health>;
+  /** Replay memory shared by the instances on one database (spec §14); this process's own without it. */
+  rememberRequest?: (signature: string, forgetAfter: number, now: number) => Promise<boolean>;
 }
 
 export interface RunningSlackApp {
@@ -174,10 +176,11 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
         handler: (_req: IncomingMessage, res: ServerResponse) => void ops(path, res),
       })),
     });
-    receiver.requestListener = createRequestGuard({ signingSecret, teamId: identity.teamId }).wrap(
-      receiver.requestListener,
-      log,
-    );
+    receiver.requestListener = createRequestGuard({
+      signingSecret,
+      teamId: identity.teamId,
+      remember: deps.rememberRequest,
+    }).wrap(receiver.requestListener, log);
     app = new App({ ...common, receiver });
   }
 

@@ -60,12 +60,17 @@ export function auditRefusal(log: Logger, reason: Refusal, parties: RequestParti
  * either way (Bolt only refuses old ones), a signature not seen before (a replay within the window
  * would pass both), and the workspace the token belongs to.
  */
-export function createRequestGuard(opts: { signingSecret: string; teamId: string; now?: () => number }) {
+export function createRequestGuard(opts: {
+  signingSecret: string;
+  teamId: string;
+  now?: () => number;
+  /** True the first time a signature is seen; shared through the database when several instances serve. */
+  remember?: (signature: string, forgetAfter: number, now: number) => Promise<boolean>;
+}) {
   const now = opts.now ?? Date.now;
-  /** Signatures seen in the window, with when they may be forgotten (a replay is then stale anyway). */
-  const seen = new Map<string, number>();
+  const remember = opts.remember ?? rememberInProcess();
 
-  function check(headers: IncomingHttpHeaders, rawBody: string): Refusal | null {
+  async function check(headers: IncomingHttpHeaders, rawBody: string): Promise<Refusal | null> {
     const ts = Number(headers["x-slack-request-timestamp"]);
     const signature = headers["x-slack-signature"];
     if (typeof signature !== "string" || !Number.isInteger(ts)) return "signature";
@@ -75,12 +80,8 @@ export function createRequestGuard(opts: { signingSecret: string; teamId: string
     const a = Buffer.from(signature);
     const b = Buffer.from(expected);
     if (a.length !== b.length || !timingSafeEqual(a, b)) return "signature";
-    for (const [sig, until] of seen) {
-      if (until > at) break;
-      seen.delete(sig);
-    }
-    if (seen.has(signature)) return "replay";
-    seen.set(signature, at + 2 * WINDOW_SECONDS * 1000);
+    // Past twice the window a replay is stale anyway, so the signature can be forgotten.
+    if (!(await remember(signature, at + 2 * WINDOW_SECONDS * 1000, at))) return "replay";
     const team = partiesOf(rawBody, headers["content-type"]).teamId;
     if (team !== undefined && team !== opts.teamId) return "team";
     return null;
@@ -92,11 +93,11 @@ export function createRequestGuard(opts: { signingSecret: string; teamId: string
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       if (req.method !== "POST" || path !== EVENTS_PATH) return listener(req, res);
       HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit)
-        .then((buffered) => {
+        .then(async (buffered) => {
           const raw = buffered.rawBody.toString();
           // Slack's SSL check carries no signature; Bolt answers it and drops anything else in it.
           if (new URLSearchParams(raw).get("ssl_check") === "1") return listener(buffered, res);
-          const refusal = check(req.headers, raw);
+          const refusal = await check(req.headers, raw);
           if (refusal) {
             auditRefusal(log, refusal, partiesOf(raw, req.headers["content-type"]));
             res.writeHead(401).end();
@@ -112,6 +113,20 @@ export function createRequestGuard(opts: { signingSecret: string; teamId: string
   }
 
   return { check, wrap };
+}
+
+/** Signatures seen by this process alone: enough for one instance. */
+function rememberInProcess() {
+  const seen = new Map<string, number>();
+  return async (signature: string, forgetAfter: number, at: number): Promise<boolean> => {
+    for (const [sig, until] of seen) {
+      if (until > at) break;
+      seen.delete(sig);
+    }
+    if (seen.has(signature)) return false;
+    seen.set(signature, forgetAfter);
+    return true;
+  };
 }
 
 /** Where a slash command's answer may go: Slack's hooks, or the origin of SLACK_API_URL (the emulator). */

@@ -5,6 +5,7 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import { rememberSignature } from "../../src/db/seen-requests-repo.js";
 import { Pacer } from "../../src/delivery/pacer.js";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import type { Logger } from "../../src/logger.js";
@@ -12,6 +13,7 @@ import { classify, tokenMayGoTo } from "../../src/slack/client.js";
 import { type CommandArgs, handleReportCommand } from "../../src/slack/listeners/commands.js";
 import { createRequestGuard, responseUrlAllowed } from "../../src/slack/request-guard.js";
 import { readWithRetry, SlackCallError } from "../../src/slack/retry.js";
+import { ENGINES, freshDb } from "../helpers/db.js";
 import { baseConfig, emulatorFor, sampleWorkspace, slackFor } from "../helpers/slack.js";
 
 /** A logger whose JSON lines the test can read. */
@@ -308,7 +310,7 @@ describe("where a request may come from and where the token may go (issue 9 row 
   const sign = (secret: string, ts: number, body: string) =>
     `v0=${createHmac("sha256", secret).update(`v0:${ts}:${body}`).digest("hex")}`;
 
-  it("the guard refuses a bad signature, a timestamp out of the window either way, a replay and another workspace", () => {
+  it("the guard refuses a bad signature, a timestamp out of the window either way, a replay and another workspace", async () => {
     let clock = 1_800_000_000_000;
     const guard = createRequestGuard({ signingSecret: "s", teamId: "T1", now: () => clock });
     const body = "command=%2Fmentorship-report&team_id=T1&user_id=U1";
@@ -318,16 +320,37 @@ describe("where a request may come from and where the token may go (issue 9 row 
       "x-slack-signature": sign(secret, ts, b),
       "content-type": "application/x-www-form-urlencoded",
     });
-    expect(guard.check(headers(at(0), body, "other"), body)).toBe("signature");
-    expect(guard.check(headers(at(-301)), body)).toBe("stale");
-    expect(guard.check(headers(at(301)), body)).toBe("stale");
+    expect(await guard.check(headers(at(0), body, "other"), body)).toBe("signature");
+    expect(await guard.check(headers(at(-301)), body)).toBe("stale");
+    expect(await guard.check(headers(at(301)), body)).toBe("stale");
     const ok = headers(at(-10));
-    expect(guard.check(ok, body)).toBeNull();
-    expect(guard.check(ok, body)).toBe("replay");
+    expect(await guard.check(ok, body)).toBeNull();
+    expect(await guard.check(ok, body)).toBe("replay");
     clock += 20 * 60_000; // a replay long after is stale, and the remembered signature is let go
-    expect(guard.check(ok, body)).toBe("stale");
+    expect(await guard.check(ok, body)).toBe("stale");
     const other = "command=%2Fmentorship-report&team_id=T2&user_id=U1";
-    expect(guard.check(headers(at(0), other), other)).toBe("team");
+    expect(await guard.check(headers(at(0), other), other)).toBe("team");
+  });
+
+  it.each(ENGINES)("a replay sent to another instance on the same database is refused too (%s)", async (engine) => {
+    const t = await freshDb(engine);
+    try {
+      const clock = 1_800_000_000_000;
+      const remember = (sig: string, forgetAfter: number, now: number) =>
+        rememberSignature(t.db, sig, forgetAfter, now);
+      const [a, b] = [0, 1].map(() =>
+        createRequestGuard({ signingSecret: "s", teamId: "T1", now: () => clock, remember }),
+      );
+      const body = "command=%2Fmentorship-report&team_id=T1&user_id=U1";
+      const ts = Math.floor(clock / 1000);
+      const headers = { "x-slack-request-timestamp": String(ts), "x-slack-signature": sign("s", ts, body) };
+      expect(await a!.check(headers, body)).toBeNull();
+      expect(await b!.check(headers, body)).toBe("replay");
+      const later = createRequestGuard({ signingSecret: "s", teamId: "T1", now: () => clock + 11 * 60_000, remember });
+      expect(await later.check(headers, body)).toBe("stale");
+    } finally {
+      await t.drop();
+    }
   });
 
   it("response_url: Slack's hooks or SLACK_API_URL's origin only", () => {
