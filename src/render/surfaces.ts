@@ -51,17 +51,23 @@ export const notInRoster = (): Message =>
   msg(
     "I couldn't find you in the mentorship roster, so there is no report to show. If you manage people who mentor, ask your program admin to check that your Slack email matches the HR roster.",
   );
+/**
+ * A word the user typed or a name from the data, shown inside a code span: escaped so it cannot mention
+ * or link, without backticks that would end the span, and short, so no answer outgrows a section.
+ */
+const typed = (s: string) => `\`${esc(s.replace(/`/g, "'").slice(0, 80))}\``;
+
 export const notAdmin = (programId: string): Message =>
-  msg(`Only the admins of program \`${programId}\` can see or post its summary.`);
+  msg(`Only the admins of program ${typed(programId)} can see or post its summary.`);
 export const unknownProgram = (programId: string): Message =>
-  msg(`There is no program \`${programId}\`. Type \`${COMMAND} help\` to see what I can do.`);
+  msg(`There is no program ${typed(programId)}. Type \`${COMMAND} help\` to see what I can do.`);
 export const posted = (programId: string, channel: string): Message =>
-  msg(`Posted the summary of \`${programId}\` to ${channel}.`);
+  msg(`Posted the summary of ${typed(programId)} to ${esc(channel)}.`);
 export const postFailed = (programId: string, channel: string | null, reason: string): Message =>
   msg(
     channel
-      ? `I could not post the summary of \`${programId}\` to ${channel}: ${reason}. Invite the app to the channel (or check its name), then try again.`
-      : `Program \`${programId}\` has no admin channel set (programs.csv, admin_channel).`,
+      ? `I could not post the summary of ${typed(programId)} to ${esc(channel)}: ${esc(reason)}. Invite the app to the channel (or check its name), then try again.`
+      : `Program ${typed(programId)} has no admin channel set (programs.csv, admin_channel).`,
   );
 export const failure = (): Message =>
   msg(

@@ -17,7 +17,7 @@ import {
 import { buildCsv } from "../render/csv.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
-import { readWithRetry } from "../slack/retry.js";
+import { readWithRetry, SlackCallError } from "../slack/retry.js";
 import { createControlService } from "./control-service.js";
 import type { ReportService } from "./report-service.js";
 
@@ -41,7 +41,15 @@ export function createSurfaceService(deps: SurfaceDeps) {
   async function emailOf(userId: string): Promise<string | null> {
     const cached = await emailOfUser(db, userId);
     if (cached) return cached;
-    const info = await readWithRetry("users.info", () => slack.users.info({ user: userId }), log);
+    let info: Awaited<ReturnType<typeof slack.users.info>>;
+    try {
+      info = await readWithRetry("users.info", () => slack.users.info({ user: userId }), log);
+    } catch (err) {
+      // A user Slack does not know (another workspace's, or since deleted) is simply not in the roster.
+      if (err instanceof SlackCallError && err.outcome.kind === "permanent" && err.outcome.reason === "user_not_found")
+        return null;
+      throw err;
+    }
     const email = info.user?.profile?.email?.toLowerCase();
     if (!email || info.user?.deleted) return null;
     await writeDirectory(db, [{ email, userId, problem: null, checkedAt: now() }]);

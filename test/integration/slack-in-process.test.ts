@@ -191,6 +191,25 @@ describe("the surface service's grammar (issue 8 item 7)", () => {
     expect((await ask("stranger@elsewhere.example", "")).text).toContain("couldn't find you in the mentorship roster");
   });
 
+  it("a Slack user the workspace does not know (users.info: user_not_found) gets the roster note", async () => {
+    const a = await surfaces().command("U99999999", "");
+    expect(a.message.text).toContain("couldn't find you in the mentorship roster");
+  });
+
+  it("what the user typed comes back escaped, without closing the code span, and short", async () => {
+    for (const typed of ["x`<!channel>`", "<@U1>&<https://evil.example|x>"]) {
+      const { text } = await ask("dana@acme.example", typed);
+      expect(text).not.toMatch(/<[!@#]|<https?:/);
+      expect(text).toContain("There is no program `");
+    }
+    const { text: summary } = await ask("dana@acme.example", "summary <!here>");
+    expect(summary).toContain("`&lt;!here&gt;`");
+    const long = await surfaces().command(w.emulator.userIdOf("dana@acme.example")!, "a".repeat(5000));
+    const section = long.message.blocks[0] as { text: { text: string } };
+    expect(section.text.text.length).toBeLessThan(3000);
+    expect(long.message.text.length).toBeLessThan(3000);
+  });
+
   it("post: only an admin's asks for a post, to the program's channel", async () => {
     expect((await ask("grace@acme.example", "post eng")).post).toMatchObject({
       channel: "#mentorship-eng",
