@@ -31,8 +31,9 @@ export async function runEmulator(ctx: CliContext, opts: { port: string; appUrl?
     );
   });
   ctx.io.out(
-    `Slack emulator with ${users.length} users and ${channels.length} channels. Point the app at it:\n` +
-      `  SLACK_API_URL=${emulator.url} SLACK_BOT_TOKEN=${emulator.token} SLACK_APP_TOKEN=${emulator.appToken}\n` +
+    `Slack emulator with ${users.length} users and ${channels.length} channels. Point the app at it (Socket Mode):\n` +
+      `  SLACK_API_URL=${emulator.url} SLACK_BOT_TOKEN=${emulator.token} SLACK_APP_TOKEN=${emulator.appToken} npx mentorship-report serve\n` +
+      "  (for HTTP mode instead, leave out SLACK_APP_TOKEN and give serve and this emulator the same SLACK_SIGNING_SECRET)\n" +
       "Ctrl-C stops it.\n",
   );
   // Typed lines become signed requests to serve (HTTP mode, with the same signing secret) or go over

@@ -575,7 +575,10 @@ export class SlackEmulator extends EventEmitter {
       event,
     };
     if (this.sockets.size) return (await this.sendEnvelope("events_api", envelope)).ackMs;
-    if (!target.url || !target.signingSecret) throw new Error("no Socket Mode client, and no app URL to post to");
+    if (!target.url || !target.signingSecret)
+      throw new Error(
+        "no app connected: start serve with the SLACK_APP_TOKEN printed above (Socket Mode), or give serve and the emulator the same SLACK_SIGNING_SECRET (HTTP)",
+      );
     const body = JSON.stringify(envelope);
     const ts = Math.floor(Date.now() / 1000);
     const sig = createHmac("sha256", target.signingSecret).update(`v0:${ts}:${body}`).digest("hex");
@@ -664,7 +667,10 @@ export class SlackEmulator extends EventEmitter {
     target: { url?: string; signingSecret?: string } = {},
   ): Promise<number> {
     if (this.sockets.size) return (await this.sendEnvelope(kind, fields)).ackMs;
-    if (!target.url || !target.signingSecret) throw new Error("no Socket Mode client, and no app URL to post to");
+    if (!target.url || !target.signingSecret)
+      throw new Error(
+        "no app connected: start serve with the SLACK_APP_TOKEN printed above (Socket Mode), or give serve and the emulator the same SLACK_SIGNING_SECRET (HTTP)",
+      );
     const body =
       kind === "interactive"
         ? new URLSearchParams({ payload: JSON.stringify(fields) }).toString()
