@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import { type Config, loadConfig } from "../config.js";
-import { createDb, type Db, migrate } from "../db/knex.js";
+import { createDb, type Db, ensureReachable, migrate } from "../db/knex.js";
 import { AppError } from "../errors.js";
 import { createLogger, type Logger } from "../logger.js";
 
@@ -35,10 +35,12 @@ export async function withContext<T>(
   fn: (ctx: CliContext) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(env);
-  const db = createDb(config.DATABASE_URL);
+  const log = createLogger(config.LOG_LEVEL);
+  const db = createDb(config.DATABASE_URL, log);
   try {
+    await ensureReachable(db, config.DATABASE_URL);
     await migrate(db);
-    return await fn({ config, db, log: createLogger(config.LOG_LEVEL), io });
+    return await fn({ config, db, log, io });
   } finally {
     await db.destroy();
   }

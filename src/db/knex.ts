@@ -3,6 +3,8 @@ import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
+import { AppError, safeErrorMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
 
 export type Db = Knex;
 export type Engine = "sqlite" | "pg";
@@ -19,9 +21,37 @@ export function sqlitePath(databaseUrl: string): string {
   return path === ":memory:" ? path : resolve(path);
 }
 
-export function createDb(databaseUrl: string): Db {
+/** DATABASE_URL names a database we cannot open or reach: fixing the variable (or the server) is the cure. */
+export class DatabaseUnavailableError extends AppError {
+  readonly code = "DATABASE_UNAVAILABLE";
+  override readonly exitCode = 2;
+}
+
+/** DATABASE_URL as it may be shown: without its password. */
+export function shownDatabaseUrl(databaseUrl: string): string {
+  if (engineOf(databaseUrl) !== "pg") return databaseUrl;
+  try {
+    const url = new URL(databaseUrl);
+    url.password = "";
+    return url.href;
+  } catch {
+    return databaseUrl.replace(/:[^:@/]*@/, "@");
+  }
+}
+
+/**
+ * Knex prints its warnings (a failed connection, with the driver's stack) on the console; they go
+ * to our logger at debug, first line only, since the failure itself reaches the caller as an error.
+ */
+function knexLog(log: Logger | undefined): Knex.Config["log"] {
+  const line = (level: "debug" | "warn") => (message: unknown) =>
+    log?.[level]({ knex: String(message).split("\n")[0]?.slice(0, 300) }, "database driver message");
+  return { debug: line("debug"), warn: line("debug"), deprecate: line("debug"), error: line("warn") };
+}
+
+export function createDb(databaseUrl: string, log?: Logger): Db {
   if (engineOf(databaseUrl) === "pg") {
-    return knexFactory({ client: "pg", connection: databaseUrl, pool: { min: 0, max: 10 } });
+    return knexFactory({ client: "pg", connection: databaseUrl, pool: { min: 0, max: 10 }, log: knexLog(log) });
   }
   const filename = sqlitePath(databaseUrl);
   if (filename !== ":memory:") {
@@ -34,6 +64,7 @@ export function createDb(databaseUrl: string): Db {
     client: "better-sqlite3",
     connection: { filename },
     useNullAsDefault: true,
+    log: knexLog(log),
     // One connection: better-sqlite3 is synchronous, and a single writer is what SQLite wants.
     pool: {
       min: 1,
@@ -51,6 +82,17 @@ export function createDb(databaseUrl: string): Db {
       },
     },
   });
+}
+
+/** One round trip before any work, so a wrong DATABASE_URL is a one-line message (exit 2), not a driver stack. */
+export async function ensureReachable(db: Db, databaseUrl: string): Promise<void> {
+  try {
+    await db.raw("select 1");
+  } catch (err) {
+    throw new DatabaseUnavailableError(
+      `Cannot open the database at DATABASE_URL=${shownDatabaseUrl(databaseUrl)}: ${safeErrorMessage(err)}`,
+    );
+  }
 }
 
 export function isPg(db: Db): boolean {

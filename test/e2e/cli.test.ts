@@ -261,6 +261,25 @@ describe("the command line", () => {
     expect(r.stderr).toBe(`Error: ${join(dir, "meetings.csv")} is a folder, not a CSV file\n`);
   });
 
+  it("a PostgreSQL server that refuses, or a database that does not exist, is one line naming DATABASE_URL without its password, exit 2", async () => {
+    const closed = await freePort();
+    for (const [url, shown, reason] of [
+      [`postgres://postgres:s3cret@127.0.0.1:${closed}/x`, `postgres://postgres@127.0.0.1:${closed}/x`, "ECONNREFUSED"],
+      [
+        "postgres://postgres@127.0.0.1:5432/doesnotexist_zz",
+        "postgres://postgres@127.0.0.1:5432/doesnotexist_zz",
+        "does not exist",
+      ],
+    ]) {
+      const r = cli(["status"], { DATABASE_URL: url });
+      expect(r.code).toBe(2);
+      expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(r.stderr).toContain(`Cannot open the database at DATABASE_URL=${shown}: `);
+      expect(r.stderr).toContain(reason);
+      expect(r.stderr).not.toContain("s3cret");
+    }
+  });
+
   it("import of a folder without the files says which files it expects", () => {
     const r = cli(["import", mkdtempSync(join(tmpdir(), "mr-empty-"))], env);
     expect(r.code).toBe(1);
