@@ -27,9 +27,12 @@ export interface FileSpec {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TRUE = new Set(["true", "yes", "1"]);
 const FALSE = new Set(["false", "no", "0"]);
-/** Control characters (C0 but line breaks, DEL, C1) and U+FFFD, which stands for bytes that were not UTF-8. */
+/**
+ * Control characters (C0 but line breaks, DEL, C1), the bidirectional overrides (a name that reads
+ * differently from what it is) and U+FFFD, which stands for bytes that were not UTF-8.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
-const BAD_TEXT = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]/;
+const BAD_TEXT = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFD]/;
 
 /** Why a field's text is refused, or null; never the text itself. */
 export function textProblem(value: string): string | null {
@@ -37,6 +40,7 @@ export function textProblem(value: string): string | null {
   if (!m) return null;
   if (m[0] === "\uFFFD") return "is not valid UTF-8 text (save the file as UTF-8)";
   const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+  if (m[0] >= "\u202A") return `holds a bidirectional override (U+${code})`;
   return `holds a control character (U+${code})`;
 }
 

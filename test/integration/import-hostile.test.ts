@@ -83,14 +83,15 @@ describe.each(ENGINES)("import of hostile files on %s", (engine) => {
     expect(await dump(t.db)).toEqual(before);
   });
 
-  it("refuses NUL, ESC and BEL in text fields like any bad row, and keeps a line break inside quotes", async () => {
+  it("refuses NUL, ESC, BEL and bidirectional overrides in text fields like any bad row, and keeps a line break inside quotes", async () => {
     const dir = csvDir({
-      "people.csv": `${sample("people.csv")}nul@acme.example,Nul\u0000Byte,Eng,olivia@acme.example,\nesc@acme.example,Esc,\u001b[31mEng,olivia@acme.example,\n"bel@acme.example",Bel\u0007,Eng,olivia@acme.example,\n`,
+      "people.csv": `${sample("people.csv")}nul@acme.example,Nul\u0000Byte,Eng,olivia@acme.example,\nesc@acme.example,Esc,\u001b[31mEng,olivia@acme.example,\n"bel@acme.example",Bel\u0007,Eng,olivia@acme.example,\nrlo@acme.example,Ken\u202eThompson,Eng,olivia@acme.example,\n`,
     });
     expect(await refused(dir)).toEqual([
       "people.csv:23: name: holds a control character (U+0000)",
       "people.csv:24: organization: holds a control character (U+001B)",
       "people.csv:25: name: holds a control character (U+0007)",
+      "people.csv:26: name: holds a bidirectional override (U+202E)",
     ]);
     const ok = csvDir({
       "people.csv": `${sample("people.csv")}two@acme.example,"Two\r\nLines",Eng,olivia@acme.example,\n`,
