@@ -1,5 +1,5 @@
 import "./tables.js";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
@@ -49,6 +49,21 @@ function knexLog(log: Logger | undefined): Knex.Config["log"] {
   return { debug: line("debug"), warn: line("debug"), deprecate: line("debug"), error: line("warn") };
 }
 
+/**
+ * mkdir -p, one folder at a time: Node's own `recursive` spins forever under a folder that refuses
+ * new entries with ENOENT (/proc).
+ */
+function makeFolders(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory())
+      throw Object.assign(new Error(`${dir} is not a folder`), { code: "ENOTDIR", path: dir });
+    return;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) makeFolders(parent);
+  mkdirSync(dir, { mode: 0o700 });
+}
+
 export function createDb(databaseUrl: string, log?: Logger): Db {
   if (engineOf(databaseUrl) === "pg") {
     return knexFactory({ client: "pg", connection: databaseUrl, pool: { min: 0, max: 10 }, log: knexLog(log) });
@@ -57,8 +72,19 @@ export function createDb(databaseUrl: string, log?: Logger): Db {
   if (filename !== ":memory:") {
     // Mentees' names and emails live here: new folders and the file are the owner's alone (spec §14).
     // SQLite gives the -wal and -shm files the database file's mode.
-    mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
-    closeSync(openSync(filename, "a", 0o600));
+    try {
+      makeFolders(dirname(filename));
+      closeSync(openSync(filename, "a", 0o600));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const reason =
+        e.code === "ENOTDIR"
+          ? `${e.path} is a file, not a folder`
+          : e.code === "EISDIR"
+            ? `${e.path} is a folder, not a file`
+            : e.message;
+      throw new DatabaseUnavailableError(`Cannot create the SQLite database at DATABASE_URL=${databaseUrl}: ${reason}`);
+    }
   }
   return knexFactory({
     client: "better-sqlite3",

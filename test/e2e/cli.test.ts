@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -277,6 +277,27 @@ describe("the command line", () => {
       expect(r.stderr).toContain(`Cannot open the database at DATABASE_URL=${shown}: `);
       expect(r.stderr).toContain(reason);
       expect(r.stderr).not.toContain("s3cret");
+    }
+  });
+
+  it("a SQLite path that cannot be created says why and names DATABASE_URL, exit 2, quickly", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mr-badpath-"));
+    writeFileSync(join(dir, "afile"), "");
+    for (const [path, reason] of [
+      // Node's recursive mkdir spins forever here.
+      ["/proc/nope/x.sqlite", "ENOENT: no such file or directory, mkdir '/proc/nope'"],
+      [join(dir, "afile", "x.sqlite"), `${join(dir, "afile")} is a file, not a folder`],
+      [join(dir, "afile", "sub", "x.sqlite"), `${join(dir, "afile")} is a file, not a folder`],
+      [dir, `${dir} is a folder, not a file`],
+    ]) {
+      const r = spawnSync(process.execPath, [BIN, "migrate"], {
+        cwd: WORKDIR,
+        env: { PATH: process.env.PATH ?? "", DATABASE_URL: path },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`Cannot create the SQLite database at DATABASE_URL=${path}: ${reason}\n`);
     }
   });
 
