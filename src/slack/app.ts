@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import bolt from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import { type Config, settingsOf } from "../config.js";
+import { type Config, ConfigError, settingsOf } from "../config.js";
 import { safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -111,6 +111,22 @@ function opsHandler(health: () => Promise<Health>, log: Logger) {
   };
 }
 
+/**
+ * The port is taken or refused: a setting to change (exit 2, which the systemd unit does not restart
+ * on), not a crash to report with a stack.
+ */
+function listenFailure(err: unknown, config: Pick<Config, "PORT" | "HTTP_HOST">, host: string | undefined): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const why: Record<string, string> = {
+    EADDRINUSE: "the port is already in use (another serve, or another program): stop it or choose another PORT",
+    EACCES: "this user may not listen on that port: choose a PORT above 1023",
+    EADDRNOTAVAIL: "no network interface of this machine has that address: fix HTTP_HOST or leave it unset",
+  };
+  if (!code || !why[code]) return err;
+  const where = `PORT=${config.PORT}${config.HTTP_HOST ? ` HTTP_HOST=${config.HTTP_HOST}` : ""}`;
+  return new ConfigError(`Cannot listen on ${where} (${host ?? "every interface"}): ${why[code]}.`);
+}
+
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 
@@ -158,9 +174,10 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       if (req.method !== "GET" || !ops(path, res)) res.writeHead(404).end();
     });
     const server = opsServer;
+    const host = config.HTTP_HOST ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(config.PORT, config.HTTP_HOST ?? "127.0.0.1", () => resolve());
+      server.once("error", (err) => reject(listenFailure(err, config, host)));
+      server.listen(config.PORT, host, () => resolve());
     });
     port = (server.address() as AddressInfo).port;
   } else {
@@ -202,9 +219,11 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
 
   if (socketMode) await app.start();
   else {
-    const server = (await app.start(
-      config.HTTP_HOST ? { port: config.PORT, host: config.HTTP_HOST } : config.PORT,
-    )) as Server;
+    const server = (await app
+      .start(config.HTTP_HOST ? { port: config.PORT, host: config.HTTP_HOST } : config.PORT)
+      .catch((err: unknown) => {
+        throw listenFailure(err, config, config.HTTP_HOST);
+      })) as Server;
     port = (server.address() as AddressInfo).port;
   }
   return {

@@ -211,6 +211,34 @@ describe("serve refuses to start on settings it can't run safely with (issue 9 r
     expect(r.stderr).toContain("Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth)");
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it("a port already in use: a message naming PORT and HTTP_HOST, exit 2 (systemd does not restart), no stack", async () => {
+    const taken = createTcpServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      for (const socketMode of [false, true]) {
+        const r = await serveUntilExit({
+          DATABASE_URL: t.url,
+          SLACK_BOT_TOKEN: emulator.token,
+          SLACK_API_URL: emulator.url,
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+          ...(socketMode ? { SLACK_APP_TOKEN: "xapp-1-test" } : {}),
+          HTTP_HOST: "127.0.0.1",
+          PORT: String(port),
+        });
+        expect(r.killed).toBe(false);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(
+          `Cannot listen on PORT=${port} HTTP_HOST=127.0.0.1 (127.0.0.1): the port is already in use`,
+        );
+        expect(r.stderr).not.toContain("Unexpected error");
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+      }
+    } finally {
+      taken.close();
+    }
+  });
 });
 
 describe("/healthz tells the truth, quickly (issue 9 row 13)", () => {
