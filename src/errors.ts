@@ -13,6 +13,11 @@ export abstract class AppError extends Error {
   }
 }
 
+/** Anything shaped like an email address becomes `<email>`: it may be a mentee's. */
+export function redactEmails(text: string): string {
+  return text.replace(/[^\s@'"<>(),]+@[^\s@'"<>(),]+/g, "<email>");
+}
+
 /**
  * An error's message fit for a log line or a terminal. Database drivers put the whole statement,
  * values included, in front of the reason ("insert … - too many terms"): the values may name a
@@ -24,6 +29,6 @@ export function safeErrorMessage(err: unknown): string {
   let msg = e.message;
   if (/^\s*(insert|update|select|delete|with|create|alter|drop)\b/i.test(msg))
     msg = msg.slice(msg.lastIndexOf(" - ") + 3);
-  msg = msg.replace(/[^\s@'"<>(),]+@[^\s@'"<>(),]+/g, "<email>");
+  msg = redactEmails(msg);
   return `${e.name}${e.code ? ` ${e.code}` : ""}: ${msg.slice(0, 300)}`;
 }

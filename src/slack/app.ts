@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import bolt from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { type Config, ConfigError, settingsOf } from "../config.js";
-import { safeErrorMessage } from "../errors.js";
+import { redactEmails, safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
@@ -15,6 +15,7 @@ import { auditRefusal, createRequestGuard } from "./request-guard.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
 
 const { App, HTTPReceiver, LogLevel } = bolt;
+type BoltLogger = bolt.Logger;
 
 export const METRICS_PATH = "/metrics";
 /** How long stopping may take before we stop waiting for Slack (SIGTERM must end within 10 s). */
@@ -112,6 +113,27 @@ function opsHandler(health: () => Promise<Health>, log: Logger) {
 }
 
 /**
+ * Bolt (and the Web API and Socket Mode clients it makes) log through this, so every line is our
+ * JSON. Their debug and info lines are dropped: the Web API client's carry request bodies, which
+ * name mentees. Errors are shortened the way ours are.
+ */
+export function boltLogger(log: Logger): BoltLogger {
+  const child = log.child({ component: "bolt" });
+  const text = (parts: unknown[]) =>
+    redactEmails(parts.map((p) => (p instanceof Error ? safeErrorMessage(p) : String(p))).join(" ")).slice(0, 500);
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...parts: unknown[]) => child.warn(text(parts)),
+    error: (...parts: unknown[]) => child.error(text(parts)),
+    // LOG_LEVEL decides, not Bolt.
+    setLevel: () => {},
+    getLevel: () => LogLevel.WARN,
+    setName: () => {},
+  };
+}
+
+/**
  * The port is taken or refused: a setting to change (exit 2, which the systemd unit does not restart
  * on), not a crash to report with a stack.
  */
@@ -155,7 +177,7 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
     botId: identity.botId,
     botUserId: identity.botUserId,
     clientOptions: { slackApiUrl: config.SLACK_API_URL },
-    logLevel: LogLevel.ERROR,
+    logger: boltLogger(log),
   };
 
   let app: InstanceType<typeof App>;
@@ -186,7 +208,7 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       signingSecret,
       endpoints: EVENTS_PATH,
       port: config.PORT,
-      logLevel: LogLevel.ERROR,
+      logger: common.logger,
       customRoutes: [HEALTH_PATH, METRICS_PATH].map((path) => ({
         path,
         method: ["GET"],

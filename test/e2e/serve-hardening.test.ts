@@ -99,6 +99,25 @@ describe("requests from Slack are checked before any work (issue 9 row 5, spec Â
     expect(emulator.responses.filter((r) => r.path === "/response/replay")).toHaveLength(1);
   });
 
+  it("a command nobody answers: 404, and Bolt's complaint is a JSON log line like every other", async () => {
+    const r = await postCommand(serve.url, { command: "/not-ours", text: "", user_id: dana() });
+    expect(r.status).toBe(404);
+    await settle();
+    const lines = serve
+      .output()
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("mentorship-report is serving on port"));
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    const bolt = lines.map((l) => JSON.parse(l) as { component?: string; msg: string; level: number });
+    expect(bolt).toContainEqual(
+      expect.objectContaining({
+        component: "bolt",
+        level: 50,
+        msg: expect.stringMatching(/not acknowledged within 3/),
+      }),
+    );
+  });
+
   it("a timestamp more than 5 minutes in the future is refused", async () => {
     const r = await postCommand(
       serve.url,
