@@ -10,17 +10,17 @@ export interface EmulatorRecord {
   recipients: string[];
 }
 
-type Request =
-  | { type: "start"; databaseUrl: string; options: Omit<EmulatorOptions, "users"> }
-  | { type: "record" }
-  | { type: "stop" };
+/** `zones`: each user's Slack `tz`, given round the roster in turn (none: no `tz`). */
+type StartOptions = Omit<EmulatorOptions, "users"> & { zones?: string[] };
+
+type Request = { type: "start"; databaseUrl: string; options: StartOptions } | { type: "record" } | { type: "stop" };
 
 /**
  * The Slack emulator in a process of its own, its workspace made of the roster: the bench measures
  * the app's memory and CPU, not those of a million emulated users (Slack is not in the app's process
  * either).
  */
-export async function startEmulatorProcess(databaseUrl: string, options: Omit<EmulatorOptions, "users">) {
+export async function startEmulatorProcess(databaseUrl: string, options: StartOptions) {
   const child = fork(fileURLToPath(import.meta.url), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ask = <T>(req: Request): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -46,9 +46,10 @@ async function serve(): Promise<void> {
       const db = createDb(req.databaseUrl);
       const people = await listPeople(db);
       await db.destroy();
+      const { zones, ...options } = req.options;
       emulator = await new SlackEmulator({
-        ...req.options,
-        users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name })),
+        ...options,
+        users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name, tz: zones?.[i % zones.length] })),
         lean: true,
       }).start();
       process.send?.({ url: emulator.url, token: emulator.token });

@@ -2,11 +2,10 @@ import { createApp } from "../app.js";
 import { loadConfig } from "../config.js";
 import type { Db } from "../db/knex.js";
 import { clearDeliveryState } from "../db/ledger-repo.js";
-import { listPeople } from "../db/roster-repo.js";
 import { planWaves } from "../delivery/waves.js";
 import { periodOf } from "../domain/periods.js";
-import { SlackEmulator } from "../emulator/server.js";
 import { createLogger } from "../logger.js";
+import { startEmulatorProcess } from "./emulator-process.js";
 
 /** One zone per whole-hour offset from UTC−11 to UTC+12: managers spread around the globe. */
 export const ZONES_24 = Array.from({ length: 24 }, (_, i) => {
@@ -22,13 +21,14 @@ export const ZONES_24 = Array.from({ length: 24 }, (_, i) => {
 export async function benchLocalWaves(
   db: Db,
   opts: {
+    /** The same database: the emulator, in a process of its own, makes its workspace of the roster. */
+    databaseUrl: string;
     ratePerMinute: number;
     limits: { postMessage: number; tier2: number; tier3: number };
     asOf: number;
   },
 ) {
   const { limits } = opts;
-  const people = await listPeople(db);
   const scale = opts.ratePerMinute / limits.postMessage;
   const methodLimits: Record<string, number> = {
     "chat.postMessage": opts.ratePerMinute,
@@ -37,12 +37,13 @@ export async function benchLocalWaves(
     "conversations.open": limits.tier3 * scale,
     "conversations.history": limits.tier3 * scale,
   };
-  const emulator = await new SlackEmulator({
-    users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name, tz: ZONES_24[i % 24] })),
+  // Out of the app's process, as Slack is: the waves' peak RSS is the app's, not a workspace's.
+  const emulator = await startEmulatorProcess(opts.databaseUrl, {
+    zones: ZONES_24,
     channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
     methodLimits,
-    lean: true,
-  }).start();
+  });
+  const calls = async () => (await emulator.record()).calls;
   const config = {
     ...loadConfig({}),
     SLACK_BOT_TOKEN: emulator.token,
@@ -57,7 +58,7 @@ export async function benchLocalWaves(
     // The period before counts as delivered: the bench measures this one's waves, not a catch-up.
     await app.ledger.markPeriodComplete(periodOf(period.start - 1, app.settings.periods).id, Date.now());
     await app.directory.refreshOnceFor(period.id, "bench");
-    const ahead = emulator.calls.length;
+    const ahead = (await calls()).length;
     const waves = planWaves(period, await app.directory.managerZones(config.REPORT_TIMEZONE), {
       localTime: config.REPORT_LOCAL_TIME,
       reportZone: config.REPORT_TIMEZONE,
@@ -65,9 +66,9 @@ export async function benchLocalWaves(
     const perWave: Array<{ posts: number; ratio: number }> = [];
     const t0 = performance.now();
     for (const w of waves) {
-      const from = emulator.calls.length;
+      const from = (await calls()).length;
       await app.delivery.deliverDue({ asOf: w });
-      const ok = emulator.calls.slice(from).filter((c) => c.method === "chat.postMessage" && c.ok);
+      const ok = (await calls()).slice(from).filter((c) => c.method === "chat.postMessage" && c.ok);
       if (ok.length >= 20) {
         const span = (ok.at(-1)!.at - ok[0]!.at) / 60_000;
         perWave.push({ posts: ok.length, ratio: (ok.length - 1) / span / opts.ratePerMinute });
@@ -76,7 +77,8 @@ export async function benchLocalWaves(
     const wall = (performance.now() - t0) / 1000;
     const tally = await app.ledger.tally(period.id);
     const delivered = tally.byState.delivered.dm + tally.byState.delivered.channel;
-    const duringWaves = emulator.calls.slice(ahead);
+    const record = await emulator.record();
+    const duringWaves = record.calls.slice(ahead);
     // Modelled at Slack's real limits: what the waves asked of Slack besides posting holds their posts back.
     const dms = 10_000;
     const postMinutes = dms / limits.postMessage;
@@ -88,8 +90,7 @@ export async function benchLocalWaves(
     }
     const posted = perWave.reduce((n, w) => n + w.posts, 0);
     const perRecipient = new Map<string, number>();
-    for (const m of emulator.messages)
-      perRecipient.set(m.user ?? m.channel, (perRecipient.get(m.user ?? m.channel) ?? 0) + 1);
+    for (const r of record.recipients) perRecipient.set(r, (perRecipient.get(r) ?? 0) + 1);
     const byMethod: Record<string, number> = {};
     for (const c of duringWaves) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
     return {
@@ -99,14 +100,14 @@ export async function benchLocalWaves(
       delivered,
       duplicates: [...perRecipient.values()].filter((n) => n > 1).length,
       directoryCallsAhead: ahead,
-      callsPerReport: emulator.calls.length / delivered,
+      callsPerReport: record.calls.length / delivered,
       modelledMinutes: postMinutes + otherMinutes,
       postMinutes,
       modelledRatio: (postMinutes + otherMinutes) / postMinutes,
       // Waves of under 20 posts (a small company) are too short to time.
       waveRateRatio: posted ? perWave.reduce((n, w) => n + w.ratio * w.posts, 0) / posted : null,
       worstWaveRateRatio: posted ? Math.min(...perWave.map((w) => w.ratio)) : null,
-      http429: emulator.calls.filter((c) => c.status === 429).length,
+      http429: record.calls.filter((c) => c.status === 429).length,
       wallSeconds: wall,
     };
   } finally {

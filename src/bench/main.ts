@@ -350,7 +350,7 @@ async function main(argv: string[]) {
     if (o.size !== "huge") {
       say(`Delivering in local time at ${o.localRate}/min: managers over 24 zones, wave by wave…`);
       const wavesStep = await measured(() =>
-        benchLocalWaves(db, { ratePerMinute: o.localRate, limits: SLACK, asOf: ASOF }),
+        benchLocalWaves(db, { databaseUrl: database.url, ratePerMinute: o.localRate, limits: SLACK, asOf: ASOF }),
       );
       rss.localWaves = wavesStep.rss;
       results.localWaves = wavesStep.value;
