@@ -24,8 +24,11 @@ export async function startEmulatorProcess(databaseUrl: string, options: StartOp
   const child = fork(fileURLToPath(import.meta.url), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ask = <T>(req: Request): Promise<T> =>
     new Promise((resolve, reject) => {
-      child.once("message", (m) => resolve(m as T));
       child.once("error", reject);
+      child.once("message", (m) => {
+        child.off("error", reject);
+        resolve(m as T);
+      });
       child.send(req);
     });
   const started = await ask<{ url: string; token: string }>({ type: "start", databaseUrl, options });

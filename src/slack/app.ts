@@ -14,7 +14,7 @@ import { registerListeners } from "./listeners/index.js";
 import { auditRefusal, createRequestGuard } from "./request-guard.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
 
-const { App, HTTPReceiver, LogLevel } = bolt;
+const { App, HTTPReceiver, HTTPModuleFunctions, LogLevel } = bolt;
 type BoltLogger = bolt.Logger;
 
 export const METRICS_PATH = "/metrics";
@@ -219,7 +219,9 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       signingSecret,
       teamId: identity.teamId,
       remember: deps.rememberRequest,
-    }).wrap(receiver.requestListener, log);
+    }).wrap(receiver.requestListener, log, (req) =>
+      HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit),
+    );
     app = new App({ ...common, receiver });
   }
 

@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { HTTPModuleFunctions } from "@slack/bolt";
 import { EVENTS_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
@@ -87,12 +86,19 @@ export function createRequestGuard(opts: {
     return null;
   }
 
-  /** Wraps Bolt's request listener: refused requests get 401 at once and one audit line. */
-  function wrap(listener: RequestListener, log: Logger): RequestListener {
+  /**
+   * Wraps Bolt's request listener: refused requests get 401 at once and one audit line. `buffer` reads
+   * the body the way Bolt's listener expects to be handed it (Bolt's own helper, passed in by app.ts).
+   */
+  function wrap(
+    listener: RequestListener,
+    log: Logger,
+    buffer: (req: IncomingMessage) => Promise<IncomingMessage & { rawBody: Buffer }>,
+  ): RequestListener {
     return (req: IncomingMessage, res: ServerResponse) => {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       if (req.method !== "POST" || path !== EVENTS_PATH) return listener(req, res);
-      HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit)
+      buffer(req)
         .then(async (buffered) => {
           const raw = buffered.rawBody.toString();
           // Slack's SSL check carries no signature; Bolt answers it and drops anything else in it.
