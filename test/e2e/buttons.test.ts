@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SlackEmulator } from "../../src/emulator/server.js";
+import type { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { ACTIONS } from "../../src/render/blocks.js";
 import { CSV_HEADER } from "../../src/render/csv.js";
 import { freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 import { type Served, SIGNING_SECRET, startServe } from "../helpers/serve.js";
+import { emulatorFor } from "../helpers/slack.js";
 
 const MENTEES = ["mia@", "eve@", "liam@", "noah@", "zoe@", "Mia ", "Eve ", "Liam ", "Noah ", "Zoe "];
 const DANA = "dana@acme.example";
@@ -19,13 +20,7 @@ describe("the manager's buttons and commands against a running serve (§11)", ()
   beforeAll(async () => {
     t = await freshDb("sqlite");
     await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    const people: Array<{ email: string; name: string }> = await t
-      .db("people")
-      .select("email", "name")
-      .orderBy("email");
-    emulator = await new SlackEmulator({
-      users: people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
-    }).start();
+    emulator = await emulatorFor(t.db, { channels: [] });
     serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url });
     target = { url: `${serve.url}/slack/events`, signingSecret: SIGNING_SECRET };
   });
@@ -115,14 +110,7 @@ describe("program admins' view (§10, issue 10 item 6)", () => {
   beforeAll(async () => {
     t = await freshDb("sqlite");
     await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    const people: Array<{ email: string; name: string }> = await t
-      .db("people")
-      .select("email", "name")
-      .orderBy("email");
-    emulator = await new SlackEmulator({
-      users: people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
-      channels: [{ id: "C0000ENG1", name: "mentorship-eng" }],
-    }).start();
+    emulator = await emulatorFor(t.db, { channels: [{ id: "C0000ENG1", name: "mentorship-eng" }] });
     serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url });
     target = { url: `${serve.url}/slack/events`, signingSecret: SIGNING_SECRET };
   });

@@ -5,20 +5,16 @@ import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SlackEmulator } from "../../src/emulator/server.js";
+import type { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { BIN, cli, WORKDIR } from "../helpers/cli.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 import { freePort, postCommand, type Served, SIGNING_SECRET, signed, startServe } from "../helpers/serve.js";
+import { emulatorFor } from "../helpers/slack.js";
 
-async function workspace(t: TestDb): Promise<SlackEmulator> {
-  const people: Array<{ email: string; name: string }> = await t.db("people").select("email", "name").orderBy("email");
-  return new SlackEmulator({
-    users: people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
-    channels: [{ id: "C0000ENG1", name: "mentorship-eng" }],
-  }).start();
-}
+const workspace = (t: TestDb): Promise<SlackEmulator> =>
+  emulatorFor(t.db, { channels: [{ id: "C0000ENG1", name: "mentorship-eng" }] });
 
 /** Runs `serve` that is expected to stop by itself; kills it after `ms` if it does not. */
 function serveUntilExit(env: Record<string, string>, ms = 15_000) {

@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PostedMessage, SlackEmulator } from "../../src/emulator/server.js";
+import type { PostedMessage, SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { dump, SAMPLE } from "../helpers/files.js";
 import { type Served, SIGNING_SECRET, startServe } from "../helpers/serve.js";
+import { emulatorFor } from "../helpers/slack.js";
 
 const MENTEE_MARKERS = ["mia@", "eve@", "liam@", "noah@", "zoe@", "Secret-Mentee", "Hidden-Mentee"];
 const sample = (name: string) => readFileSync(join(SAMPLE, name), "utf8");
@@ -18,13 +19,7 @@ describe.each(ENGINES)("CSV files sent to the app in a DM (%s)", (engine) => {
   beforeAll(async () => {
     t = await freshDb(engine);
     await importDirectory(t.db, SAMPLE, { zone: "UTC" });
-    const people: Array<{ email: string; name: string }> = await t
-      .db("people")
-      .select("email", "name")
-      .orderBy("email");
-    emulator = await new SlackEmulator({
-      users: people.map((p, i) => ({ id: `U${String(i + 1).padStart(8, "0")}`, email: p.email, name: p.name })),
-    }).start();
+    emulator = await emulatorFor(t.db, { channels: [] });
     serve = await startServe({ DATABASE_URL: t.url, SLACK_BOT_TOKEN: emulator.token, SLACK_API_URL: emulator.url });
   }, 60_000);
   afterAll(async () => {
