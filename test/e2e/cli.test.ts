@@ -263,7 +263,7 @@ describe("the command line", () => {
 
   it("a PostgreSQL server that refuses, or a database that does not exist, is one line naming DATABASE_URL without its password, exit 2", async () => {
     const closed = await freePort();
-    for (const [url, shown, reason] of [
+    for (const [url, shown, reason] of <Array<[string, string, string]>>[
       [`postgres://postgres:s3cret@127.0.0.1:${closed}/x`, `postgres://postgres@127.0.0.1:${closed}/x`, "ECONNREFUSED"],
       [
         "postgres://postgres@127.0.0.1:5432/doesnotexist_zz",

@@ -66,8 +66,12 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
       };
       emulator.on("message", onMsg);
     });
-    const holders: string[] = await t.db("deliveries").whereNotNull("claim").distinct("owner").pluck("owner");
-    const victim = started.find((s) => holders.some((o) => o.startsWith(`${s.child.pid}-`))) ?? started[0]!;
+    const holders: Array<string | null> = await t
+      .db("deliveries")
+      .whereNotNull("claim")
+      .distinct("owner")
+      .pluck("owner");
+    const victim = started.find((s) => holders.some((o) => o?.startsWith(`${s.child.pid}-`))) ?? started[0]!;
     victim.child.kill("SIGKILL");
     // Wait until the ledger says the period is complete.
     const deadline = Date.now() + 90_000;

@@ -35,6 +35,7 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
   });
   const userId = async (email: string) => {
     const r = await t.db("slack_users").where({ email }).first();
+    if (!r) throw new Error(`${email} is not in the directory`);
     return r.user_id as string;
   };
 

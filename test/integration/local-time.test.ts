@@ -110,7 +110,7 @@ describe.each(ENGINES)("local time: each manager at 09:00 in their own zone (%s)
     w.emulator.setUsers(await workspaceUsers(w.t.db));
     const { delivery } = services(w.t.db, w.emulator);
     await delivery.deliverDue({ asOf: Z("2026-03-02T14:59:00Z") });
-    const due: Array<{ recipient: string; due_at: number | string }> = await w.t
+    const due: Array<{ recipient: string; due_at: number | string | null }> = await w.t
       .db("deliveries")
       .where({ period_id: "2026-03-02", kind: "dm" })
       .select("recipient", "due_at")
@@ -203,7 +203,7 @@ describe.each(ENGINES)("local time: each manager at 09:00 in their own zone (%s)
     w.emulator.setUsers(users);
     const { delivery } = services(w.t.db, w.emulator);
     await delivery.deliverDue({ asOf: Z("2026-03-03T00:00:00Z") });
-    const asOf: Array<{ recipient: string; as_of: number | string }> = await w.t
+    const asOf: Array<{ recipient: string; as_of: number | string | null }> = await w.t
       .db("deliveries")
       .where({ period_id: "2026-03-02", kind: "dm" })
       .select("recipient", "as_of")

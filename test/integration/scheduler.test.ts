@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
 import { parseInstant } from "../../src/domain/dates.js";
 import { createLogger } from "../../src/logger.js";
@@ -6,7 +7,7 @@ import { deliveryFor, sampleWorkspace } from "../helpers/slack.js";
 
 const log = createLogger("silent");
 // REPORT_DELIVERY=fixed: one moment for everyone, today's behaviour (local time has its own suite).
-const config = { REPORT_SCHEDULE: "0 9 * * 1", REPORT_TIMEZONE: "UTC", REPORT_DELIVERY: "fixed" as const };
+const config = loadConfig({ REPORT_SCHEDULE: "0 9 * * 1", REPORT_TIMEZONE: "UTC", REPORT_DELIVERY: "fixed" });
 
 describe("the scheduler", () => {
   const w = sampleWorkspace("sqlite");

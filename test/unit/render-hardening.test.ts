@@ -25,6 +25,9 @@ function row(over: Partial<ReportRow> = {}): ReportRow {
     upcomingMeetings: 1,
     completedMeetings: 2,
     sourceId: "s1",
+    since: null,
+    endAt: null,
+    lastMeetingAt: null,
     ...over,
   };
 }
@@ -107,7 +110,7 @@ describe("CSV output is safe to open in a spreadsheet (issue 9 row 2, spec §14)
             organization: "+1+cmd|' /C calc'!A0",
             mentorName: "@SUM(1+1)",
             mentorEmail: "-2+3",
-            mentee: "\tTabbed",
+            registered: "\tTabbed",
             matchDate: "\rCR",
             upcomingMeetings: 3,
             completedMeetings: 0,
