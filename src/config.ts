@@ -86,6 +86,23 @@ const schema = z.object({
     .refine((s) => s === "off" || cron.validate(s), "must be a cron expression (e.g. `*/15 * * * *`) or `off`"),
   /** Data imported longer ago than this makes the scheduled run warn the program admins first. */
   DATA_MAX_AGE_DAYS: intIn(1, 3650, 14),
+  /** §17: `pilot` sends scheduled reports only to the listed managers and programs; the rest are skipped. */
+  REPORT_AUDIENCE: z.enum(["all", "pilot"]).default("all"),
+  REPORT_PILOT_EMAILS: emailList.superRefine((list, ctx) => {
+    const bad = list.find((e) => !/^[^\s@]+@[^\s@]+$/.test(e));
+    if (bad !== undefined)
+      ctx.addIssue({ code: "custom", message: `must be email addresses separated by ; or , (${bad} is not one)` });
+  }),
+  /** Program ids as in programs.csv: free text, so only split and trimmed. */
+  REPORT_PILOT_PROGRAMS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(/[;,]/)
+        .map((e) => e.trim())
+        .filter(Boolean),
+    ),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;
@@ -107,7 +124,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  return Object.freeze(parsed.data);
+  const c = parsed.data;
+  // A pilot with nobody in it would quietly send nothing; pilot lists without a pilot would be ignored.
+  const audienceProblem =
+    c.REPORT_AUDIENCE === "pilot" && !c.REPORT_PILOT_EMAILS.length && !c.REPORT_PILOT_PROGRAMS.length
+      ? '  REPORT_AUDIENCE="pilot": set REPORT_PILOT_EMAILS (managers) or REPORT_PILOT_PROGRAMS (programs), or both'
+      : c.REPORT_AUDIENCE === "all" && (c.REPORT_PILOT_EMAILS.length || c.REPORT_PILOT_PROGRAMS.length)
+        ? `  ${c.REPORT_PILOT_EMAILS.length ? "REPORT_PILOT_EMAILS" : "REPORT_PILOT_PROGRAMS"}: only read with REPORT_AUDIENCE=pilot; set it, or leave the list empty`
+        : null;
+  if (audienceProblem) throw new ConfigError(`Invalid configuration:\n${audienceProblem}`);
+  return Object.freeze(c);
 }
 
 type PeriodVariables = Pick<Config, "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS" | "REPORT_TIMEZONE">;

@@ -51,6 +51,8 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
       `  Skipped at the managers' wish: ${by("paused")} paused for this period · ${by("stopped")} stopped (/mentorship-report resume turns them back on)`,
     );
   }
+  const outside = s.tally?.outsidePilot;
+  if (outside && (outside.dm || outside.channel)) lines.push(`  ${outsidePilotText(outside)}`);
   const stale = (s.deliveredNow.stale ?? 0) + (s.alreadyDelivered.stale ?? 0);
   if (stale) lines.push(`  Program admins told the data is older than DATA_MAX_AGE_DAYS: ${stale}`);
   if (s.reconciled)
@@ -88,7 +90,12 @@ const REASONS: Record<string, string> = {
   no_longer_in_report: "no longer has mentors in the report",
   no_admin_channel: "no admin_channel: its summary goes nowhere",
   expired: "the period ended before it could be delivered",
+  not_in_pilot: "not in the pilot (REPORT_PILOT_EMAILS, REPORT_PILOT_PROGRAMS)",
 };
+
+/** §17: the recipients a pilot leaves out, counted (a pilot of ten in a large company leaves out thousands). */
+export const outsidePilotText = (n: { dm: number; channel: number }) =>
+  `Skipped, not in the pilot (not_in_pilot): ${n.dm} DM${n.dm === 1 ? "" : "s"} · ${n.channel} channel summar${n.channel === 1 ? "y" : "ies"}`;
 
 function failedWhat(kind: string, recipient: string): string {
   if (kind === "dm") return `DM to ${recipient}`;

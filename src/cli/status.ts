@@ -6,6 +6,7 @@ import { periodsStartedBy, planWaves } from "../delivery/waves.js";
 import { formatDayTime } from "../domain/dates.js";
 import { formatPeriodRange, periodOf, recipientZone } from "../domain/periods.js";
 import { type CliContext, parseAsOf } from "./context.js";
+import { outsidePilotText } from "./run-summary.js";
 
 /** What the ledger says about a period: for the operator who watches deliveries. Reads only. */
 export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promise<number> {
@@ -55,6 +56,7 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
     );
   for (const f of tally.failed) lines.push(`  failed: ${f.kind} ${f.recipient}: ${f.error}`);
   for (const k of tally.skipped) lines.push(`  skipped: dm ${k.recipient}: ${k.reason}`);
+  if (tally.outsidePilot.dm || tally.outsidePilot.channel) lines.push(`  ${outsidePilotText(tally.outsidePilot)}`);
   lines.push(...importLines(await lastImports(ctx.db, 3), zone));
   io.out(lines.join("\n") + "\n");
   return 0;

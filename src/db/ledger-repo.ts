@@ -9,7 +9,7 @@ import type { DeliveryRecord } from "./tables.js";
 export type DeliveryKind = DeliveryRecord["kind"];
 /**
  * pending: not sent · sending: a post may have reached Slack (check before resending) · delivered ·
- * failed: permanent · skipped: the manager paused or stopped their reports (§11).
+ * failed: permanent · skipped: the manager paused or stopped their reports (§11), or is outside a pilot (§17).
  */
 export type DeliveryState = DeliveryRecord["state"];
 
@@ -31,6 +31,9 @@ export type Fence = { id: number; claim: string };
 
 /** `stale` is there only in a period that had such warnings. */
 export type KindCounts = Record<Exclude<DeliveryKind, "stale">, number> & { stale?: number };
+/** The skip reason of a recipient outside a pilot (§17). */
+export const NOT_IN_PILOT = "not_in_pilot";
+
 export const noCounts = (): KindCounts => ({ dm: 0, channel: 0, notice: 0 });
 
 export interface PeriodTally {
@@ -38,6 +41,11 @@ export interface PeriodTally {
   failed: Array<{ kind: DeliveryKind; recipient: string; error: string }>;
   /** Managers whose report was skipped at their wish, with the reason (`paused`, `stopped`). */
   skipped: Array<{ recipient: string; reason: string }>;
+  /**
+   * Recipients outside a pilot (§17, `not_in_pilot`), counted, not listed: a pilot of ten in a company of
+   * thousands would otherwise list everyone else at every tally.
+   */
+  outsidePilot: { dm: number; channel: number };
 }
 
 export interface ClaimQuery {
@@ -70,6 +78,8 @@ export interface LedgerStore {
   plan(periodId: string, items: PlanItem[], now: number): Promise<void>;
   /** Whether any row of the period was planned. */
   hasRows(periodId: string): Promise<boolean>;
+  /** The earliest period any run ever started (§17: none on a fresh database). */
+  earliestPeriod(): Promise<string | null>;
   /**
    * Local time: whether a run finished planning the period's recipients. Planning goes a batch at a time,
    * so rows alone do not say the list is whole: until it is, no run may call the period complete.
@@ -120,8 +130,14 @@ export interface LedgerStore {
   markPending(f: Fence, error: string | null, now: number): Promise<boolean>;
   /** `asOf`: the time the delivered report was built at, from which the next one tells what changed. */
   markDelivered(f: Fence, where: { channel: string; ts: string; asOf?: number }, now: number): Promise<boolean>;
-  /** Settles the period's pending DMs of these managers as skipped, with the reason, in one statement a chunk. */
-  skipPending(q: { periodId: string; recipients: string[]; reason: string; now: number }): Promise<void>;
+  /** Settles the period's pending rows (DMs unless `kind` says) of these recipients as skipped, with the reason, in one statement a chunk. */
+  skipPending(q: {
+    periodId: string;
+    kind?: DeliveryKind;
+    recipients: string[];
+    reason: string;
+    now: number;
+  }): Promise<void>;
   /** Every manager's as-of of the last DM delivered to them before this period, in one grouped read. */
   lastDeliveredAsOf(periodId: string): Promise<Map<string, number>>;
   markFailed(f: Fence, error: string, now: number): Promise<boolean>;
@@ -222,6 +238,11 @@ export function createLedgerStore(db: Db): LedgerStore {
 
     async hasRows(periodId) {
       return !!(await db("deliveries").where("period_id", periodId).first("id"));
+    },
+
+    async earliestPeriod() {
+      const row = await db("deliveries").min({ first: "period_id" }).first();
+      return typeof row?.first === "string" ? row.first : null;
     },
 
     async openRecipients(periodId, kind, dueBy) {
@@ -351,7 +372,7 @@ export function createLedgerStore(db: Db): LedgerStore {
     async skipPending(q) {
       for (const chunk of chunks(q.recipients, 5000)) {
         await db("deliveries")
-          .where({ period_id: q.periodId, kind: "dm", state: "pending" })
+          .where({ period_id: q.periodId, kind: q.kind ?? "dm", state: "pending" })
           .whereIn("recipient", chunk)
           .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", q.now))
           .update({
@@ -405,8 +426,14 @@ export function createLedgerStore(db: Db): LedgerStore {
         .orderBy(["kind", "recipient"]);
       const skipped = db("deliveries")
         .where({ period_id: periodId, state: "skipped" })
+        .whereNot("error", NOT_IN_PILOT)
         .select("recipient", "error")
         .orderBy("recipient");
+      const outsidePilot = db("deliveries")
+        .where({ period_id: periodId, state: "skipped", error: NOT_IN_PILOT })
+        .select("kind")
+        .count({ n: "*" })
+        .groupBy("kind");
       const byState: PeriodTally["byState"] = {
         pending: noCounts(),
         sending: noCounts(),
@@ -415,10 +442,13 @@ export function createLedgerStore(db: Db): LedgerStore {
         skipped: noCounts(),
       };
       for (const c of await counts) byState[c.state][c.kind] = Number(c.n);
+      const outside = await outsidePilot;
+      const pilotCount = (kind: DeliveryKind) => Number(outside.find((c) => c.kind === kind)?.n ?? 0);
       return {
         byState,
         failed: (await failed).map((f) => ({ kind: f.kind, recipient: f.recipient, error: f.error ?? "" })),
         skipped: (await skipped).map((k) => ({ recipient: k.recipient, reason: k.error ?? "" })),
+        outsidePilot: { dm: pilotCount("dm"), channel: pilotCount("channel") },
       };
     },
 

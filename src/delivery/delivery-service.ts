@@ -4,7 +4,7 @@ import { type Config, periodSettings } from "../config.js";
 import { rememberNewBlocksRejected, skipsOf, workspaceRejectsNewBlocks } from "../db/controls-repo.js";
 import { readDirectory } from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
-import { createLedgerStore, type LedgerStore } from "../db/ledger-repo.js";
+import { createLedgerStore, type LedgerStore, NOT_IN_PILOT } from "../db/ledger-repo.js";
 import { periodOf } from "../domain/periods.js";
 import { rowCount } from "../domain/reports.js";
 import type { Millis } from "../domain/types.js";
@@ -29,7 +29,14 @@ import {
   type RunSummary,
 } from "./run-state.js";
 import { warnIfStale } from "./stale-notice.js";
-import { eachRecipientBatch, skipAtTheirWish } from "./targets.js";
+import {
+  audienceOf,
+  countRecipients,
+  eachRecipientBatch,
+  inAudience,
+  skipAtTheirWish,
+  skipOutsidePilot,
+} from "./targets.js";
 
 export type { RunSummary } from "./run-state.js";
 export { buildChannelNotice } from "./targets.js";
@@ -51,7 +58,18 @@ export interface DeliveryDeps {
     | "DELIVERY_LEASE_SECONDS"
     | "ADMIN_EMAILS"
   > &
-    Partial<Pick<Config, "REPORT_LOCAL_TIME" | "DATA_MAX_AGE_DAYS" | "REPORT_DELIVERY">>;
+    Partial<
+      Pick<
+        Config,
+        | "REPORT_LOCAL_TIME"
+        | "DATA_MAX_AGE_DAYS"
+        | "REPORT_DELIVERY"
+        | "REPORT_AUDIENCE"
+        | "REPORT_PILOT_EMAILS"
+        | "REPORT_PILOT_PROGRAMS"
+        | "REPORT_SCOPE"
+      >
+    >;
   now?: () => number;
   instanceId?: string;
   concurrency?: number;
@@ -71,6 +89,7 @@ export async function planPeriod(
   const period = periodOf(asOf, periodSettings(config));
   const summary = emptySummary(period, asOf, true);
   const plan: PlannedRecipient[] = [];
+  const audience = audienceOf(config);
   // A batch of managers at a time: what a dry run holds does not grow with the company.
   for await (const batch of deps.reports.managerBatches(asOf)) {
     const known = deps.db
@@ -80,7 +99,7 @@ export async function planPeriod(
         )
       : new Map();
     for (const m of batch) {
-      const problem = known.get(m.manager.email)?.problem;
+      const problem = inAudience(audience, "dm", m.manager.email) ? known.get(m.manager.email)?.problem : NOT_IN_PILOT;
       plan.push({ kind: "dm", recipient: m.manager.email, rows: rowCount(m), ...(problem ? { problem } : {}) });
     }
   }
@@ -91,9 +110,10 @@ export async function planPeriod(
       recipient: program.id,
       rows: s ? s.counts.reduce((n, c) => n + c.count, 0) : 0,
       ...(program.adminChannel ? { channel: program.adminChannel } : { problem: "no_admin_channel" }),
+      ...(program.adminChannel && !inAudience(audience, "channel", program.id) ? { problem: NOT_IN_PILOT } : {}),
     });
   }
-  for (const p of plan) if (p.kind === "dm" || p.channel) summary.planned[p.kind]++;
+  for (const p of plan) if (p.problem !== NOT_IN_PILOT && (p.kind === "dm" || p.channel)) summary.planned[p.kind]++;
   summary.plan = plan;
   return summary;
 }
@@ -120,6 +140,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     adminEmails: config.ADMIN_EMAILS,
     rememberNewBlocksRejected: (periodId) => rememberNewBlocksRejected(deps.db, periodId),
     freshness: { maxAgeDays: config.DATA_MAX_AGE_DAYS ?? 14, zone: config.REPORT_TIMEZONE },
+    audience: audienceOf(config),
   };
   const homeLink = homeLinkOf(deps.slack, log);
   const { ledger } = ctx;
@@ -170,8 +191,10 @@ export function createDeliveryService(deps: DeliveryDeps) {
     // Who gets what, a batch of managers at a time; the messages are built when their rows are claimed.
     const { dms, channels } = await eachRecipientBatch(reports, opts.asOf, async (items) => {
       await ledger.plan(period.id, items, now());
-      // Managers who paused or stopped their reports (§11): settled as skipped before any Slack call.
+      // Managers who paused or stopped their reports (§11), and everyone outside a pilot (§17): settled
+      // as skipped before any Slack call.
       await skipAtTheirWish(ctx, run, items, skips);
+      await skipOutsidePilot(ctx, period.id, items);
     });
     summary.planned.dm = dms.size;
     summary.planned.channel = channels.length;
@@ -230,8 +253,16 @@ export function createDeliveryService(deps: DeliveryDeps) {
   return {
     deliverPeriod,
     /** Local time (§12): what is due by `asOf`, each DM as of its own due moment; one summary per period. */
-    deliverDue: (opts: { asOf: Millis; signal?: AbortSignal }) => deliverDue(ctx, local, opts),
+    deliverDue: (opts: { asOf: Millis; signal?: AbortSignal; from?: string }) => deliverDue(ctx, local, opts),
     periodOf: (at: Millis) => periodOf(at, periods),
+    /** What the scheduler reads to say what it will do (§17): the ledger's history and the audience's size. */
+    history: {
+      earliestPeriod: () => ledger.earliestPeriod(),
+      isPeriodComplete: (periodId: string) => ledger.isPeriodComplete(periodId),
+      waiting: (periodId: string, after: Millis) => ledger.waiting(periodId, after),
+    },
+    audience: ctx.audience,
+    countRecipients: () => countRecipients(deps.db, config.REPORT_SCOPE ?? "direct", ctx.audience),
   };
 }
 

@@ -10,7 +10,7 @@ import { sendAdminNotices } from "./notices.js";
 import { resolveRecipients } from "./recipients.js";
 import { newRunState, type RunContext, type RunSummary } from "./run-state.js";
 import { warnIfStale } from "./stale-notice.js";
-import { eachRecipientBatch, skipAtTheirWish } from "./targets.js";
+import { eachRecipientBatch, skipAtTheirWish, skipOutsidePilot } from "./targets.js";
 import { type LocalTiming, periodsStartedBy, planWaves } from "./waves.js";
 
 export interface LocalDeps {
@@ -33,14 +33,17 @@ export interface LocalDeps {
 export async function deliverDue(
   ctx: RunContext,
   deps: LocalDeps,
-  opts: { asOf: Millis; signal?: AbortSignal },
+  opts: { asOf: Millis; signal?: AbortSignal; from?: string },
 ): Promise<RunSummary[]> {
   const current = periodOf(opts.asOf, deps.periods);
   const previous = periodOf(current.start - 1, deps.periods);
   // A period is finished by later ticks until the next one starts (§14); then what it left is closed
   // as expired and reported. Every wave of a period comes on its first day, so nothing due is cut off.
   const expired = await expireEndedPeriods(ctx, current);
-  const periods = periodsStartedBy(opts.asOf, deps.periods, deps.timing.localTime);
+  // `from` (§17): periods before the first one the app delivers are left to `send`.
+  const periods = periodsStartedBy(opts.asOf, deps.periods, deps.timing.localTime).filter(
+    (p) => opts.from === undefined || p.id >= opts.from,
+  );
   // Only a previous period that was started and not finished: a fresh install does not send old reports.
   if ((await ctx.ledger.hasRows(previous.id)) && !(await ctx.ledger.isPeriodComplete(previous.id)))
     periods.unshift(previous);
@@ -93,16 +96,17 @@ async function deliverDueIn(
     }
     // Who gets a report this period is settled as of the first wave, each with their own due moment.
     const first = plan.waves[0]!;
-    await eachRecipientBatch(reports, first, (items) =>
-      ledger.plan(
+    await eachRecipientBatch(reports, first, async (items) => {
+      await ledger.plan(
         period.id,
         items.map((i) => ({
           ...i,
           dueAt: i.kind === "dm" ? (plan.dueOf.get(i.recipient) ?? plan.channelDue) : plan.channelDue,
         })),
         now(),
-      ),
-    );
+      );
+      await skipOutsidePilot(ctx, period.id, items);
+    });
     await ledger.markPlanned(period.id);
   }
 

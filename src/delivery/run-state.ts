@@ -9,6 +9,7 @@ import type { ReportService } from "../services/report-service.js";
 import type { Directory, Resolution } from "../slack/directory.js";
 import type { Pacer } from "./pacer.js";
 import type { Reconciler } from "./reconcile.js";
+import type { Audience } from "./targets.js";
 
 export interface RunSummary {
   period: Period;
@@ -84,6 +85,8 @@ export interface RunContext {
   rememberNewBlocksRejected: (periodId: string) => Promise<void>;
   /** Data older than this makes a run warn the program admins first (§13); dates in `zone`. */
   freshness: { maxAgeDays: number; zone: string };
+  /** §17: a pilot's managers and programs; null, everyone. */
+  audience: Audience;
 }
 
 export type StopReason = "unreachable" | "fatal" | "shutdown";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import cron, { type ScheduledTask } from "node-cron";
 import { type Config, periodSettings } from "../config.js";
-import type { Period } from "../domain/periods.js";
+import { earliestLocalMoment, type Period } from "../domain/periods.js";
 import type { Millis } from "../domain/types.js";
 import { safeErrorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -23,9 +23,27 @@ export function firstTickIn(period: Period, expression: string, zone: string): M
   }
 }
 
+/** What the scheduler found at start and will do (§17), for `serve`'s start line. */
+export interface StartPlan {
+  /** The start delivers at once: a period whose first delivery passed while the app was down. */
+  catchUp: boolean;
+  /**
+   * A fresh database (no period ever started): the period already begun at start, left to `send`;
+   * the scheduler delivers from the next one.
+   */
+  leftToSend: string | null;
+  /**
+   * The next scheduled delivery after start. Fixed: the tick. Local: the period's first wave, the
+   * local time in the easternmost zone among the world's (each manager's own comes later). Null: off.
+   */
+  next: { at: Millis; periodId: string } | null;
+}
+
 export interface Scheduler {
   /** Resolves when the start-up catch-up (if any) is done. */
   ready: Promise<RunSummary | null>;
+  /** Resolves once the start is decided, before any delivery. */
+  plan: Promise<StartPlan>;
   tick(): Promise<RunSummary | null>;
   stop(): Promise<void>;
 }
@@ -53,7 +71,7 @@ export function startScheduler(deps: {
     | "REPORT_ANCHOR_DATE"
     | "REPORT_INTERVAL_WEEKS"
   >;
-  delivery: Pick<DeliveryService, "deliverPeriod" | "deliverDue" | "periodOf">;
+  delivery: Pick<DeliveryService, "deliverPeriod" | "deliverDue" | "periodOf" | "history">;
   directory?: Pick<Directory, "refreshOnceFor">;
   log: Logger;
   now?: () => number;
@@ -85,10 +103,39 @@ export function startScheduler(deps: {
     }
   }
 
+  const off = config.REPORT_SCHEDULE === "off";
+  /** A period's first scheduled delivery: fixed, its first tick; local, its earliest wave anywhere. */
+  const firstDeliveryIn = (p: Period): Millis | null =>
+    local
+      ? earliestLocalMoment(p.id, config.REPORT_LOCAL_TIME)
+      : firstTickIn(p, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
+  /** The first period whose first delivery is at or after `at` (a start on the very minute is its tick). */
+  const firstPeriodFrom = (at: Millis): { period: Period; first: Millis | null } => {
+    let p = delivery.periodOf(at);
+    for (let i = 0; i < 3; i++, p = delivery.periodOf(p.end)) {
+      const first = firstDeliveryIn(p);
+      if (first !== null && first >= at) return { period: p, first };
+    }
+    return { period: p, first: null };
+  };
+  /**
+   * §17, the first period is never a surprise: on a database where no period was ever started, the
+   * period already begun at start is not the scheduler's; it delivers from the next one. Once a run
+   * started any period (`send` included), that earliest period is the start and catch-up is as before.
+   * Off: ticks come only by hand, and each delivers.
+   */
+  const held = off ? null : firstPeriodFrom(now()).period.id;
+  const firstPeriod = async (): Promise<string | undefined> =>
+    off ? undefined : ((await delivery.history.earliestPeriod()) ?? held ?? undefined);
+
   const run = async (): Promise<RunSummary | null> => {
-    if (!local) return delivery.deliverPeriod({ asOf: now(), onlyIfIncomplete: true, signal: shutdown.signal });
+    const from = await firstPeriod();
+    if (!local) {
+      if (from !== undefined && delivery.periodOf(now()).id < from) return null;
+      return delivery.deliverPeriod({ asOf: now(), onlyIfIncomplete: true, signal: shutdown.signal });
+    }
     await refreshAhead();
-    const runs = await delivery.deliverDue({ asOf: now(), signal: shutdown.signal });
+    const runs = await delivery.deliverDue({ asOf: now(), signal: shutdown.signal, ...(from ? { from } : {}) });
     // The latest period that had something due speaks for the tick.
     return runs.filter((r) => !r.skipped).at(-1) ?? runs.at(-1) ?? null;
   };
@@ -100,10 +147,14 @@ export function startScheduler(deps: {
    * (REPORT_INTERVAL_WEEKS=1) nothing else would finish it. The next period's run closes what is left.
    */
   const retryLater = (s: RunSummary) => {
-    if (local || s.skipped || !s.left || s.fatal || s.interrupted || shutdown.signal.aborted) return;
-    if (now() + retryMs >= s.period.end) return;
-    if (retry) clearTimeout(retry);
+    if (s.skipped || !s.left || s.fatal || s.interrupted) return;
     log.info({ period: s.period.id, left: s.left, inMs: retryMs }, "rows left; the period will be tried again");
+    retryIn(s.period);
+  };
+  /** Local time needs none: it wakes every minute and takes what is open. */
+  const retryIn = (period: Period) => {
+    if (local || shutdown.signal.aborted || now() + retryMs >= period.end) return;
+    if (retry) clearTimeout(retry);
     retry = setTimeout(() => {
       retry = null;
       void tick();
@@ -130,10 +181,13 @@ export function startScheduler(deps: {
         return s;
       })
       .catch((err) => {
+        // A run that throws (Slack or the database briefly away) is tried again like one that left rows:
+        // with one tick a period, nothing else would deliver it.
         log.error(
-          { err: safeErrorMessage(err) },
-          "scheduled delivery failed; the next tick or a restart will finish it",
+          { err: safeErrorMessage(err), inMs: local ? 60_000 : retryMs },
+          "scheduled delivery failed; it will be tried again",
         );
+        retryIn(delivery.periodOf(now()));
         return null;
       })
       .finally(() => {
@@ -142,10 +196,11 @@ export function startScheduler(deps: {
     return running;
   };
 
-  if (config.REPORT_SCHEDULE === "off") {
+  if (off) {
     log.info("REPORT_SCHEDULE=off: no scheduled deliveries");
     return {
       ready: Promise.resolve(null),
+      plan: Promise.resolve({ catchUp: false, leftToSend: null, next: null }),
       tick,
       async stop() {
         shutdown.abort();
@@ -160,21 +215,57 @@ export function startScheduler(deps: {
     name: "mentorship-report",
     noOverlap: true,
   });
-  let ready: Promise<RunSummary | null>;
-  if (local) {
-    // Catch-up: whatever came due while the app was down goes now; the rest waits for its wave.
-    ready = tick();
-  } else {
-    const period = delivery.periodOf(now());
-    const first = firstTickIn(period, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
-    if (first !== null && first <= now()) {
-      log.info({ period: period.id }, "catch-up: this period's first tick has passed");
-      ready = tick();
-    } else ready = Promise.resolve(null);
+  const plan = startPlan();
+  // Local time ticks at start whatever the plan: what came due while the app was down (a previous
+  // period's rest included) goes now, within the periods the scheduler owns; the rest waits for its wave.
+  const ready = plan.then((p) => (local || p.catchUp ? tick() : null));
+
+  /** Decides the start: catch up, or wait for the next delivery, and says which. */
+  async function startPlan(): Promise<StartPlan> {
+    const at = now();
+    const current = delivery.periodOf(at);
+    const from = (await firstPeriod()) ?? current.id;
+    const leftToSend = from > current.id && (await delivery.history.earliestPeriod()) === null ? current.id : null;
+    if (leftToSend)
+      log.info(
+        { period: leftToSend },
+        "no period was ever delivered: this one is not caught up at start; `send` delivers it now",
+      );
+    let catchUp = false;
+    let next: StartPlan["next"] = null;
+    if (from <= current.id && !(await delivery.history.isPeriodComplete(current.id))) {
+      const first = firstDeliveryIn(current);
+      if (local) {
+        // Local time: a period begun and not finished has waves due now or waiting for their hour.
+        const waiting = await delivery.history.waiting(current.id, at);
+        catchUp = first !== null && first <= at;
+        if (waiting.next !== null) next = { at: waiting.next, periodId: current.id };
+      } else {
+        catchUp = first !== null && first <= at;
+        const tick = firstTickFrom(at, current.end);
+        if (tick !== null) next = { at: tick, periodId: current.id };
+      }
+    }
+    if (catchUp) log.info({ period: current.id }, "catch-up: this period's first delivery has passed");
+    if (!next) {
+      const after = firstPeriodFrom(Math.max(at, current.id < from ? firstPeriodStart(from, current) : current.end));
+      if (after.first !== null) next = { at: after.first, periodId: after.period.id };
+    }
+    return { catchUp, leftToSend, next };
+  }
+  /** Fixed: the schedule's next tick from `at` within the period. */
+  function firstTickFrom(at: Millis, end: Millis): Millis | null {
+    return firstTickIn({ id: "", start: at, end }, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
+  }
+  function firstPeriodStart(id: string, current: Period): Millis {
+    let p = current;
+    while (p.id < id) p = delivery.periodOf(p.end);
+    return p.start;
   }
 
   return {
     ready,
+    plan,
     tick,
     /** Stops ticking, and has a running delivery let go of its rows so another instance (or the next start) takes them. */
     async stop() {

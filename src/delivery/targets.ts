@@ -1,4 +1,8 @@
-import type { DeliveryRow } from "../db/ledger-repo.js";
+import type { Config } from "../config.js";
+import type { Db } from "../db/knex.js";
+import { type DeliveryRow, NOT_IN_PILOT } from "../db/ledger-repo.js";
+import { listPrograms, listReportManagers } from "../db/report-repo.js";
+import type { ReportScope } from "../domain/reports.js";
 import type { Millis, Program } from "../domain/types.js";
 import { buildManagerBlocks, buildProgramBlocks, esc, type Message } from "../render/blocks.js";
 import type { ReportService } from "../services/report-service.js";
@@ -21,6 +25,56 @@ export async function eachRecipientBatch(
   const channels = (await reports.programs()).filter((p) => p.adminChannel);
   await onBatch(channels.map((p) => ({ kind: "channel" as const, recipient: p.id })));
   return { dms, channels };
+}
+
+/** Who scheduled reports go to (§17): null, everyone; else the pilot's managers and programs. */
+export type Audience = { emails: ReadonlySet<string>; programs: ReadonlySet<string> } | null;
+
+export function audienceOf(
+  config: Partial<Pick<Config, "REPORT_AUDIENCE" | "REPORT_PILOT_EMAILS" | "REPORT_PILOT_PROGRAMS">>,
+): Audience {
+  if (config.REPORT_AUDIENCE !== "pilot") return null;
+  return { emails: new Set(config.REPORT_PILOT_EMAILS), programs: new Set(config.REPORT_PILOT_PROGRAMS) };
+}
+
+export const inAudience = (audience: Audience, kind: string, recipient: string) =>
+  !audience ||
+  (kind === "dm" && audience.emails.has(recipient.toLowerCase())) ||
+  (kind === "channel" && audience.programs.has(recipient));
+
+/**
+ * A pilot (§17): the planned DMs and channel summaries of everyone outside it settled as skipped
+ * `not_in_pilot`, before any Slack call, so the run summary and `status` count them.
+ */
+export async function skipOutsidePilot(
+  ctx: Pick<RunContext, "ledger" | "audience" | "now">,
+  periodId: string,
+  items: Array<{ kind: string; recipient: string }>,
+): Promise<void> {
+  if (!ctx.audience) return;
+  for (const kind of ["dm", "channel"] as const) {
+    const recipients = items
+      .filter((i) => i.kind === kind && !inAudience(ctx.audience, kind, i.recipient))
+      .map((i) => i.recipient);
+    if (recipients.length)
+      await ctx.ledger.skipPending({ periodId, kind, recipients, reason: NOT_IN_PILOT, now: ctx.now() });
+  }
+}
+
+/**
+ * How many DMs and channel summaries a period's run will have, as the data stands: the managers who
+ * may get a report and the programs with a channel, inside the audience. For `serve`'s start line.
+ */
+export async function countRecipients(
+  db: Db,
+  scope: ReportScope,
+  audience: Audience,
+): Promise<{ dm: number; channel: number }> {
+  const [managers, programs] = await Promise.all([listReportManagers(db, scope), listPrograms(db)]);
+  return {
+    dm: managers.filter((m) => inAudience(audience, "dm", m.email)).length,
+    channel: programs.filter((p) => p.adminChannel && inAudience(audience, "channel", p.id)).length,
+  };
 }
 
 /** Managers who paused or stopped their reports (§11): their pending DMs settled as skipped, before any Slack call. */
