@@ -1,11 +1,24 @@
 import { noticeRecipient } from "../domain/notice-key.js";
 import type { Program } from "../domain/types.js";
+import { safeErrorMessage } from "../errors.js";
 import { drain } from "./drain.js";
 import { type RunContext, type RunState, type Target, targetKey } from "./run-state.js";
 import { buildChannelNotice } from "./targets.js";
 
-/** Tells each admin of a program whose channel post failed for good, once a period, through the same ledger. */
+/**
+ * Tells each admin of a program whose channel post failed for good, once a period, through the same
+ * ledger. A notice that cannot go now (Slack briefly away) does not fail the run that delivered the
+ * reports: its rows stay open and a later run sends them.
+ */
 export async function sendAdminNotices(ctx: RunContext, run: RunState, programs: Program[]): Promise<void> {
+  try {
+    await sendNotices(ctx, run, programs);
+  } catch (err) {
+    ctx.log.warn({ err: safeErrorMessage(err) }, "admin notices could not go now; a later run sends them");
+  }
+}
+
+async function sendNotices(ctx: RunContext, run: RunState, programs: Program[]): Promise<void> {
   const { ledger, directory, now } = ctx;
   const failures = await ledger.failedChannels(run.period.id);
   if (!failures.length) return;

@@ -1,5 +1,6 @@
 import { daysSince, isStale } from "../domain/freshness.js";
 import type { Millis, Program } from "../domain/types.js";
+import { safeErrorMessage } from "../errors.js";
 import { buildStaleDataNotice } from "../render/data-in.js";
 import { drain } from "./drain.js";
 import { type RunContext, type RunState, type Target, targetKey } from "./run-state.js";
@@ -7,8 +8,22 @@ import { type RunContext, type RunState, type Target, targetKey } from "./run-st
 /**
  * Before a run delivers reports built on data older than DATA_MAX_AGE_DAYS, each program admin is told,
  * once a period: a `stale` row per admin in the same ledger, so reruns, waves and instances add nothing.
+ * The warning never holds back the reports: when it cannot go (Slack briefly away while the admins are
+ * looked up), the run goes on and its rows stay open for the next run.
  */
 export async function warnIfStale(
+  ctx: RunContext,
+  run: RunState,
+  data: { dataAsOf: Millis | null | undefined; programs: Program[] },
+): Promise<void> {
+  try {
+    await warn(ctx, run, data);
+  } catch (err) {
+    ctx.log.warn({ err: safeErrorMessage(err) }, "the stale-data warning could not go now; the reports go on");
+  }
+}
+
+async function warn(
   ctx: RunContext,
   run: RunState,
   data: { dataAsOf: Millis | null | undefined; programs: Program[] },
