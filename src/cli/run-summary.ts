@@ -1,4 +1,7 @@
+import type { Config } from "../config.js";
 import type { RunSummary } from "../delivery/delivery-service.js";
+import type { StartPlan } from "../delivery/scheduler.js";
+import type { Audience } from "../delivery/targets.js";
 import { formatDayTime } from "../domain/dates.js";
 import { parseNoticeRecipient } from "../domain/notice-key.js";
 import { formatPeriodRange } from "../domain/periods.js";
@@ -105,3 +108,49 @@ function failedWhat(kind: string, recipient: string): string {
 }
 
 const reason = (code: string) => (REASONS[code] ? `${REASONS[code]} (${code})` : code);
+
+/**
+ * `serve`'s start line (§17): the delivery mode as it really is (local time is no cron string), the
+ * audience, the next delivery and how many it will reach, and a first period left to `send`.
+ */
+export function buildStartLine(s: {
+  port: number;
+  slackMode: "socket" | "http";
+  config: Pick<Config, "REPORT_DELIVERY" | "REPORT_LOCAL_TIME" | "REPORT_SCHEDULE" | "REPORT_TIMEZONE">;
+  audience: Audience;
+  plan: StartPlan;
+  recipients: { dm: number; channel: number };
+}): string {
+  const { config, plan, audience } = s;
+  const zone = config.REPORT_TIMEZONE;
+  const off = config.REPORT_SCHEDULE === "off";
+  const local = config.REPORT_DELIVERY === "local";
+  const parts = [
+    `mentorship-report is serving on port ${s.port} (${s.slackMode === "socket" ? "Socket Mode" : "HTTP"})`,
+  ];
+  parts.push(
+    off
+      ? "delivery: off (REPORT_SCHEDULE=off; `send` delivers)"
+      : local
+        ? `delivery: ${config.REPORT_LOCAL_TIME} in each manager's zone on a period's first day, channel summaries ${config.REPORT_LOCAL_TIME} ${zone}`
+        : `delivery: cron \`${config.REPORT_SCHEDULE}\` in ${zone}, everyone at once`,
+  );
+  parts.push(
+    audience
+      ? `audience: pilot of ${plural(audience.emails.size, "manager")} and ${plural(audience.programs.size, "program")}`
+      : "audience: everyone",
+  );
+  const reach = `${plural(s.recipients.dm, "DM")} and ${plural(s.recipients.channel, "channel summary", "channel summaries")}`;
+  if (plan.catchUp) parts.push(`catching up now: ${reach}`);
+  if (plan.next)
+    parts.push(
+      `next delivery: ${formatDayTime(plan.next.at, zone)} (period ${plan.next.periodId}${local ? `, the earliest zone's ${config.REPORT_LOCAL_TIME}` : ""}), ${reach}`,
+    );
+  if (plan.leftToSend)
+    parts.push(
+      `period ${plan.leftToSend} has begun and no period was ever delivered: it is not sent at start; \`npx mentorship-report send\` delivers it now`,
+    );
+  return `${parts.join("; ")}\n`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

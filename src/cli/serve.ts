@@ -7,6 +7,7 @@ import { metrics, timedDelivery } from "../metrics.js";
 import { startDropFolderSchedule } from "../services/drop-folder.js";
 import { startSlackApp } from "../slack/app.js";
 import type { CliContext } from "./context.js";
+import { buildStartLine } from "./run-summary.js";
 
 /** SIGTERM ends the process within this, whatever Slack is doing; unfinished rows are reconciled next run. */
 const SHUTDOWN_DEADLINE_MS = 9000;
@@ -42,10 +43,6 @@ export async function runServe(ctx: CliContext): Promise<number> {
     },
     lastImport: () => lastSuccessfulImportAt(db),
   });
-  log.info({ port: app.port, mode: slackMode, team: app.identity.teamId }, "serving");
-  ctx.io.out(
-    `mentorship-report is serving on port ${app.port} (${slackMode === "socket" ? "Socket Mode" : "HTTP"}); schedule: ${config.REPORT_SCHEDULE}\n`,
-  );
   // IMPORT_DIR: checked at start, on IMPORT_SCHEDULE, and before each scheduled delivery.
   const drop = config.IMPORT_DIR
     ? startDropFolderSchedule(services.dropFolder, {
@@ -61,6 +58,25 @@ export async function runServe(ctx: CliContext): Promise<number> {
     directory,
     log,
   });
+  // The start line (§17): how and when deliveries go, and to whom, before any of them starts.
+  const [plan, recipients] = await Promise.all([scheduler.plan, delivery.countRecipients()]);
+  log.info(
+    {
+      port: app.port,
+      mode: slackMode,
+      team: app.identity.teamId,
+      delivery: config.REPORT_SCHEDULE === "off" ? "off" : config.REPORT_DELIVERY,
+      audience: delivery.audience
+        ? { pilot: { managers: delivery.audience.emails.size, programs: delivery.audience.programs.size } }
+        : "everyone",
+      next: plan.next && { at: new Date(plan.next.at).toISOString(), period: plan.next.periodId },
+      recipients,
+      catchUp: plan.catchUp,
+      ...(plan.leftToSend ? { leftToSend: plan.leftToSend } : {}),
+    },
+    "serving",
+  );
+  ctx.io.out(buildStartLine({ port: app.port, slackMode, config, audience: delivery.audience, plan, recipients }));
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -78,7 +78,7 @@ export interface LedgerStore {
   plan(periodId: string, items: PlanItem[], now: number): Promise<void>;
   /** Whether any row of the period was planned. */
   hasRows(periodId: string): Promise<boolean>;
-  /** The earliest period any run ever started (§17: none on a fresh database). */
+  /** The earliest period any run ever started or finished (§17: none on a fresh database). */
   earliestPeriod(): Promise<string | null>;
   /**
    * Local time: whether a run finished planning the period's recipients. Planning goes a batch at a time,
@@ -241,8 +241,12 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async earliestPeriod() {
-      const row = await db("deliveries").min({ first: "period_id" }).first();
-      return typeof row?.first === "string" ? row.first : null;
+      const [started, done] = await Promise.all([
+        db("deliveries").min({ first: "period_id" }).first(),
+        db("delivery_periods").min({ first: "period_id" }).first(),
+      ]);
+      const ids = [started?.first, done?.first].filter((id): id is string => typeof id === "string");
+      return ids.sort()[0] ?? null;
     },
 
     async openRecipients(periodId, kind, dueBy) {

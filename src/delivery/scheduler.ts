@@ -242,7 +242,8 @@ export function startScheduler(deps: {
         if (waiting.next !== null) next = { at: waiting.next, periodId: current.id };
       } else {
         catchUp = first !== null && first <= at;
-        const tick = firstTickFrom(at, current.end);
+        // After a catch-up the period's later ticks find it delivered: the next is the next period's.
+        const tick = catchUp ? null : firstTickFrom(at, current.end);
         if (tick !== null) next = { at: tick, periodId: current.id };
       }
     }
