@@ -249,8 +249,12 @@ export function startScheduler(deps: {
     }
     if (catchUp) log.info({ period: current.id }, "catch-up: this period's first delivery has passed");
     if (!next) {
-      const after = firstPeriodFrom(Math.max(at, current.id < from ? firstPeriodStart(from, current) : current.end));
-      if (after.first !== null) next = { at: after.first, periodId: after.period.id };
+      // The period the scheduler starts with, or the one after the current: its first delivery, unless
+      // that has come already (local time, the next period's easternmost wave), then the first ahead.
+      const p = from > current.id ? periodFrom(from, current) : delivery.periodOf(current.end);
+      const first = firstDeliveryIn(p);
+      const ahead = first !== null && first >= at ? { period: p, first } : firstPeriodFrom(at);
+      if (ahead.first !== null) next = { at: ahead.first, periodId: ahead.period.id };
     }
     return { catchUp, leftToSend, next };
   }
@@ -258,10 +262,10 @@ export function startScheduler(deps: {
   function firstTickFrom(at: Millis, end: Millis): Millis | null {
     return firstTickIn({ id: "", start: at, end }, config.REPORT_SCHEDULE, config.REPORT_TIMEZONE);
   }
-  function firstPeriodStart(id: string, current: Period): Millis {
+  function periodFrom(id: string, current: Period): Period {
     let p = current;
     while (p.id < id) p = delivery.periodOf(p.end);
-    return p.start;
+    return p;
   }
 
   return {
