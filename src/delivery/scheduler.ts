@@ -124,9 +124,15 @@ export function startScheduler(deps: {
    * started any period (`send` included), that earliest period is the start and catch-up is as before.
    * Off: ticks come only by hand, and each delivers.
    */
-  const held = off ? null : firstPeriodFrom(now()).period.id;
-  const firstPeriod = async (): Promise<string | undefined> =>
-    off ? undefined : ((await delivery.history.earliestPeriod()) ?? held ?? undefined);
+  const startedAt = now();
+  let held: string | undefined;
+  const firstPeriod = async (): Promise<string | undefined> => {
+    if (off) return undefined;
+    const earliest = await delivery.history.earliestPeriod();
+    if (earliest !== null) return earliest;
+    held ??= firstPeriodFrom(startedAt).period.id;
+    return held;
+  };
 
   const run = async (): Promise<RunSummary | null> => {
     const from = await firstPeriod();
