@@ -1,19 +1,35 @@
+import { isAbsolute, resolve } from "node:path";
 import { listAdminChannels, listPeople } from "../db/roster-repo.js";
 import { CONSOLE_HELP, startConsole } from "../emulator/console.js";
 import { SlackEmulator } from "../emulator/server.js";
 import { messageAsText } from "../emulator/transcript.js";
 import { type CliContext, UsageError } from "./context.js";
 
+/** DATABASE_URL as serve should get it: a SQLite path made absolute, a password never printed. */
+function databaseUrlForServe(url: string): string {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const u = new URL(url);
+    if (u.password) u.password = "PASSWORD";
+    return u.toString();
+  }
+  return isAbsolute(url) ? url : resolve(url);
+}
+
 /**
- * The bundled Slack emulator as a process of its own, its workspace made of the roster and the
- * programs' channels, printing each message as it would read in Slack: a local stand-in for a
- * workspace when trying `send` or `serve`.
+ * The bundled Slack emulator as a process of its own, printing each message as it would read in
+ * Slack: a local stand-in for a workspace when trying `send` or `serve`. Its workspace is the roster
+ * only when asked (`--from-db`): it answers anyone holding its token, so it starts empty by default.
  */
-export async function runEmulator(ctx: CliContext, opts: { port: string; appUrl?: string }): Promise<number> {
+export async function runEmulator(
+  ctx: CliContext,
+  opts: { port: string; appUrl?: string; fromDb?: boolean },
+): Promise<number> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${JSON.stringify(opts.port)}: not a port number`);
-  const [people, channels] = await Promise.all([listPeople(ctx.db), listAdminChannels(ctx.db)]);
+  const [people, channels] = opts.fromDb
+    ? await Promise.all([listPeople(ctx.db), listAdminChannels(ctx.db)])
+    : [[], []];
   const users = people.map((p, i) => ({
     id: `U${String(i + 1).padStart(8, "0")}`,
     email: p.email,
@@ -27,13 +43,32 @@ export async function runEmulator(ctx: CliContext, opts: { port: string; appUrl?
   }).start(port);
   emulator.on("message", (m: Parameters<typeof messageAsText>[0] & { user?: string; channel: string }) => {
     ctx.io.out(
-      `\n── ${m.user ? `DM to ${names.get(m.user)}` : `post in ${m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`,
+      `\n── ${m.user ? `DM to ${names.get(m.user) ?? m.user}` : `post in ${m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`,
     );
   });
+  if (opts.fromDb)
+    ctx.io.err(
+      "warning: --from-db: this workspace holds every person of the roster in DATABASE_URL, mentees included, and answers any local process that has the token below.\n",
+    );
+  if (!users.length)
+    ctx.io.out(
+      opts.fromDb
+        ? "The roster in DATABASE_URL is empty: import data first, then start the emulator again:\n" +
+            "  npx mentorship-report import examples/sample     (or the folder of your exports)\n"
+        : "The workspace is empty. To make it of your roster, import data first and start with --from-db:\n" +
+            "  npx mentorship-report import examples/sample     (or the folder of your exports)\n" +
+            "  npx mentorship-report emulator --from-db\n" +
+            "(or type `as EMAIL` below to add one person)\n",
+    );
+  const appPort = new URL(opts.appUrl ?? "http://127.0.0.1:3000/slack/events").port || "3000";
+  const databaseUrl = databaseUrlForServe(ctx.config.DATABASE_URL);
+  const common = `PORT=${appPort} DATABASE_URL=${databaseUrl} SLACK_API_URL=${emulator.url} SLACK_BOT_TOKEN=${emulator.token}`;
   ctx.io.out(
-    `Slack emulator with ${users.length} users and ${channels.length} channels. Point the app at it (Socket Mode):\n` +
-      `  SLACK_API_URL=${emulator.url} SLACK_BOT_TOKEN=${emulator.token} SLACK_APP_TOKEN=${emulator.appToken} npx mentorship-report serve\n` +
-      "  (for HTTP mode instead, leave out SLACK_APP_TOKEN and give serve and this emulator the same SLACK_SIGNING_SECRET)\n" +
+    `Slack emulator at ${emulator.url} with ${users.length} users and ${channels.length} channels; its tokens are new each run.\n` +
+      "Point the app at it, in another terminal (Socket Mode):\n" +
+      `  ${common} SLACK_APP_TOKEN=${emulator.appToken} npx mentorship-report serve\n` +
+      `  (HTTP mode instead: leave out SLACK_APP_TOKEN and give serve and this emulator the same SLACK_SIGNING_SECRET)\n` +
+      (databaseUrl.includes(":PASSWORD@") ? "  (put the database's password in place of PASSWORD)\n" : "") +
       "Ctrl-C stops it.\n",
   );
   // Typed lines become signed requests to serve (HTTP mode, with the same signing secret) or go over
@@ -45,7 +80,7 @@ export async function runEmulator(ctx: CliContext, opts: { port: string; appUrl?
     target: { url: opts.appUrl, signingSecret: ctx.config.SLACK_SIGNING_SECRET },
     names,
   });
-  ctx.io.out(`${CONSOLE_HELP}\n`);
+  ctx.io.out(`${CONSOLE_HELP}\n> `);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

@@ -1,14 +1,28 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import { AppError, safeErrorMessage } from "../errors.js";
-import { type CliIo, processIo, withContext } from "./context.js";
-import { DEMO_DATABASE, resetDemoDatabase, runDemo } from "./demo.js";
-import { runEmulator } from "./emulator.js";
+import { type CliIo, processIo, UsageError, withContext } from "./context.js";
 import { runImport } from "./import.js";
 import { FORMATS, runPreview } from "./preview.js";
 import { runSend } from "./send.js";
 import { runServe } from "./serve.js";
 import { runStatus } from "./status.js";
+
+/**
+ * The Slack emulator is a test double: only `emulator` and `demo` load it, so `serve`, `send` and
+ * `import` run where it is not installed (the Docker image leaves it out).
+ */
+async function withEmulator<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND")
+      throw new UsageError(
+        "The Slack emulator is not part of this installation (the Docker image leaves it out); run it from a checkout.",
+      );
+    throw err;
+  }
+}
 
 /** package.json sits two folders up from both src/cli and dist/cli. */
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -93,21 +107,26 @@ export async function main(
   program
     .command("emulator")
     .description(
-      "a local Slack emulator whose workspace is the roster; prints what the app sends, and sends what you type (slash commands, clicks) to serve",
+      "a local Slack emulator: prints what the app sends, and sends what you type (slash commands, clicks, files) to serve",
     )
     .option("--port <port>", "port on 127.0.0.1", "3001")
+    .option("--from-db", "make its workspace of the roster in DATABASE_URL (every person, mentees included)")
     .option(
       "--app-url <url>",
       "serve's request URL for typed commands (HTTP mode)",
       "http://127.0.0.1:3000/slack/events",
     )
-    .action((opts: { port: string; appUrl: string }) => run((ctx) => runEmulator(ctx, opts)));
+    .action(async (opts: { port: string; appUrl: string; fromDb?: boolean }) => {
+      const { runEmulator } = await withEmulator(() => import("./emulator.js"));
+      await run((ctx) => runEmulator(ctx, opts));
+    });
 
   program
     .command("demo")
     .description("the whole pipeline on bundled sample data, no Slack workspace needed")
     .option("--as-of <iso>", "report time", "2026-03-02T09:00")
     .action(async (opts: { asOf: string }) => {
+      const { DEMO_DATABASE, resetDemoDatabase, runDemo } = await withEmulator(() => import("./demo.js"));
       resetDemoDatabase();
       // The demo's story is on stdout; its logs only when asked for.
       code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, (ctx) =>

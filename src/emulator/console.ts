@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { SharedUpload, SlackEmulator } from "./server.js";
@@ -19,12 +21,29 @@ const SHORT: Record<string, string> = {
 
 export const CONSOLE_HELP = [
   "Type as a Slack user would (the app must be running: serve, pointed at this emulator):",
-  "  as EMAIL                 act as this person from now on",
+  "  as EMAIL                 act as this person from now on (someone not in the workspace joins it)",
   "  /mentorship-report ...   the slash command, e.g. /mentorship-report eng",
   "  home                     open the app's Home tab",
   "  click csv|pause|stop|resume   press that button on your last DM from the app (or your Home tab)",
+  "  share FILE... [as EMAIL]  send CSV files to the app in a DM, as a program admin would in Slack",
   "  help                     this list",
 ].join("\n");
+
+/** The action ids of the buttons in these blocks, wherever they sit (actions, sections' accessories). */
+function buttonsIn(blocks: unknown): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== "object") return;
+    const o = v as Record<string, unknown>;
+    if (o.type === "button" && typeof o.action_id === "string") found.push(o.action_id);
+    for (const x of Object.values(o)) if (typeof x === "object") walk(x);
+  };
+  walk(blocks);
+  return found;
+}
+
+const shortName = (actionId: string) => Object.keys(SHORT).find((k) => SHORT[k] === actionId) ?? actionId;
 
 /**
  * The emulator's console: prints what the app shows people (Home views, slash answers, files) and
@@ -41,6 +60,12 @@ export function startConsole(opts: {
   const { emulator, out, target, names } = opts;
   let user: string | null = null;
   const who = (id: string) => names.get(id) ?? id;
+  /** A roster member's id, or a new workspace member's: acting as someone outside the roster is allowed. */
+  const member = (email: string) => {
+    const id = emulator.userIdOf(email) ?? emulator.addUser(email);
+    if (!names.has(id)) names.set(id, `${email} (not in the roster)`);
+    return id;
+  };
 
   const onView = (v: { userId: string; view: { blocks?: unknown[] } }) =>
     out(`\n── Home tab of ${who(v.userId)} ${"─".repeat(20)}\n${messageAsText({ text: "", blocks: v.view.blocks })}\n`);
@@ -63,10 +88,21 @@ export function startConsole(opts: {
     if (!word) return;
     if (word === "help") return out(`${CONSOLE_HELP}\n`);
     if (word === "as") {
-      const id = emulator.userIdOf(rest[0] ?? "");
-      if (!id) return out(`No user with the email ${JSON.stringify(rest[0] ?? "")} in this workspace.\n`);
-      user = id;
-      return out(`Acting as ${who(id)}.\n`);
+      if (!/^[^@\s]+@[^@\s]+$/.test(rest[0] ?? "")) return out("as EMAIL: give an email address.\n");
+      user = member(rest[0]!);
+      return out(`Acting as ${who(user)}.\n`);
+    }
+    if (word === "share") {
+      const at = rest.lastIndexOf("as");
+      const paths = at >= 0 ? rest.slice(0, at) : rest;
+      const sender = at >= 0 && rest[at + 1] ? member(rest[at + 1]!) : user;
+      if (!paths.length) return out("share FILE... [as EMAIL]: name at least one CSV file.\n");
+      if (!sender) return out("First choose who you are: as EMAIL (or share FILE... as EMAIL)\n");
+      const files = await Promise.all(paths.map(async (p) => ({ name: basename(p), content: await readFile(p) })));
+      const ids = files.map((f) => emulator.addFile({ ...f, user: sender }));
+      out(`${who(sender)} shares ${files.map((f) => f.name).join(", ")} in their DM with the app.\n`);
+      await emulator.sendEvent(emulator.fileShareEvent(sender, ids), target);
+      return;
     }
     if (!user) return out("First choose who you are: as EMAIL\n");
     if (word === "/mentorship-report") {
@@ -80,10 +116,22 @@ export function startConsole(opts: {
     if (word === "click") {
       const actionId = SHORT[rest[0] ?? ""] ?? rest[0] ?? "";
       const dm = [...emulator.messages].reverse().find((m) => m.user === user);
+      const home = [...emulator.views].reverse().find((v) => v.userId === user);
+      const onDm = dm ? buttonsIn(dm.blocks) : [];
+      const onHome = home ? buttonsIn(home.view.blocks) : [];
+      // A button the app never showed has no listener: Slack could not send that click.
+      if (!onDm.includes(actionId) && !onHome.includes(actionId)) {
+        const shown = [...new Set([...onDm, ...onHome])].map(shortName);
+        return out(
+          shown.length
+            ? `No button ${JSON.stringify(rest[0] ?? "")} on your last DM or Home tab; there: ${shown.join(", ")}.\n`
+            : "No button to click yet: open your Home tab (home) or wait for a DM from the app.\n",
+        );
+      }
       const payload = emulator.blockActionsPayload({
         user,
         actionId,
-        message: dm ? { channel: dm.channel, ts: dm.ts } : undefined,
+        message: dm && onDm.includes(actionId) ? { channel: dm.channel, ts: dm.ts } : undefined,
       });
       await emulator.sendInteraction("interactive", payload, target);
       return;
@@ -94,7 +142,11 @@ export function startConsole(opts: {
   const rl = createInterface({ input: opts.input });
   let queue = Promise.resolve();
   rl.on("line", (line) => {
-    queue = queue.then(() => handle(line).catch((err: Error) => out(`Could not reach the app: ${err.message}\n`)));
+    queue = queue.then(() =>
+      handle(line)
+        .catch((err: Error) => out(`error: ${err.message}\n`))
+        .then(() => out("> ")),
+    );
   });
   return {
     close() {

@@ -1,10 +1,12 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
 import { prng } from "../random.js";
 import { blockErrors } from "./block-limits.js";
+
+const ACK_TIMEOUT_MS = 10_000;
 
 export interface EmulatedUser {
   id: string;
@@ -130,8 +132,9 @@ export class SlackEmulator extends EventEmitter {
 
   constructor(private readonly opts: EmulatorOptions = {}) {
     super();
-    this.token = opts.token ?? "xoxb-emulator-token";
-    this.appToken = opts.appToken ?? "xapp-emulator-token";
+    // Fresh each run: a token someone saw once (a log, a shell history) does not open the next run's roster.
+    this.token = opts.token ?? `xoxb-emulator-${randomBytes(12).toString("hex")}`;
+    this.appToken = opts.appToken ?? `xapp-emulator-${randomBytes(12).toString("hex")}`;
     this.users = opts.users ?? [];
     this.channels = opts.channels ?? [];
     this.random = prng(opts.faults?.seed ?? 1);
@@ -156,6 +159,19 @@ export class SlackEmulator extends EventEmitter {
 
   setUsers(users: EmulatedUser[]): void {
     this.users = users;
+  }
+
+  /** Someone who joins the workspace (or is already in it): their user id. */
+  addUser(email: string, name = email.split("@")[0] ?? email): string {
+    const known = this.userIdOf(email);
+    if (known) return known;
+    const id = `U0X${String(this.users.length + 1).padStart(6, "0")}`;
+    this.users = [...this.users, { id, email, name }];
+    return id;
+  }
+
+  get userCount(): number {
+    return this.users.length;
   }
 
   async start(port = 0): Promise<this> {
@@ -194,12 +210,19 @@ export class SlackEmulator extends EventEmitter {
     if (!ws) throw new Error("no Socket Mode client is connected");
     const envelopeId = randomUUID();
     const started = performance.now();
-    const acked = new Promise<unknown>((resolve) => this.acks.set(envelopeId, resolve));
+    // An app with no listener for an envelope never acks it; Slack gives up after 3 s, so do we (later).
+    let timer: NodeJS.Timeout | undefined;
+    const acked = new Promise<unknown>((resolve, reject) => {
+      this.acks.set(envelopeId, resolve);
+      timer = setTimeout(() => reject(new Error("the app did not acknowledge it within 10 s")), ACK_TIMEOUT_MS);
+    });
     ws.send(
       JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type === "slash_commands" }),
     );
-    const ackPayload = await acked;
-    this.acks.delete(envelopeId);
+    const ackPayload = await acked.finally(() => {
+      clearTimeout(timer);
+      this.acks.delete(envelopeId);
+    });
     return { ackMs: performance.now() - started, payload: ackPayload };
   }
 
@@ -394,6 +417,8 @@ export class SlackEmulator extends EventEmitter {
           team_id: "T0EMULATED",
           user_id: "U0BOT",
           bot_id: "B0BOT",
+          // Not Slack's: lets the app warn that it talks to an emulator (§15).
+          emulator: true,
         };
       case "bots.info":
         return { ok: true, bot: { id: String(p.bot ?? ""), app_id: "A0EMULATED", name: "mentorship-bot" } };
@@ -590,6 +615,7 @@ export class SlackEmulator extends EventEmitter {
         "X-Slack-Signature": `v0=${sig}`,
       },
       body,
+      signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
     });
     await res.text();
     if (res.status !== 200) throw new Error(`the app answered the event with HTTP ${res.status}`);
@@ -686,6 +712,7 @@ export class SlackEmulator extends EventEmitter {
         "X-Slack-Signature": `v0=${sig}`,
       },
       body,
+      signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
     });
     await res.text();
     if (res.status !== 200) throw new Error(`the app answered with HTTP ${res.status}`);

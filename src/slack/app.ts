@@ -40,6 +40,11 @@ export async function checkSlackToken(
   try {
     const r = await readWithRetry("auth.test", () => slack.auth.test(), log, { tries: 3, baseMs: 500 });
     if (!r.team_id) throw new SlackSetupError("auth.test did not name the token's workspace (team_id).");
+    if ((r as { emulator?: unknown }).emulator === true)
+      log.warn(
+        { slackApiUrl: config.SLACK_API_URL },
+        "SLACK_API_URL points at the bundled Slack emulator, not Slack: nothing reaches real people",
+      );
     return { teamId: r.team_id, botUserId: r.user_id, botId: r.bot_id };
   } catch (err) {
     if (!(err instanceof SlackCallError)) throw err;

@@ -206,7 +206,7 @@ describe("the command line", () => {
 
   it("emulator serves a workspace made of the roster and prints what the app sends it", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, "emulator", "--port", String(port)], {
+    const child = spawn(process.execPath, [BIN, "emulator", "--from-db", "--port", String(port)], {
       cwd: WORKDIR,
       env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
     });
@@ -218,7 +218,7 @@ describe("the command line", () => {
       const sent = await cliAsync(["send", "--as-of", "2026-03-02T09:00"], {
         ...env,
         SLACK_API_URL: `http://127.0.0.1:${port}/api/`,
-        SLACK_BOT_TOKEN: "xoxb-emulator-token",
+        SLACK_BOT_TOKEN: out.match(/SLACK_BOT_TOKEN=(\S+)/)![1]!,
       });
       expect(sent.stdout).toContain("DMs:               3 planned · 3 delivered now");
       while (!out.includes("DM to Sam Ortiz")) await new Promise((r) => setTimeout(r, 50));

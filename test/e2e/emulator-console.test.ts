@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,62 +8,151 @@ import { BIN, cli, WORKDIR } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/files.js";
 import { freePort, type Served, SIGNING_SECRET, startServe } from "../helpers/serve.js";
 
-describe("the emulator's console: typed commands and clicks reach a running serve", () => {
-  const env: Record<string, string> = {
-    DATABASE_URL: join(mkdtempSync(join(tmpdir(), "mr-console-")), "db.sqlite"),
-  };
-  let emulator: ReturnType<typeof spawn>;
-  let serve: Served;
-  let out = "";
-  const until = async (text: string, times = 1) => {
+/** The `emulator` command as a person runs it: its output so far, and a way to wait for a line. */
+function startEmulator(args: string[], env: Record<string, string>) {
+  const child: ChildProcess = spawn(process.execPath, [BIN, "emulator", ...args], {
+    cwd: WORKDIR,
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", SLACK_SIGNING_SECRET: SIGNING_SECRET, ...env },
+  });
+  const seen = { out: "", err: "" };
+  child.stdout!.on("data", (d) => (seen.out += d));
+  child.stderr!.on("data", (d) => (seen.err += d));
+  const until = async (text: string | RegExp, times = 1) => {
+    const count = () => (typeof text === "string" ? seen.out.split(text).length - 1 : text.test(seen.out) ? 1 : 0);
     const deadline = Date.now() + 15_000;
-    while (out.split(text).length - 1 < times && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(out.split(text).length - 1).toBeGreaterThanOrEqual(times);
+    while (count() < times && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(count(), seen.out).toBeGreaterThanOrEqual(times);
   };
+  return {
+    child,
+    seen,
+    until,
+    type: (line: string) => child.stdin!.write(`${line}\n`),
+    async stop() {
+      child.kill("SIGINT");
+      await once(child, "exit");
+    },
+  };
+}
+
+describe("the emulator's console: typed commands, clicks and files reach a running serve", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mr-console-"));
+  const env: Record<string, string> = { DATABASE_URL: join(dir, "db.sqlite") };
+  let emulator: ReturnType<typeof startEmulator>;
+  let serve: Served;
+  let appPort = 0;
+  const out = () => emulator.seen.out;
 
   beforeAll(async () => {
     expect(cli(["import", SAMPLE], env).code).toBe(0);
-    const [emulatorPort, appPort] = [await freePort(), await freePort()];
-    emulator = spawn(
-      process.execPath,
-      [BIN, "emulator", "--port", String(emulatorPort), "--app-url", `http://127.0.0.1:${appPort}/slack/events`],
-      {
-        cwd: WORKDIR,
-        env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", SLACK_SIGNING_SECRET: SIGNING_SECRET, ...env },
-      },
+    const emulatorPort = await freePort();
+    appPort = await freePort();
+    emulator = startEmulator(
+      ["--from-db", "--port", String(emulatorPort), "--app-url", `http://127.0.0.1:${appPort}/slack/events`],
+      env,
     );
-    emulator.stdout!.on("data", (d) => (out += d));
-    await until("Point the app at it");
+    await emulator.until("Point the app at it");
+    // The line it prints is the one to run: PORT, DATABASE_URL and this run's token included.
+    const line = out().match(/^ {2}(PORT=.*) SLACK_APP_TOKEN=\S+ npx mentorship-report serve$/m)?.[1] ?? "";
+    const printed = Object.fromEntries(line.split(" ").map((kv) => kv.split("=", 2) as [string, string]));
+    expect(printed).toMatchObject({ PORT: String(appPort), DATABASE_URL: env.DATABASE_URL });
     serve = await startServe({
-      ...env,
-      PORT: String(appPort),
-      SLACK_BOT_TOKEN: "xoxb-emulator-token",
-      SLACK_API_URL: `http://127.0.0.1:${emulatorPort}/api/`,
+      ...printed,
+      LOG_LEVEL: "warn",
+      // A global admin who is not in the roster: they may send any file.
+      ADMIN_EMAILS: "it-ops@acme.example",
     });
   });
   afterAll(async () => {
     await serve?.stop();
-    emulator.kill("SIGINT");
-    await once(emulator, "exit");
+    await emulator?.stop();
+  });
+
+  it("uses a fresh token each run, warns that --from-db serves the roster, and serve warns it talks to an emulator", () => {
+    const token = out().match(/SLACK_BOT_TOKEN=(\S+)/)?.[1];
+    expect(token).toMatch(/^xoxb-emulator-[0-9a-f]{24}$/);
+    expect(emulator.seen.err).toContain("--from-db: this workspace holds every person of the roster");
+    expect(serve.output()).toContain("SLACK_API_URL points at the bundled Slack emulator");
   });
 
   it("prints the help, then the slash answer, the Home tab and what a click changes, never a mentee", async () => {
-    expect(out).toContain("/mentorship-report ...   the slash command");
-    emulator.stdin!.write("/mentorship-report\n");
-    await until("First choose who you are");
-    emulator.stdin!.write("as dana@acme.example\n/mentorship-report ENG\n");
-    await until("Acting as Dana Brooks <dana@acme.example>");
-    await until("answer (only you see it)");
-    expect(out).toContain("Ada Lovelace");
-    emulator.stdin!.write("home\n");
-    await until("Home tab of Dana Brooks <dana@acme.example>");
-    expect(out).toContain("[Skip next report]");
-    emulator.stdin!.write("click pause\n");
-    await until("Home tab of Dana Brooks <dana@acme.example>", 2);
-    await until("[Resume reports]");
-    emulator.stdin!.write("click csv\n");
-    await until("── file mentorship-report-");
-    expect(out).toMatch(/file mentorship-report-\d\d-\d\d-\d{4}\.csv in D\w+: 8 rows and a header/);
-    expect(out).not.toMatch(/mia@|eve@|liam@|noah@|zoe@/);
+    expect(out()).toContain("/mentorship-report ...   the slash command");
+    emulator.type("/mentorship-report");
+    await emulator.until("First choose who you are");
+    emulator.type("as dana@acme.example");
+    emulator.type("/mentorship-report ENG");
+    await emulator.until("Acting as Dana Brooks <dana@acme.example>");
+    await emulator.until("answer (only you see it)");
+    expect(out()).toContain("Ada Lovelace");
+    emulator.type("home");
+    await emulator.until("Home tab of Dana Brooks <dana@acme.example>");
+    expect(out()).toContain("[Skip next report]");
+    emulator.type("click pause");
+    await emulator.until("Home tab of Dana Brooks <dana@acme.example>", 2);
+    await emulator.until("[Resume reports]");
+    emulator.type("click csv");
+    await emulator.until("── file mentorship-report-");
+    expect(out()).toMatch(/file mentorship-report-\d\d-\d\d-\d{4}\.csv in D\w+: 8 rows and a header/);
+    expect(out()).not.toMatch(/mia@|eve@|liam@|noah@|zoe@/);
+  });
+
+  it("an unknown command or a click on a button that is not there: an error line, the prompt, and the next command works", async () => {
+    emulator.type("as dana@acme.example");
+    emulator.type("frobnicate");
+    await emulator.until('Not a command here: "frobnicate". Type help.\n> ');
+    emulator.type("click foo");
+    await emulator.until(/No button "foo" on your last DM or Home tab; there: [a-z, _]+\.\n> /);
+    const homes = out().split("Home tab of Dana Brooks").length - 1;
+    emulator.type("home");
+    await emulator.until("Home tab of Dana Brooks", homes + 1);
+  });
+
+  it("help lists every command the console takes", async () => {
+    const before = out().length;
+    emulator.type("help");
+    await emulator.until("  help                     this list", 2);
+    const help = out().slice(before);
+    for (const command of ["as EMAIL", "/mentorship-report", "home", "click", "share FILE... [as EMAIL]", "help"])
+      expect(help).toContain(`  ${command}`);
+  });
+
+  it("someone outside the roster can act: `as` adds them to the workspace and the app answers them", async () => {
+    const answers = out().split("answer (only you see it)").length - 1;
+    emulator.type("as newcomer@acme.example");
+    await emulator.until("Acting as newcomer@acme.example (not in the roster)");
+    emulator.type("/mentorship-report");
+    await emulator.until("answer (only you see it)", answers + 1);
+  });
+
+  it("share sends CSV files as a Slack upload: an admin's file is imported, a non-admin's refused", async () => {
+    const file = join(dir, "people.csv");
+    // The roster as exported, with one new hire: a file is the full set of its table.
+    const people = readFileSync(join(SAMPLE, "people.csv"), "utf8").trimEnd();
+    writeFileSync(file, `${people}\nnew.hire@acme.example,Nia Newhire,Engineering,dana@acme.example,\n`);
+    emulator.type(`share ${file} as dana@acme.example`);
+    await emulator.until("Only program admins can send me data files");
+    emulator.type(`share ${file} as it-ops@acme.example`);
+    await emulator.until("it-ops@acme.example (not in the roster) shares people.csv in their DM with the app.");
+    await emulator.until(/Imported 1 file in one transaction/);
+    expect(cli(["preview", "--manager", "dana@acme.example"], env).stdout).toContain("data as of");
+    emulator.type(`share ${join(dir, "missing.csv")}`);
+    await emulator.until(/error: ENOENT[^\n]*missing\.csv'\n> /);
+  });
+});
+
+describe("the emulator with nothing to serve says what to do first", () => {
+  it("an empty roster with --from-db, or no --from-db: import data first, with the command", async () => {
+    const env = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), "mr-empty-")), "db.sqlite") };
+    for (const args of [["--from-db"], []]) {
+      const e = startEmulator([...args, "--port", String(await freePort())], env);
+      try {
+        await e.until("Point the app at it");
+        expect(e.seen.out).toContain("import data first");
+        expect(e.seen.out).toContain("npx mentorship-report import examples/sample");
+        expect(e.seen.out).toContain("with 0 users");
+      } finally {
+        await e.stop();
+      }
+    }
   });
 });
