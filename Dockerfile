@@ -16,7 +16,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY migrations ./migrations
-RUN npm run build
+# The Slack emulator (a test double that serves whatever roster it is given) and the benchmark that
+# drives it stay out of production: serve, send and import never load them.
+RUN npm run build && rm -rf dist/emulator dist/bench
 
 # Only what runs in production, with the native SQLite driver built for this platform.
 FROM toolchain AS deps
@@ -40,7 +42,8 @@ VOLUME ["/data"]
 USER node
 EXPOSE 3000
 # /healthz answers 200 while the database answers (it reports Slack too, without failing on it).
+# It asks the address serve listens on (HTTP_HOST; a wildcard means any local address will do).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+    CMD ["node", "-e", "const h=process.env.HTTP_HOST||'127.0.0.1';const a=h==='0.0.0.0'?'127.0.0.1':h==='::'?'[::1]':h.includes(':')?'['+h+']':h;fetch('http://'+a+':'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["node", "bin/mentorship-report.js", "serve"]
