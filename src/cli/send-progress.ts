@@ -56,7 +56,11 @@ export function watchSendProgress(io: CliIo, tally: () => Promise<PeriodTally>):
       if (!io.isTTY) io.err(`sending: progress unavailable (${safeErrorMessage(err)})\n`);
       return;
     }
-    if (!c.planned) return;
+    // Before the plan is written the run is looking recipients up in Slack: say so rather than nothing.
+    if (!c.planned) {
+      if (!io.isTTY) io.err("sending: preparing the period (looking up recipients in Slack)\n");
+      return;
+    }
     const done = c.delivered + c.failed + c.skipped;
     first ??= done;
     const rate = rateOf(done);
