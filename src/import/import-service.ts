@@ -111,7 +111,11 @@ async function parseFile(
   const problem = (line: number, column: string, p: string) =>
     problems.push({ file: spec.file, line, column, problem: p });
   let header: string[] | null = null;
+  // What a problem calls each column: its expected name, else its position. A header cell is never
+  // repeated, since a file without a header row has a row of data (a mentee's email) in its place.
+  let label: string[] = [];
   const index = new Map<string, number>();
+  const expected = new Set([...spec.columns, ...(spec.optionalColumns ?? [])]);
   let rows = 0;
   let lastReport = 0;
   let bytes = 0;
@@ -121,11 +125,19 @@ async function parseFile(
       for (const { line, fields, error } of batch.records) {
         if (!header) {
           header = fields.map((h) => h.trim().toLowerCase());
+          label = header.map((h, i) => (expected.has(h) ? h : `column ${i + 1}`));
+          if (!header.some((h) => expected.has(h))) {
+            problem(
+              line,
+              "-",
+              `no header row: the first line holds none of the expected column names (${spec.columns.join(", ")})`,
+            );
+            return rows;
+          }
           for (let i = 0; i < header.length; i++) {
             const bad = textProblem(header[i]!);
-            if (bad) problem(line, `column ${i + 1}`, `header ${bad}`);
-            else if (index.has(header[i]!))
-              problem(line, header[i] || `column ${i + 1}`, "appears twice in the header");
+            if (bad) problem(line, label[i]!, `header ${bad}`);
+            else if (index.has(header[i]!)) problem(line, label[i]!, "appears twice in the header");
             else index.set(header[i]!, i);
           }
           if (error) problem(line, "-", `header is not valid CSV: ${error}`);
@@ -145,7 +157,7 @@ async function parseFile(
         for (let i = 0; i < fields.length; i++) {
           const bad = textProblem(fields[i]!);
           if (bad) {
-            problem(line, header[i] || `column ${i + 1}`, bad);
+            problem(line, label[i]!, bad);
             refused ??= new Set();
             refused.add(header[i]!);
           }

@@ -29,6 +29,7 @@ describe.each(ENGINES)("IMPORT_DIR, the drop folder (%s)", (engine) => {
         ...loadConfig({}),
         ...baseConfig,
         IMPORT_DIR: dir,
+        IMPORT_SETTLE_SECONDS: 0,
         SLACK_BOT_TOKEN: w.emulator.token,
         SLACK_API_URL: w.emulator.url,
       },
