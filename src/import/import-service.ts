@@ -105,7 +105,7 @@ async function parseFile(
   problems: ImportProblem[],
   onRow: (line: number, row: DbRow) => void | Promise<void>,
   onProgress?: (p: ImportProgress) => void,
-): Promise<number> {
+): Promise<{ rows: number; readable: boolean }> {
   const path = join(dir, spec.file);
   const totalBytes = statSync(path).size;
   const problem = (line: number, column: string, p: string) =>
@@ -132,7 +132,7 @@ async function parseFile(
               "-",
               `no header row: the first line holds none of the expected column names (${spec.columns.join(", ")})`,
             );
-            return rows;
+            return { rows, readable: false };
           }
           for (let i = 0; i < header.length; i++) {
             const bad = textProblem(header[i]!);
@@ -142,7 +142,7 @@ async function parseFile(
           }
           if (error) problem(line, "-", `header is not valid CSV: ${error}`);
           for (const c of spec.columns) if (!index.has(c)) problem(line, c, "column is missing from the header");
-          if (problems.some((p) => p.file === spec.file)) return rows;
+          if (problems.some((p) => p.file === spec.file)) return { rows, readable: false };
           continue;
         }
         if (error) {
@@ -183,7 +183,7 @@ async function parseFile(
   }
   if (!header) problem(1, "-", "the file is empty: it needs at least the header row");
   onProgress?.({ file: spec.file, bytes: totalBytes, totalBytes, rows });
-  return rows;
+  return { rows, readable: header !== null };
 }
 
 const fileOf = (table: string) => FILES.find((f) => f.table === table)?.file ?? `${table}.csv`;
@@ -306,11 +306,12 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
 
   await inImportTransaction(db, async (s) => {
     const duplicated: StageTable[] = [];
+    let unreadable = false;
     for (const [i, spec] of specs.entries()) {
       const t = plan.tables[i]!;
       const names = t.columns.map((c) => c.name);
       const writer = await s.stage(t);
-      const rows = await parseFile(
+      const { rows, readable } = await parseFile(
         dir,
         spec,
         opts.zone,
@@ -323,9 +324,12 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
         opts.onProgress,
       );
       await writer.end();
+      unreadable ||= !readable;
       if (!(await indexStage(s, t))) duplicated.push(t);
       files.push({ file: spec.file, rows, added: 0, changed: 0, removed: 0, unchanged: 0 });
     }
+    // Without a file's header its rows are unknown: every reference to it would be reported as dangling.
+    if (unreadable) return false;
     progress("checking", 0, 1);
     await crossCheck(s, plan, duplicated, problems);
     if (problems.length > 0) return false;
