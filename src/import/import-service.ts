@@ -15,7 +15,9 @@ import {
   programsWithoutRecipients,
   recordImport,
   type StageTable,
+  scopeViolations,
   stagedPeopleLines,
+  stageScope,
 } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
@@ -66,6 +68,11 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** Only add and update: rows missing from a file stay. */
   merge?: boolean;
+  /**
+   * A program admin's import (spec §15): only rows of these programs are read, changed or removed;
+   * people.csv and any row of another program are refused. Left out: everything (a global admin, the CLI).
+   */
+  programs?: readonly string[];
   /** Who asked, for the history: `cli` (default), `folder`, or `slack:<user id>`. */
   source?: string;
   onProgress?: (p: ImportProgress) => void;
@@ -297,7 +304,19 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
     throw new ImportError(`${dir}: none of the expected files is there (${FILES.map((f) => f.file).join(", ")})`);
   }
   await assertZone(db, opts.zone);
-  const plan: ImportPlan = { tables: specs.map(stageTable), merge: !!opts.merge };
+  const plan: ImportPlan = { tables: specs.map(stageTable), merge: !!opts.merge, scoped: !!opts.programs };
+  if (opts.programs && specs.some((sp) => sp.table === "people")) {
+    const problem =
+      "only a global admin (ADMIN_EMAILS) can send it; a program admin sends the files of their own programs";
+    return {
+      ok: false,
+      dryRun: !!opts.dryRun,
+      merge: plan.merge,
+      files: specs.map((sp) => ({ file: sp.file, rows: 0, added: 0, changed: 0, removed: 0, unchanged: 0 })),
+      problems: [{ file: "people.csv", line: 0, column: "-", problem }],
+      warnings: [],
+    };
+  }
   const problems: ImportProblem[] = [];
   const warnings: ImportProblem[] = [];
   const files: FileResult[] = [];
@@ -307,6 +326,7 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
   await inImportTransaction(db, async (s) => {
     const duplicated: StageTable[] = [];
     let unreadable = false;
+    if (opts.programs) await stageScope(s, opts.programs);
     for (const [i, spec] of specs.entries()) {
       const t = plan.tables[i]!;
       const names = t.columns.map((c) => c.name);
@@ -331,10 +351,14 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
     // Without a file's header its rows are unknown: every reference to it would be reported as dangling.
     if (unreadable) return false;
     progress("checking", 0, 1);
+    if (opts.programs) {
+      for (const [i, t] of plan.tables.entries())
+        for (const v of await scopeViolations(s, t)) problems.push({ file: specs[i]!.file, ...v });
+    }
     await crossCheck(s, plan, duplicated, problems);
     if (problems.length > 0) return false;
     for (const [i, t] of plan.tables.entries()) {
-      const c = await compareStage(s, t);
+      const c = await compareStage(s, t, plan);
       const f = files[i]!;
       Object.assign(f, {
         added: f.rows - c.matched,

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants, createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdtemp, open, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, open } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { WebClient } from "@slack/web-api";
@@ -14,6 +13,7 @@ import { ZoneMismatchError } from "../db/zone-guard.js";
 import { safeErrorMessage } from "../errors.js";
 import { FILES, type ImportProblem } from "../import/csv-files.js";
 import { ImportError, importDirectory } from "../import/import-service.js";
+import { makeCopyFolder, removeCopyFolder } from "../import/temp-copies.js";
 import type { Logger } from "../logger.js";
 import { buildDropFolderFailure } from "../render/data-in.js";
 import type { Directory } from "../slack/directory.js";
@@ -194,7 +194,7 @@ export function createDropFolder(deps: DropFolderDeps) {
       if (quietFor < settleMs) return { outcome: "settling", retryInMs: settleMs - quietFor };
     }
 
-    const copy = await mkdtemp(join(tmpdir(), "mr-drop-"));
+    const copy = await makeCopyFolder();
     try {
       let hash: string;
       try {
@@ -210,7 +210,7 @@ export function createDropFolder(deps: DropFolderDeps) {
       if (await known(hash)) return { outcome: "unchanged" };
       return await importCopy(copy, hash);
     } finally {
-      await rm(copy, { recursive: true, force: true });
+      await removeCopyFolder(copy);
     }
   }
 
