@@ -82,8 +82,7 @@ export function createUploadService(deps: UploadDeps) {
     try {
       await downloadWithin(url, path, signal);
     } catch (err) {
-      if (signal.aborted)
-        throw new UploadProblem(`Slack did not send a file within ${Math.round(timeoutMs / 1000)} seconds`);
+      if (signal.aborted) throw new UploadProblem(`Slack did not send a file within ${timeoutMs / 1000} seconds`);
       throw err;
     }
   }
