@@ -10,7 +10,6 @@ import { buildManagerText, buildProgramText } from "../../src/render/text.js";
 
 const ASOF = Date.UTC(2026, 2, 2, 9);
 const period = { id: "2026-03-02", start: Date.UTC(2026, 2, 2), end: Date.UTC(2026, 2, 16) };
-const HOSTILE_NAME = "<!channel> Eng <https://evil.example|click> & <@U123>";
 
 function row(over: Partial<ReportRow> = {}): ReportRow {
   return {
