@@ -105,19 +105,26 @@ describe.each(ENGINES)("text fields refuse invisible characters (%s)", (engine) 
 describe.each(ENGINES)("a mentee's email in any cell or header never comes back (%s)", (engine) => {
   const w = sampleWorkspace(engine);
 
-  /** Every file, with the email at position `i` of its header (or of a row added to it). */
-  function variant(i: number, where: "header" | "cell"): Record<string, string> {
+  type Where = "header" | "header twice" | "no header" | "cell";
+  /**
+   * Every file with the email at position `i`: of its header, of its header and the next position
+   * (a header that names it twice), of its first row standing where the header belongs, or of a row added to it.
+   */
+  function variant(i: number, where: Where): Record<string, string> {
     const out: Record<string, string> = {};
     for (const spec of FILES) {
       const [head, ...rest] = sample(spec.file).trimEnd().split("\n");
       const cols = head!.split(",");
       if (i >= cols.length) continue;
-      if (where === "header") {
+      const row = rest[rest.length - 1]!.split(",");
+      row[i] = LEAK;
+      if (where === "header" || where === "header twice") {
         cols[i] = LEAK;
+        if (where === "header twice") cols[(i + 1) % cols.length] = LEAK;
         out[spec.file] = `${[cols.join(","), ...rest].join("\n")}\n`;
+      } else if (where === "no header") {
+        out[spec.file] = `${[row.join(","), ...rest].join("\n")}\n`;
       } else {
-        const row = rest[rest.length - 1]!.split(",");
-        row[i] = LEAK;
         // A short row too: a valid cell must not make the import go through and write it.
         out[spec.file] = `${[head, ...rest, row.join(","), "short"].join("\n")}\n`;
       }
@@ -143,7 +150,7 @@ describe.each(ENGINES)("a mentee's email in any cell or header never comes back 
     const width = Math.max(...FILES.map((f) => f.columns.length + (f.optionalColumns?.length ?? 0)));
     let scanned = 0;
     for (let i = 0; i < width; i++) {
-      for (const where of ["header", "cell"] as const) {
+      for (const where of ["header", "header twice", "no header", "cell"] as const) {
         const files = variant(i, where);
         const ids = Object.entries(files).map(([name, content]) => w.emulator.addFile({ name, content, user: grace }));
         const event = w.emulator.fileShareEvent(grace, ids);
@@ -154,14 +161,14 @@ describe.each(ENGINES)("a mentee's email in any cell or header never comes back 
         scanned += Object.keys(files).length;
       }
     }
-    expect(scanned).toBeGreaterThan(60);
+    expect(scanned).toBeGreaterThan(120);
     const { settings, ...tables } = await dump(w.t.db);
     expect({ ...tables, settings: settings!.filter((s) => !JSON.stringify(s).includes("import_dir.")) }).toEqual(
       before,
     );
 
     const answers = w.emulator.messages.filter((m) => m.channel === channel);
-    expect(answers.length).toBeGreaterThanOrEqual(2 * width);
+    expect(answers.length).toBeGreaterThanOrEqual(4 * width);
     const dms = w.emulator.messages.filter((m) => m.channel !== channel);
     expect(dms.length).toBeGreaterThan(0);
     const seen = [JSON.stringify(w.emulator.messages), JSON.stringify(w.emulator.uploads)];
