@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -127,5 +128,17 @@ describe("files sent in Slack: size, time and what stays on disk (§15)", () => 
     // A live process's copy (the parent of this one stands for another instance) stays.
     expect(statSync(mine).isDirectory()).toBe(true);
     rmSync(mine, { recursive: true });
+  });
+
+  it("a process that exits (a shutdown mid-import) leaves no copy behind", () => {
+    const module = new URL("../../dist/import/temp-copies.js", import.meta.url).href;
+    const out = execFileSync(process.execPath, [
+      "--input-type=module",
+      "-e",
+      `const m = await import(${JSON.stringify(module)}); const d = await m.makeCopyFolder(); (await import("node:fs")).writeFileSync(d + "/people.csv", "x"); console.log(d); process.exit(0);`,
+    ]).toString();
+    const dir = out.trim();
+    expect(dir).toContain("mr-copy-");
+    expect(existsSync(dir)).toBe(false);
   });
 });
