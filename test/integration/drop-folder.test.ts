@@ -170,3 +170,12 @@ describe.each(ENGINES)("IMPORT_DIR, the drop folder (%s)", (engine) => {
     });
   });
 });
+
+describe("IMPORT_SETTLE_SECONDS", () => {
+  it("defaults to 30 and refuses what is not a whole number of seconds, naming the variable", () => {
+    expect(loadConfig({}).IMPORT_SETTLE_SECONDS).toBe(30);
+    expect(loadConfig({ IMPORT_SETTLE_SECONDS: "0" }).IMPORT_SETTLE_SECONDS).toBe(0);
+    for (const bad of ["-1", "2.5", "soon", "86401"])
+      expect(() => loadConfig({ IMPORT_SETTLE_SECONDS: bad })).toThrow(/IMPORT_SETTLE_SECONDS.*whole number/);
+  });
+});
