@@ -5,6 +5,7 @@ import { createApp, importingFirst } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
 import { createLogger } from "../../src/logger.js";
+import { startDropFolderSchedule } from "../../src/services/drop-folder.js";
 import { ENGINES } from "../helpers/db.js";
 import { csvDir, dump, SAMPLE } from "../helpers/files.js";
 import { baseConfig, sampleWorkspace } from "../helpers/slack.js";
@@ -135,6 +136,20 @@ describe.each(ENGINES)("IMPORT_DIR, the drop folder (%s)", (engine) => {
     expect(w.emulator.messages).toHaveLength(0);
     const [imports] = await w.t.db("imports").where({ source: "folder" }).count({ n: "*" });
     expect(Number(imports!.n)).toBe(2);
+  });
+
+  it("checks again by itself once a changed file will have settled, not a schedule step later", async () => {
+    const dir = csvDir({ "people.csv": sample("people.csv").replace("Ada Lovelace", "Ada King") });
+    const app = appFor(dir, 1);
+    const schedule = startDropFolderSchedule(app.dropFolder, { schedule: "off", zone: "UTC", log });
+    try {
+      const deadline = Date.now() + 5000;
+      const ada = () => w.t.db("people").where({ email: "ada@acme.example" }).first();
+      while ((await ada())?.name !== "Ada King" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await ada()).toMatchObject({ name: "Ada King" });
+    } finally {
+      await schedule.stop();
+    }
   });
 
   it("refuses a symbolic link without reading it, and tells the admins which file", async () => {
