@@ -190,7 +190,8 @@ export function createDropFolder(deps: DropFolderDeps) {
     const key = present.map((p) => p.key).join("\n");
     if (seen?.key === key && (await known(seen.hash))) return { outcome: "unchanged" };
     if (seen?.key !== key) {
-      const quietFor = now() - Math.max(...present.map((p) => p.changedAt));
+      // Whole milliseconds, like the clock: a file changed within this millisecond has been left alone for 0 ms.
+      const quietFor = now() - Math.floor(Math.max(...present.map((p) => p.changedAt)));
       if (quietFor < settleMs) return { outcome: "settling", retryInMs: settleMs - quietFor };
     }
 
