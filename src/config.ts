@@ -84,6 +84,8 @@ const schema = z.object({
     .string()
     .default("*/15 * * * *")
     .refine((s) => s === "off" || cron.validate(s), "must be a cron expression (e.g. `*/15 * * * *`) or `off`"),
+  /** A drop-folder file is imported only once it has not changed for this long (spec §15). */
+  IMPORT_SETTLE_SECONDS: intIn(0, 86400, 30),
   /** Data imported longer ago than this makes the scheduled run warn the program admins first. */
   DATA_MAX_AGE_DAYS: intIn(1, 3650, 14),
   /** §17: `pilot` sends scheduled reports only to the listed managers and programs; the rest are skipped. */

@@ -4,7 +4,7 @@ import { periodOf } from "../domain/periods.js";
 import { changesSince, diffRows } from "../domain/reports.js";
 import { buildManagerBlocks, buildProgramBlocks } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
-import { buildDiffJson, buildManagerJson, buildProgramJson } from "../render/json.js";
+import { buildDiffJson, buildManagerJson, buildProgramJson, toJson } from "../render/json.js";
 import { buildDiffText, buildManagerText, buildProgramText } from "../render/text.js";
 import { type CliContext, parseAsOf, UsageError } from "./context.js";
 
@@ -35,8 +35,7 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
   }
   // What a DM of the period that contains as-of would carry, buttons and all (spec §6 `--format blocks`).
   const period = periodOf(asOf, app.settings.periods);
-  const blocksOut = (m: { text: string; blocks: unknown[] }) =>
-    io.out(JSON.stringify({ text: m.text, blocks: m.blocks }, null, 2) + "\n");
+  const blocksOut = (m: { text: string; blocks: unknown[] }) => io.out(toJson({ text: m.text, blocks: m.blocks }));
 
   if (opts.manager) {
     const report = await reports.managerReport(opts.manager, asOf);
@@ -58,14 +57,11 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
         return 0;
       }
       if (format === "json")
-        io.out(
-          JSON.stringify({ ...buildManagerJson(report, zone), changes: buildDiffJson(diff, since, zone) }, null, 2) +
-            "\n",
-        );
+        io.out(toJson({ ...buildManagerJson(report, zone), changes: buildDiffJson(diff, since, zone) }));
       else io.out(buildManagerText(report, zone) + buildDiffText(diff, since, zone));
       return 0;
     }
-    if (format === "json") io.out(JSON.stringify(buildManagerJson(report, zone), null, 2) + "\n");
+    if (format === "json") io.out(toJson(buildManagerJson(report, zone)));
     else if (format === "csv") io.out(buildCsv(report.groups));
     else if (format === "blocks") {
       // As delivery would build it: changes since the DM last delivered to this manager (the ledger
@@ -80,7 +76,7 @@ export async function runPreview(ctx: CliContext, opts: PreviewOptions): Promise
     } else io.out(buildManagerText(report, zone));
   } else {
     const summary = await reports.programSummary(opts.program!, asOf);
-    if (format === "json") io.out(JSON.stringify(buildProgramJson(summary, zone), null, 2) + "\n");
+    if (format === "json") io.out(toJson(buildProgramJson(summary, zone)));
     else if (format === "csv") io.out(buildCsv(summary.groups));
     else if (format === "blocks")
       blocksOut(

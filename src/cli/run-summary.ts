@@ -5,6 +5,7 @@ import type { Audience } from "../delivery/targets.js";
 import { formatDayTime } from "../domain/dates.js";
 import { parseNoticeRecipient } from "../domain/notice-key.js";
 import { formatPeriodRange } from "../domain/periods.js";
+import { escapeInvisible } from "../render/text.js";
 
 /** What a delivery run did, for the operator's terminal and logs. Names managers, never mentees. */
 export function buildRunSummaryText(s: RunSummary, zone: string): string {
@@ -26,7 +27,7 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     );
     if (s.plan?.length) {
       const who = (p: NonNullable<RunSummary["plan"]>[number]) =>
-        p.channel ? `${p.recipient} → ${p.channel}` : p.recipient;
+        escapeInvisible(p.channel ? `${p.recipient} → ${p.channel}` : p.recipient);
       const width = Math.max(...s.plan.map((p) => who(p).length));
       lines.push("  Recipients (problems as the directory last saw them; Slack is not asked):");
       for (const p of s.plan)
@@ -100,11 +101,12 @@ const REASONS: Record<string, string> = {
 export const outsidePilotText = (n: { dm: number; channel: number }) =>
   `Skipped, not in the pilot (not_in_pilot): ${n.dm} DM${n.dm === 1 ? "" : "s"} · ${n.channel} channel summar${n.channel === 1 ? "y" : "ies"}`;
 
+/** Recipients come from the data: a character only a direct database write could put there is written out. */
 function failedWhat(kind: string, recipient: string): string {
-  if (kind === "dm") return `DM to ${recipient}`;
-  if (kind === "channel") return `summary of program ${recipient}`;
+  if (kind === "dm") return `DM to ${escapeInvisible(recipient)}`;
+  if (kind === "channel") return `summary of program ${escapeInvisible(recipient)}`;
   const { programId, admin } = parseNoticeRecipient(recipient);
-  return `notice to ${admin} about program ${programId}`;
+  return `notice to ${escapeInvisible(admin)} about program ${escapeInvisible(programId)}`;
 }
 
 const reason = (code: string) => (REASONS[code] ? `${REASONS[code]} (${code})` : code);

@@ -228,6 +228,92 @@ export interface Reference {
 export interface ImportPlan {
   tables: readonly StageTable[];
   merge: boolean;
+  /**
+   * A program admin's import (spec §15): it reads and changes only the rows of the programs staged
+   * by `stageScope`; every other row stays as stored, whatever the files leave out.
+   */
+  scoped?: boolean;
+}
+
+const SCOPE = stageName("scope");
+const SCOPE_MATCHES = stageName("scope_matches");
+
+/**
+ * Whether stored row `alias` of `table` belongs to the import's programs. A meeting belongs to its
+ * match's program, as stored when the import began: a match the import removes keeps its meetings in scope.
+ */
+function inScope(table: string, alias: string): string {
+  if (table === "meetings") return `${alias}.match_id in (select match_id from ${SCOPE_MATCHES})`;
+  return `${alias}.program_id in (select program_id from ${SCOPE})`;
+}
+
+/** Rows of `table` the import may change or remove: all of them, or only its programs'. */
+const mine = (plan: ImportPlan, table: string, alias: string) => (plan.scoped ? inScope(table, alias) : "1 = 1");
+
+/** Stages the programs a scoped import may touch, and their matches as stored now. */
+export async function stageScope(s: ImportSession, programs: readonly string[]): Promise<void> {
+  const w = await s.stage({ table: "scope", key: ["program_id"], columns: [{ name: "program_id", type: "text" }] });
+  for (const p of programs) await w.write(0, [p]);
+  await w.end();
+  await (
+    await s.stage({ table: "scope_matches", key: ["match_id"], columns: [{ name: "match_id", type: "text" }] })
+  ).end();
+  await s.run(
+    `insert into ${SCOPE_MATCHES} (line, match_id) select 0, match_id from matches where ${inScope("matches", "matches")}`,
+  );
+}
+
+export interface ScopeViolation {
+  line: number;
+  column: string;
+  problem: string;
+}
+
+const OTHERS = "a program you do not administer";
+
+/**
+ * Staged rows a program admin may not send: a row of another program, a key that is another
+ * program's row, a change to a program's admins or channel. Each names the column, never the value.
+ */
+export async function scopeViolations(s: ImportSession, t: StageTable): Promise<ScopeViolation[]> {
+  const st = stageName(t.table);
+  const out: ScopeViolation[] = [];
+  const lines = async (where: string, column: string, problem: string) => {
+    const rows = await s.all<{ line: number }>(`select st.line from ${st} st where ${where} order by st.line`);
+    for (const r of rows) out.push({ line: r.line, column, problem });
+  };
+  if (t.table === "meetings") {
+    await lines(
+      `exists (select 1 from matches m where m.match_id = st.match_id and not ${inScope("matches", "m")})`,
+      "match_id",
+      `is a match of ${OTHERS}`,
+    );
+  } else {
+    await lines(`st.program_id is not null and not ${inScope(t.table, "st")}`, "program_id", `is ${OTHERS}`);
+  }
+  const what: Record<string, [string, string]> = {
+    match_requests: ["request_id", "match request"],
+    matches: ["match_id", "match"],
+    meetings: ["meeting_id", "meeting"],
+  };
+  const own = what[t.table];
+  if (own) {
+    await lines(
+      `exists (select 1 from ${t.table} d where d.${own[0]} = st.${own[0]} and not ${inScope(t.table, "d")})`,
+      own[0],
+      `is the id of a ${own[1]} of ${OTHERS}`,
+    );
+  }
+  if (t.table === "programs") {
+    for (const col of ["admin_emails", "admin_channel"]) {
+      await lines(
+        `${inScope("programs", "st")} and exists (select 1 from programs d where d.program_id = st.program_id and d.${col} is distinct from st.${col})`,
+        col,
+        "can be changed only by a global admin (ADMIN_EMAILS)",
+      );
+    }
+  }
+  return out;
 }
 
 const colExpr = (c: string, alias: string) => (c.startsWith("'") ? c : `${alias}.${c}`);
@@ -304,8 +390,12 @@ export async function danglingStored(
 ): Promise<Array<Record<string, string> & { n: number }>> {
   if (plan.merge || present(plan, ref.from) || !present(plan, ref.to)) return [];
   const group = ref.groupBy.map((c) => `r.${c}`).join(", ");
+  // A scoped snapshot leaves other programs' rows where they are: pointing at one of them is fine.
+  const kept = plan.scoped
+    ? ` and not exists (select 1 from ${ref.to} d where ${ref.toCols.map((c, i) => `d.${c} = ${colExpr(ref.cols[i]!, "r")}`).join(" and ")} and not ${inScope(ref.to, "d")})`
+    : "";
   return s.all(
-    `select ${group}, count(*) as n from ${ref.from} r where ${notNull(ref)} and not ${matchOn(ref, stageName(ref.to))}
+    `select ${group}, count(*) as n from ${ref.from} r where ${notNull(ref)} and not ${matchOn(ref, stageName(ref.to))}${kept}
      group by ${group} order by ${group}`,
   );
 }
@@ -367,14 +457,16 @@ export interface TableChanges {
   stored: number;
 }
 
-/** How the staged rows compare with the stored ones: same key, same key but different, and all stored. */
-export async function compareStage(s: ImportSession, t: StageTable): Promise<TableChanges> {
+/** How the staged rows compare with the stored ones: same key, same key but different, and all stored (of the import's programs). */
+export async function compareStage(s: ImportSession, t: StageTable, plan: ImportPlan): Promise<TableChanges> {
   const on = t.key.map((k) => `d.${k} = st.${k}`).join(" and ");
   const [row] = await s.all<{ matched: number; changed: number | null }>(
     `select count(*) as matched, sum(case when ${differs(t, "d", "st")} then 1 else 0 end) as changed
      from ${stageName(t.table)} st join ${t.table} d on ${on}`,
   );
-  const [total] = await s.all<{ n: number }>(`select count(*) as n from ${t.table}`);
+  const [total] = await s.all<{ n: number }>(
+    `select count(*) as n from ${t.table} where ${mine(plan, t.table, t.table)}`,
+  );
   return { matched: Number(row?.matched ?? 0), changed: Number(row?.changed ?? 0), stored: Number(total?.n ?? 0) };
 }
 
@@ -389,26 +481,30 @@ export async function applyStage(
   changes: ReadonlyArray<{ added: number; changed: number; removed: number }>,
   zone: string,
 ): Promise<void> {
+  const sameKey = (t: StageTable, a: string, b: string) => t.key.map((k) => `${a}.${k} = ${b}.${k}`).join(" and ");
+  // Removals first, the referring tables before the ones they refer to.
+  for (const [i, t] of [...plan.tables.entries()].reverse()) {
+    if (plan.merge || changes[i]!.removed === 0) continue;
+    await s.run(
+      `delete from ${t.table} where not exists (select 1 from ${stageName(t.table)} st where ${sameKey(t, "st", t.table)})
+       and ${mine(plan, t.table, t.table)}`,
+    );
+  }
   for (const [i, t] of plan.tables.entries()) {
     const c = changes[i]!;
     const stage = stageName(t.table);
-    const sameKey = (a: string, b: string) => t.key.map((k) => `${a}.${k} = ${b}.${k}`).join(" and ");
     const cols = t.columns.map((col) => col.name);
-    if (!plan.merge && c.removed > 0)
-      await s.run(
-        `delete from ${t.table} where not exists (select 1 from ${stage} st where ${sameKey("st", t.table)})`,
-      );
     if (c.changed > 0) {
       const sets = cols.filter((col) => !t.key.includes(col)).map((col) => `${col} = st.${col}`);
       await s.run(
         `update ${t.table} set ${sets.join(", ")} from ${stage} st
-         where ${sameKey("st", t.table)} and (${differs(t, t.table, "st")})`,
+         where ${sameKey(t, "st", t.table)} and (${differs(t, t.table, "st")})`,
       );
     }
     if (c.added > 0) {
       await s.run(
         `insert into ${t.table} (${cols.join(", ")}) select ${cols.map((col) => `st.${col}`).join(", ")} from ${stage} st
-         where not exists (select 1 from ${t.table} d where ${sameKey("d", "st")})`,
+         where not exists (select 1 from ${t.table} d where ${sameKey(t, "d", "st")})`,
       );
     }
   }

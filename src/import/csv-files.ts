@@ -28,20 +28,36 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TRUE = new Set(["true", "yes", "1"]);
 const FALSE = new Set(["false", "no", "0"]);
 /**
- * Control characters (C0 but line breaks, DEL, C1), the bidirectional overrides (a name that reads
- * differently from what it is) and U+FFFD, which stands for bytes that were not UTF-8.
+ * Control characters (C0 but line breaks, DEL, C1), Unicode format characters (category Cf: the
+ * bidirectional marks and overrides, zero-width spaces and joiners, a BOM in mid-text; a name can
+ * read differently from what it is, or two names look the same), the line and paragraph separators,
+ * and U+FFFD, which stands for bytes that were not UTF-8.
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
-const BAD_TEXT = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFD]/;
+const BAD_TEXT = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029\uFFFD\p{Cf}]/gu;
+const ZWJ = "\u200D";
+const EMOJI_BEFORE = /\p{Extended_Pictographic}[\uFE0F\u{1F3FB}-\u{1F3FF}]?$/u;
+const EMOJI_AFTER = /^\p{Extended_Pictographic}/u;
+
+/** A zero-width joiner that glues two emoji into one (a family, a profession) is how the emoji is written. */
+export const joinsEmoji = (s: string, at: number) =>
+  EMOJI_BEFORE.test(s.slice(Math.max(0, at - 4), at)) && EMOJI_AFTER.test(s.slice(at + 1, at + 3));
 
 /** Why a field's text is refused, or null; never the text itself. */
 export function textProblem(value: string): string | null {
-  const m = BAD_TEXT.exec(value);
-  if (!m) return null;
-  if (m[0] === "\uFFFD") return "is not valid UTF-8 text (save the file as UTF-8)";
-  const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
-  if (m[0] >= "\u202A") return `holds a bidirectional override (U+${code})`;
-  return `holds a control character (U+${code})`;
+  BAD_TEXT.lastIndex = 0;
+  for (let m = BAD_TEXT.exec(value); m; m = BAD_TEXT.exec(value)) {
+    const c = m[0];
+    if (c === ZWJ && joinsEmoji(value, m.index)) continue;
+    if (c === "\uFFFD") return "is not valid UTF-8 text (save the file as UTF-8)";
+    const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    if ((c >= "\u202A" && c <= "\u202E") || (c >= "\u2066" && c <= "\u2069"))
+      return `holds a bidirectional override (${code})`;
+    if (c === "\u2028" || c === "\u2029") return `holds a line or paragraph separator (${code})`;
+    if (c.codePointAt(0)! > 0x9f) return `holds an invisible format character (${code})`;
+    return `holds a control character (${code})`;
+  }
+  return null;
 }
 
 /** Text columns stored as varchar(255); admin_emails is the one unbounded text column. */

@@ -15,7 +15,9 @@ import {
   programsWithoutRecipients,
   recordImport,
   type StageTable,
+  scopeViolations,
   stagedPeopleLines,
+  stageScope,
 } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { assertZone } from "../db/zone-guard.js";
@@ -66,6 +68,11 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** Only add and update: rows missing from a file stay. */
   merge?: boolean;
+  /**
+   * A program admin's import (spec §15): only rows of these programs are read, changed or removed;
+   * people.csv and any row of another program are refused. Left out: everything (a global admin, the CLI).
+   */
+  programs?: readonly string[];
   /** Who asked, for the history: `cli` (default), `folder`, or `slack:<user id>`. */
   source?: string;
   onProgress?: (p: ImportProgress) => void;
@@ -107,13 +114,17 @@ async function parseFile(
   problems: ImportProblem[],
   onRow: (line: number, row: DbRow) => void | Promise<void>,
   onProgress?: (p: ImportProgress) => void,
-): Promise<number> {
+): Promise<{ rows: number; readable: boolean }> {
   const path = join(dir, spec.file);
   const totalBytes = statSync(path).size;
   const problem = (line: number, column: string, p: string) =>
     problems.push({ file: spec.file, line, column, problem: p });
   let header: string[] | null = null;
+  // What a problem calls each column: its expected name, else its position. A header cell is never
+  // repeated, since a file without a header row has a row of data (a mentee's email) in its place.
+  let label: string[] = [];
   const index = new Map<string, number>();
+  const expected = new Set([...spec.columns, ...(spec.optionalColumns ?? [])]);
   let rows = 0;
   let lastReport = 0;
   let bytes = 0;
@@ -123,16 +134,24 @@ async function parseFile(
       for (const { line, fields, error } of batch.records) {
         if (!header) {
           header = fields.map((h) => h.trim().toLowerCase());
+          label = header.map((h, i) => (expected.has(h) ? h : `column ${i + 1}`));
+          if (!header.some((h) => expected.has(h))) {
+            problem(
+              line,
+              "-",
+              `no header row: the first line holds none of the expected column names (${spec.columns.join(", ")})`,
+            );
+            return { rows, readable: false };
+          }
           for (let i = 0; i < header.length; i++) {
             const bad = textProblem(header[i]!);
-            if (bad) problem(line, `column ${i + 1}`, `header ${bad}`);
-            else if (index.has(header[i]!))
-              problem(line, header[i] || `column ${i + 1}`, "appears twice in the header");
+            if (bad) problem(line, label[i]!, `header ${bad}`);
+            else if (index.has(header[i]!)) problem(line, label[i]!, "appears twice in the header");
             else index.set(header[i]!, i);
           }
           if (error) problem(line, "-", `header is not valid CSV: ${error}`);
           for (const c of spec.columns) if (!index.has(c)) problem(line, c, "column is missing from the header");
-          if (problems.some((p) => p.file === spec.file)) return rows;
+          if (problems.some((p) => p.file === spec.file)) return { rows, readable: false };
           continue;
         }
         if (error) {
@@ -147,7 +166,7 @@ async function parseFile(
         for (let i = 0; i < fields.length; i++) {
           const bad = textProblem(fields[i]!);
           if (bad) {
-            problem(line, header[i] || `column ${i + 1}`, bad);
+            problem(line, label[i]!, bad);
             refused ??= new Set();
             refused.add(header[i]!);
           }
@@ -173,7 +192,7 @@ async function parseFile(
   }
   if (!header) problem(1, "-", "the file is empty: it needs at least the header row");
   onProgress?.({ file: spec.file, bytes: totalBytes, totalBytes, rows });
-  return rows;
+  return { rows, readable: header !== null };
 }
 
 const fileOf = (table: string) => FILES.find((f) => f.table === table)?.file ?? `${table}.csv`;
@@ -288,7 +307,19 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
     throw new ImportError(`${dir}: none of the expected files is there (${FILES.map((f) => f.file).join(", ")})`);
   }
   await assertZone(db, opts.zone);
-  const plan: ImportPlan = { tables: specs.map(stageTable), merge: !!opts.merge };
+  const plan: ImportPlan = { tables: specs.map(stageTable), merge: !!opts.merge, scoped: !!opts.programs };
+  if (opts.programs && specs.some((sp) => sp.table === "people")) {
+    const problem =
+      "only a global admin (ADMIN_EMAILS) can send it; a program admin sends the files of their own programs";
+    return {
+      ok: false,
+      dryRun: !!opts.dryRun,
+      merge: plan.merge,
+      files: specs.map((sp) => ({ file: sp.file, rows: 0, added: 0, changed: 0, removed: 0, unchanged: 0 })),
+      problems: [{ file: "people.csv", line: 0, column: "-", problem }],
+      warnings: [],
+    };
+  }
   const problems: ImportProblem[] = [];
   const warnings: ImportProblem[] = [];
   const files: FileResult[] = [];
@@ -297,11 +328,13 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
 
   await inImportTransaction(db, async (s) => {
     const duplicated: StageTable[] = [];
+    let unreadable = false;
+    if (opts.programs) await stageScope(s, opts.programs);
     for (const [i, spec] of specs.entries()) {
       const t = plan.tables[i]!;
       const names = t.columns.map((c) => c.name);
       const writer = await s.stage(t);
-      const rows = await parseFile(
+      const { rows, readable } = await parseFile(
         dir,
         spec,
         opts.zone,
@@ -314,14 +347,21 @@ async function importOnce(db: Db, dir: string, opts: ImportOptions): Promise<Imp
         opts.onProgress,
       );
       await writer.end();
+      unreadable ||= !readable;
       if (!(await indexStage(s, t))) duplicated.push(t);
       files.push({ file: spec.file, rows, added: 0, changed: 0, removed: 0, unchanged: 0 });
     }
+    // Without a file's header its rows are unknown: every reference to it would be reported as dangling.
+    if (unreadable) return false;
     progress("checking", 0, 1);
+    if (opts.programs) {
+      for (const [i, t] of plan.tables.entries())
+        for (const v of await scopeViolations(s, t)) problems.push({ file: specs[i]!.file, ...v });
+    }
     await crossCheck(s, plan, duplicated, problems);
     if (problems.length > 0) return false;
     for (const [i, t] of plan.tables.entries()) {
-      const c = await compareStage(s, t);
+      const c = await compareStage(s, t, plan);
       const f = files[i]!;
       Object.assign(f, {
         added: f.rows - c.matched,

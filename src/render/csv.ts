@@ -1,4 +1,5 @@
 import type { StatusGroup } from "../domain/reports.js";
+import { escapeInvisible } from "./text.js";
 
 export const CSV_HEADER = [
   "Matching Status",
@@ -14,8 +15,10 @@ export const CSV_HEADER = [
 ];
 
 function cell(v: string | number): string {
+  // Invisible characters written out as the text preview does (§15); line breaks are CSV's to quote.
+  const text = typeof v === "string" ? escapeInvisible(v, { keepLineBreaks: true }) : v;
   // A spreadsheet runs a text cell that starts like a formula (spec §14); a quote makes it text again.
-  const s = typeof v === "string" && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
+  const s = typeof text === "string" && /^[=+\-@\t\r]/.test(text) ? `'${text}` : String(text);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -53,3 +53,17 @@ export function buildDiffJson(d: ReportDiff, since: number, zone: string) {
     changed: d.changed.map((c) => ({ before: withStatus(c.before), after: withStatus(c.after) })),
   };
 }
+
+/**
+ * Characters JSON.stringify leaves raw (DEL, C1, format characters, the line and paragraph
+ * separators), written as `\uXXXX` escapes: the value is the same, the terminal sees none of them.
+ */
+const RAW_INVISIBLE = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
+const u = (n: number) => `\\u${n.toString(16).padStart(4, "0")}`;
+
+/** Pretty JSON for the terminal, one trailing line break. */
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2).replace(RAW_INVISIBLE, (c: string) =>
+    c.length === 1 ? u(c.charCodeAt(0)) : u(c.charCodeAt(0)) + u(c.charCodeAt(1)),
+  )}\n`;
+}

@@ -3,16 +3,25 @@ import { formatDayTime } from "../domain/dates.js";
 import { dataAsOfLabel } from "../domain/freshness.js";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
+import { joinsEmoji } from "../import/csv-files.js";
 import { dateColumn, rowDate } from "./row-dates.js";
 
-// Every control character (line breaks too: a cell is one line of a table) and the bidirectional
-// overrides, shown as `\xNN` / `\u{NNNN}` so a name can't drive the reader's terminal.
-const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
-const visible = (s: string) =>
-  s.replace(CONTROL, (c) => {
-    const n = c.charCodeAt(0);
+// Control characters (line breaks too: a cell is one line of a table), format characters (bidi marks
+// and overrides, zero-width spaces, a BOM) and the line and paragraph separators: data that only a
+// direct database write could hold is shown as `\xNN` / `\u{NNNN}`, so a name can't drive the
+// reader's terminal or read as something it is not. A joiner inside an emoji is how the emoji is written.
+const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+/** `s` with every invisible character written out; `keepLineBreaks` for a format that can hold them (CSV). */
+export function escapeInvisible(s: string, opts: { keepLineBreaks?: boolean } = {}): string {
+  return s.replace(INVISIBLE, (c: string, at: number) => {
+    if (opts.keepLineBreaks && (c === "\n" || c === "\r")) return c;
+    if (c === "\u200d" && joinsEmoji(s, at)) return c;
+    const n = c.codePointAt(0)!;
     return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
   });
+}
+const visible = (s: string) => escapeInvisible(s);
 
 const COLUMNS = [
   "Program",

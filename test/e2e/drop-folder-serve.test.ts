@@ -28,6 +28,7 @@ describe("serve with IMPORT_DIR", () => {
       SLACK_API_URL: emulator.url,
       IMPORT_DIR: dir,
       IMPORT_SCHEDULE: "* * * * * *",
+      IMPORT_SETTLE_SECONDS: "0",
     });
   });
   afterAll(async () => {

@@ -29,6 +29,8 @@ describe("serve in Socket Mode (SLACK_APP_TOKEN set)", () => {
       SLACK_API_URL: emulator.url,
       SLACK_APP_TOKEN: emulator.appToken,
       SLACK_SIGNING_SECRET: "",
+      // people.csv is a global admin's to send (§15).
+      ADMIN_EMAILS: "grace@acme.example",
     });
     await connected;
   });

@@ -123,7 +123,8 @@ describe("CSV output is safe to open in a spreadsheet (issue 9 row 2, spec §14)
     expect(line).toContain(`'+1+cmd|' /C calc'!A0`);
     expect(line).toContain("'@SUM(1+1)");
     expect(line).toContain("'-2+3");
-    expect(line).toContain("'\tTabbed");
+    // A tab is written out (§15), so it no longer starts the cell.
+    expect(line).toContain("\\x09Tabbed");
     expect(line).toContain(`"'\rCR"`);
     expect(line.endsWith(",3,0")).toBe(true);
     expect(line.split(",").some((c) => /^[=+\-@\t\r]/.test(c))).toBe(false);
