@@ -24,13 +24,18 @@ export class Pacer {
   }
 
   async take(channel: string): Promise<void> {
-    const t = this.now();
-    const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
-    this.next = slot + this.interval;
-    this.perChannel.set(channel, slot + 1000);
-    if (this.perChannel.size > 10_000)
-      for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
-    if (slot > t) await sleep(slot - t);
+    for (;;) {
+      const t = this.now();
+      const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
+      this.next = slot + this.interval;
+      this.perChannel.set(channel, slot + 1000);
+      if (this.perChannel.size > 10_000)
+        for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
+      if (slot > t) await sleep(slot - t);
+      // A 429 that came back while this sender slept holds it too: it takes a new slot after the pause,
+      // so the senders held resume one interval apart instead of all at once.
+      if (this.pausedUntil <= this.now()) return;
+    }
   }
 
   pause(ms: number): void {
