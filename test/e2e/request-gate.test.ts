@@ -333,3 +333,37 @@ describe("Socket Mode with a refused SLACK_APP_TOKEN (issue 15 row 4)", () => {
     }
   }, 40_000);
 });
+
+describe("SIGTERM over HTTP while a slash command's directory lookup and a delivery hang (spec §15)", () => {
+  it("serve is gone within 10 s", async () => {
+    const t = await freshDb("sqlite");
+    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
+    const emulator = await emulatorFor(t.db, { channels: [] });
+    try {
+      const serve = await startServe({
+        DATABASE_URL: t.url,
+        SLACK_BOT_TOKEN: emulator.token,
+        SLACK_API_URL: emulator.url,
+        // Every minute: the period's first tick has passed, so a catch-up delivery starts at once.
+        REPORT_SCHEDULE: "* * * * *",
+      });
+      emulator.setResponseDelay(120_000);
+      const r = await postCommand(serve.url, {
+        user_id: emulator.userIdOf("dana@acme.example")!,
+        text: "",
+        response_url: emulator.responseUrl("hang"),
+      });
+      expect(r.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1500));
+      const started = performance.now();
+      const code = await serve.stop();
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(code).toBe(0);
+      expect(() => process.kill(serve.child.pid!, 0)).toThrow();
+    } finally {
+      emulator.setResponseDelay(0);
+      await emulator.stop();
+      await t.drop();
+    }
+  }, 30_000);
+});
