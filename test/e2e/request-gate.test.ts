@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/knex.js";
 import type { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { ACTIONS } from "../../src/render/blocks.js";
@@ -278,9 +278,8 @@ describe("on SQLite an ack never waits for an import (issue 15 row 21)", () => {
       SLACK_API_URL: emulator.url,
     });
     // An import in another process (or on another connection) holds the write lock for its whole transaction.
-    const importer = new Database(t.url);
-    importer.pragma("busy_timeout = 1000");
-    importer.exec("begin immediate");
+    const importer = createDb(t.url);
+    await importer.raw("begin immediate");
     try {
       const r = await postCommand(serve.url, {
         user_id: emulator.userIdOf("dana@acme.example")!,
@@ -290,8 +289,8 @@ describe("on SQLite an ack never waits for an import (issue 15 row 21)", () => {
       expect(r.status).toBe(200);
       expect(r.ms).toBeLessThan(3000);
     } finally {
-      importer.exec("rollback");
-      importer.close();
+      await importer.raw("rollback");
+      await importer.destroy();
       await serve.stop();
       await emulator.stop();
       await t.drop();
@@ -321,7 +320,7 @@ describe("Socket Mode with a refused SLACK_APP_TOKEN (issue 15 row 4)", () => {
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
       const timer = setTimeout(() => child.kill("SIGKILL"), 35_000);
-      const [code] = (await new Promise((r) => child.on("exit", (...a) => r(a)))) as [number | null];
+      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
       clearTimeout(timer);
       expect(code).toBe(2);
       expect(performance.now() - started).toBeLessThan(30_000);
