@@ -366,3 +366,61 @@ describe("SIGTERM over HTTP while a slash command's directory lookup and a deliv
     }
   }, 30_000);
 });
+
+describe("the same gate in Socket Mode (issue 15 row 1)", () => {
+  it("a click naming another team, a response_url elsewhere and a retried event are acked and dropped", async () => {
+    const t = await freshDb("sqlite");
+    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
+    const emulator = await emulatorFor(t.db, { channels: [] });
+    const catcher = createServer((req, res) => {
+      req.resume();
+      res.end("ok");
+    });
+    let caught = 0;
+    catcher.on("request", () => caught++);
+    await new Promise<void>((r) => catcher.listen(0, "127.0.0.1", () => r()));
+    const serve = await startServe({
+      DATABASE_URL: t.url,
+      SLACK_BOT_TOKEN: emulator.token,
+      SLACK_API_URL: emulator.url,
+      SLACK_APP_TOKEN: emulator.appToken,
+      SLACK_SIGNING_SECRET: "",
+      LOG_LEVEL: "info",
+    });
+    try {
+      const user = emulator.userIdOf("dana@acme.example")!;
+      const click = (extra: Record<string, unknown>) => ({
+        ...emulator.blockActionsPayload({
+          user,
+          actionId: ACTIONS.csv,
+          message: { channel: `D${user.slice(1)}`, ts: "1.1" },
+        }),
+        ...extra,
+      });
+      const port = (catcher.address() as AddressInfo).port;
+      await emulator.sendEnvelope("interactive", click({ team: undefined, user: { id: user, team_id: "T0STRANGER" } }));
+      await emulator.sendEnvelope("interactive", click({ response_url: `http://127.0.0.1:${port}/steal` }));
+      const home = {
+        type: "event_callback",
+        team_id: "T0EMULATED",
+        api_app_id: "A0EMULATED",
+        event: { type: "app_home_opened", user, channel: "D0", tab: "home", event_ts: "1.2" },
+        event_id: "Ev0SOCKETRETRY",
+        event_time: 1,
+      };
+      await emulator.sendEnvelope("events_api", home);
+      await emulator.sendEnvelope("events_api", home);
+      await settle();
+      expect(emulator.uploads).toHaveLength(0);
+      expect(caught).toBe(0);
+      expect(emulator.views).toHaveLength(1);
+      expect(serve.output()).toMatch(/"audit":"refused","reason":"team"/);
+      expect(serve.output()).toMatch(/"audit":"refused","reason":"response_url"/);
+    } finally {
+      await serve.stop();
+      catcher.close();
+      await emulator.stop();
+      await t.drop();
+    }
+  }, 30_000);
+});
