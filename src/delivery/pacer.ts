@@ -8,6 +8,8 @@ import { sleep } from "../slack/retry.js";
 export class Pacer {
   private next = 0;
   private pausedUntil = 0;
+  /** 429s seen so far: a sender knows whether one came back while it slept. */
+  private pauses = 0;
   private readonly perChannel = new Map<string, number>();
   private interval: number;
 
@@ -25,6 +27,7 @@ export class Pacer {
 
   async take(channel: string): Promise<void> {
     for (;;) {
+      const pauses = this.pauses;
       const t = this.now();
       const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
       this.next = slot + this.interval;
@@ -34,11 +37,12 @@ export class Pacer {
       if (slot > t) await sleep(slot - t);
       // A 429 that came back while this sender slept holds it too: it takes a new slot after the pause,
       // so the senders held resume one interval apart instead of all at once.
-      if (this.pausedUntil <= this.now()) return;
+      if (this.pauses === pauses || this.pausedUntil <= slot) return;
     }
   }
 
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+    this.pauses++;
   }
 }
