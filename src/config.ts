@@ -69,6 +69,8 @@ const schema = z.object({
     .string()
     .refine((s) => /^[A-Za-z0-9.:[\]-]+$/.test(s), "must be an address or host name such as 127.0.0.1 or 0.0.0.0")
     .optional(),
+  /** Set: /metrics asks for `Authorization: Bearer METRICS_TOKEN`; unset: it answers loopback clients only (§15). */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters (a random secret)").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Our pace for chat.postMessage across the workspace; Slack allows "several hundred a minute". */
   DELIVERY_RATE_PER_MINUTE: intIn(1, 100000, 300),

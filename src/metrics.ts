@@ -35,7 +35,7 @@ function createMetrics() {
   });
   const refused = new Counter({
     name: "mentorship_requests_refused_total",
-    help: "Requests refused before any work, by reason (signature, stale, replay, team, response_url).",
+    help: "Requests refused before any work, by reason (signature, stale, replay, team, response_url, too_large).",
     labelNames: ["reason"] as const,
     registers,
   });

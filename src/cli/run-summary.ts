@@ -76,6 +76,10 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     );
   else if (s.interrupted)
     lines.push(`  Stopped for shutdown. ${s.left} left; the next start or another instance finishes them.`);
+  else if (s.rateLimited !== undefined)
+    lines.push(
+      `  Stopped: Slack asked to wait ${Math.ceil(s.rateLimited / 1000)} s (rate limited), longer than a run waits. ${s.left} left; the next tick or \`send\` finishes them.`,
+    );
   else if (s.unreachable)
     lines.push(`  Stopped: Slack is out of reach. ${s.left} left; the next tick or \`send\` finishes them.`);
   else if (s.left) lines.push(`  ${s.left} left for a later run (held by another instance or retried out).`);

@@ -1,5 +1,6 @@
 import { createApp, importingFirst } from "../app.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
+import { isPg } from "../db/knex.js";
 import { rememberSignature } from "../db/seen-requests-repo.js";
 import { startScheduler } from "../delivery/scheduler.js";
 import { createHealthCheck } from "../health.js";
@@ -31,7 +32,9 @@ export async function runServe(ctx: CliContext): Promise<number> {
     uploads,
     slack,
     health,
-    rememberRequest: (signature, forgetAfter, now) => rememberSignature(db, signature, forgetAfter, now),
+    // Several instances share PostgreSQL, so replays and retried events are remembered there. SQLite
+    // serves one instance: its memory is enough, and an ack never waits on an import's write lock (§15).
+    rememberRequest: isPg(db) ? (key, forgetAfter, now) => rememberSignature(db, key, forgetAfter, now) : undefined,
   });
   metrics.watch({
     // The period being delivered now, read when Prometheus scrapes.

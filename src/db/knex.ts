@@ -1,5 +1,5 @@
 import "./tables.js";
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
@@ -64,6 +64,23 @@ function makeFolders(dir: string): void {
   mkdirSync(dir, { mode: 0o700 });
 }
 
+/**
+ * A file an earlier release (or a copy) left readable by others is made the owner's alone at start,
+ * with its -wal and -shm companions, and says so (§15).
+ */
+function tightenSqliteFiles(filename: string, log: Logger | undefined): void {
+  for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) {
+    if (!existsSync(file)) continue;
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o077) === 0) continue;
+    chmodSync(file, 0o600);
+    log?.warn(
+      { file, was: `0${mode.toString(8)}`, now: "0600" },
+      "the SQLite file was readable by others: now readable by its owner only",
+    );
+  }
+}
+
 export function createDb(databaseUrl: string, log?: Logger): Db {
   if (engineOf(databaseUrl) === "pg") {
     return knexFactory({ client: "pg", connection: databaseUrl, pool: { min: 0, max: 10 }, log: knexLog(log) });
@@ -75,6 +92,7 @@ export function createDb(databaseUrl: string, log?: Logger): Db {
     try {
       makeFolders(dirname(filename));
       closeSync(openSync(filename, "a", 0o600));
+      tightenSqliteFiles(filename, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const reason =
@@ -165,8 +183,31 @@ async function loadMigrations(): Promise<Knex.MigrationSource<string>> {
   return mod.migrationSource;
 }
 
+/** Any fixed number: the PostgreSQL advisory lock instances take around their migration. */
+const MIGRATION_LOCK_KEY = 7_303_372_001;
+
+/**
+ * Brings the schema up to date. On PostgreSQL instances started together queue on an advisory lock
+ * held for the whole migration: Knex's own lock makes the second fail at once (or both race to create
+ * its tables), where it should wait and then find nothing left to do.
+ */
 export async function migrate(db: Db): Promise<void> {
-  await db.migrate.latest({ migrationSource: await loadMigrations() });
+  const migrationSource = await loadMigrations();
+  if (!isPg(db)) {
+    await db.migrate.latest({ migrationSource });
+    return;
+  }
+  const conn = (await db.client.acquireConnection()) as pg.Client;
+  try {
+    await conn.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    try {
+      await db.migrate.latest({ migrationSource });
+    } finally {
+      await conn.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
 }
 
 // Keeps every multi-row statement under PostgreSQL's 65,535 bound variables, and under SQLite's

@@ -8,6 +8,8 @@ import { sleep } from "../slack/retry.js";
 export class Pacer {
   private next = 0;
   private pausedUntil = 0;
+  /** 429s seen so far: a sender knows whether one came back while it slept. */
+  private pauses = 0;
   private readonly perChannel = new Map<string, number>();
   private interval: number;
 
@@ -24,16 +26,23 @@ export class Pacer {
   }
 
   async take(channel: string): Promise<void> {
-    const t = this.now();
-    const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
-    this.next = slot + this.interval;
-    this.perChannel.set(channel, slot + 1000);
-    if (this.perChannel.size > 10_000)
-      for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
-    if (slot > t) await sleep(slot - t);
+    for (;;) {
+      const pauses = this.pauses;
+      const t = this.now();
+      const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
+      this.next = slot + this.interval;
+      this.perChannel.set(channel, slot + 1000);
+      if (this.perChannel.size > 10_000)
+        for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
+      if (slot > t) await sleep(slot - t);
+      // A 429 that came back while this sender slept holds it too: it takes a new slot after the pause,
+      // so the senders held resume one interval apart instead of all at once.
+      if (this.pauses === pauses || this.pausedUntil <= slot) return;
+    }
   }
 
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+    this.pauses++;
   }
 }

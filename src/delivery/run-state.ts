@@ -31,6 +31,8 @@ export interface RunSummary {
   /** The run stopped early because the process is shutting down. */
   interrupted: boolean;
   fatal: string | null;
+  /** The run stopped on a 429 whose Retry-After (ms) was past its bounds (§15): the rows wait for a later run. */
+  rateLimited?: number;
   /** Open rows of earlier periods this run closed: their period ended before Slack could take them. */
   expired?: ExpiredRow[];
   /** A dry run: who would get what (managers and programs only, never a mentee), and what stands in the way. */
@@ -89,7 +91,7 @@ export interface RunContext {
   audience: Audience;
 }
 
-export type StopReason = "unreachable" | "fatal" | "shutdown";
+export type StopReason = "unreachable" | "fatal" | "shutdown" | "ratelimited";
 
 /** What one run of one period knows and has done so far; every part of the run reads and writes it here. */
 export interface RunState {

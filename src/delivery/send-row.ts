@@ -6,6 +6,10 @@ import { sleep } from "../slack/retry.js";
 import { type RunContext, type RunState, targetKey } from "./run-state.js";
 
 const MAX_TRIES = 5;
+/** A single Retry-After longer than this stops the run: the rows wait for a later tick, not a held process. */
+export const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
+/** 429s waited out for one row, in total, before the run gives way. */
+const MAX_RATE_LIMITED_PER_ROW_MS = 15 * 60_000;
 /** This many transient failures in a row, with no success between, means Slack is out of reach. */
 const UNREACHABLE_AFTER = 8;
 
@@ -28,6 +32,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
   }
   let state = row.state;
   let message = t.message;
+  let rateLimitedMs = 0;
   for (let tries = 0; tries < MAX_TRIES && !run.stop; ) {
     let release: (() => void) | null = null;
     try {
@@ -72,10 +77,21 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
     } catch (err) {
       const o = classify(err);
       if (o.kind === "ratelimited") {
-        // A 429 means Slack did nothing: the row is plainly pending again, at no cost of a try.
+        // A 429 means Slack did nothing: the row is plainly pending again, at no cost of a try. Every
+        // sender is held at once (before any await). The wait is bounded: by the period's end (a run of
+        // the live period), by one long Retry-After, or by many short ones.
         pacer.pause(o.retryAfterMs);
+        rateLimitedMs += o.retryAfterMs;
+        const at = now();
+        const pastPeriod = at < run.period.end && at + o.retryAfterMs >= run.period.end;
+        if (pastPeriod || o.retryAfterMs > MAX_RATE_LIMIT_WAIT_MS || rateLimitedMs > MAX_RATE_LIMITED_PER_ROW_MS) {
+          run.stop = "ratelimited";
+          run.summary.rateLimited = o.retryAfterMs;
+          log.warn({ kind: t.kind, retryAfterMs: o.retryAfterMs }, "rate limited past the run's bounds; stopping");
+        }
         await ledger.markPending(fence, "ratelimited", now());
         state = "pending";
+        if (run.stop) break;
         continue;
       }
       if (o.kind === "fatal") {

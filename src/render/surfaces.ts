@@ -39,12 +39,31 @@ export function buildHelp(
       `• \`${COMMAND} post PROGRAM\` — post that summary to the program's channel now (program admins)`,
     );
   }
-  const list = (ps: Array<{ id: string; name: string }>) =>
-    ps.map((p) => `\`${esc(p.id)}\` (${esc(p.name)})`).join(", ");
-  if (ids.programs.length) lines.push(`Programs: ${list(ids.programs)}.`);
-  if (ids.administered.length) lines.push(`Summaries you may ask for or post: ${list(ids.administered)}.`);
-  lines.push("Mentees are never named. The same report arrives by DM every other week and is on the app's Home tab.");
-  return msg(lines.join("\n"));
+  const sections = [lines.join("\n")];
+  if (ids.programs.length) sections.push(idList("Programs", ids.programs));
+  if (ids.administered.length) sections.push(idList("Summaries you may ask for or post", ids.administered));
+  sections.push(
+    "Mentees are never named. The same report arrives by DM every other week and is on the app's Home tab.",
+  );
+  return { text: sections.join("\n"), blocks: sections.map(section) };
+}
+
+/** Help lists this many program ids at most, so 400 programs still make one answer Slack accepts. */
+export const HELP_IDS = 50;
+
+/** `Label: a (A), b (B), and N more.`: at most HELP_IDS ids, and always within one section's limit. */
+function idList(label: string, ps: Array<{ id: string; name: string }>): string {
+  const shown: string[] = [];
+  // Room kept for the label and the "and N more" tail.
+  let room = LIMITS.sectionText - label.length - 40;
+  for (const p of ps.slice(0, HELP_IDS)) {
+    const entry = `\`${esc(p.id.replace(/`/g, "'").slice(0, 80))}\` (${esc(p.name.slice(0, 80))})`;
+    if (entry.length + 2 > room) break;
+    shown.push(entry);
+    room -= entry.length + 2;
+  }
+  const more = ps.length - shown.length;
+  return `${label}: ${shown.join(", ")}${more ? `${shown.length ? "," : ""} and ${more} more` : ""}.`;
 }
 
 export const notInRoster = (): Message =>

@@ -1,7 +1,8 @@
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import bolt from "@slack/bolt";
-import type { WebClient } from "@slack/web-api";
+import { WebClient } from "@slack/web-api";
 import { type Config, ConfigError, settingsOf } from "../config.js";
 import { redactEmails, safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
@@ -11,7 +12,17 @@ import type { SurfaceService } from "../services/surface-service.js";
 import type { UploadService } from "../services/upload-service.js";
 import { refusePlaceholders, SlackSetupError } from "./client.js";
 import { registerListeners } from "./listeners/index.js";
-import { auditRefusal, createRequestGuard } from "./request-guard.js";
+import {
+  auditRefusal,
+  createRequestGuard,
+  firstDelivery,
+  judgePayload,
+  partiesOf,
+  type Remember,
+  rememberInProcess,
+  type SlackPayload,
+  servedTeams,
+} from "./request-guard.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
 
 const { App, HTTPReceiver, HTTPModuleFunctions, LogLevel } = bolt;
@@ -20,10 +31,26 @@ type BoltLogger = bolt.Logger;
 export const METRICS_PATH = "/metrics";
 /** How long stopping may take before we stop waiting for Slack (SIGTERM must end within 10 s). */
 const STOP_TIMEOUT_MS = 3000;
+/** Socket Mode's first connection: a Slack that neither accepts nor refuses it stops serve by then (§15). */
+const SOCKET_START_TIMEOUT_MS = 25_000;
+
+/**
+ * A silent or slow client never holds a connection for long (§15): its headers within 10 s, the whole
+ * request within 30 s, checked every second (Node's default is every 30 s); an idle keep-alive
+ * connection is let go after 5 s.
+ */
+export const SERVER_TIMEOUTS = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
 
 /** The workspace and bot the token belongs to, from auth.test. */
 export interface SlackIdentity {
   teamId: string;
+  /** The Enterprise Grid organisation of the token's workspace, if it belongs to one. */
+  enterpriseId?: string;
   botUserId?: string;
   botId?: string;
 }
@@ -45,7 +72,7 @@ export async function checkSlackToken(
         { slackApiUrl: config.SLACK_API_URL },
         "SLACK_API_URL points at the bundled Slack emulator, not Slack: nothing reaches real people",
       );
-    return { teamId: r.team_id, botUserId: r.user_id, botId: r.bot_id };
+    return { teamId: r.team_id, enterpriseId: r.enterprise_id || undefined, botUserId: r.user_id, botId: r.bot_id };
   } catch (err) {
     if (!(err instanceof SlackCallError)) throw err;
     const o = err.outcome;
@@ -56,6 +83,34 @@ export async function checkSlackToken(
       );
     throw new SlackSetupError(
       `Slack did not answer auth.test at ${config.SLACK_API_URL} (${reason}); serve stops instead of running without Slack. Check the network or SLACK_API_URL, then start again.`,
+    );
+  }
+}
+
+/**
+ * Socket Mode: the app-level token is tried before connecting, since Bolt's Socket Mode client keeps
+ * retrying a refused one forever while /healthz says 503 and systemd sees a running process.
+ */
+async function checkAppToken(config: Pick<Config, "SLACK_APP_TOKEN" | "SLACK_API_URL">, log: Logger): Promise<void> {
+  const client = new WebClient(config.SLACK_APP_TOKEN, {
+    slackApiUrl: config.SLACK_API_URL,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
+    logger: boltLogger(log),
+  });
+  try {
+    await readWithRetry("apps.connections.open", () => client.apps.connections.open(), log, { tries: 3, baseMs: 500 });
+  } catch (err) {
+    if (!(err instanceof SlackCallError)) throw err;
+    const o = err.outcome;
+    const reason = "reason" in o ? o.reason : "ratelimited";
+    if (o.kind === "fatal" || o.kind === "permanent")
+      throw new SlackSetupError(
+        `Slack refused SLACK_APP_TOKEN (apps.connections.open: ${reason}). Copy the app-level token (xapp-…, scope connections:write) from the app's "Basic Information" page, or unset SLACK_APP_TOKEN to serve over HTTP.`,
+      );
+    throw new SlackSetupError(
+      `Slack did not answer apps.connections.open at ${config.SLACK_API_URL} (${reason}); serve stops instead of running without Socket Mode.`,
     );
   }
 }
@@ -73,8 +128,8 @@ export interface SlackAppDeps {
   uploads?: UploadService;
   slack: WebClient;
   health: () => Promise<Health>;
-  /** Replay memory shared by the instances on one database (spec §14); this process's own without it. */
-  rememberRequest?: (signature: string, forgetAfter: number, now: number) => Promise<boolean>;
+  /** Replay and event memory shared by the instances on one database (spec §14, §15); this process's own without it. */
+  rememberRequest?: Remember;
 }
 
 export interface RunningSlackApp {
@@ -84,9 +139,22 @@ export interface RunningSlackApp {
   stop(): Promise<void>;
 }
 
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+/**
+ * /metrics shows who uses the app and how much (§15): with METRICS_TOKEN it needs that bearer token,
+ * without it only this machine may ask.
+ */
+export function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
+  if (!token) return LOOPBACK.has(req.socket.remoteAddress ?? "");
+  const given = Buffer.from(req.headers.authorization ?? "");
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
 /** /healthz and /metrics, for Bolt's HTTP server or our own loopback one in Socket Mode. */
-function opsHandler(health: () => Promise<Health>, log: Logger) {
-  return (path: string, res: ServerResponse): boolean => {
+function opsHandler(health: () => Promise<Health>, log: Logger, metricsToken: string | undefined) {
+  return (path: string, req: IncomingMessage, res: ServerResponse): boolean => {
     if (path === HEALTH_PATH) {
       health()
         .then((h) => {
@@ -101,6 +169,10 @@ function opsHandler(health: () => Promise<Health>, log: Logger) {
       return true;
     }
     if (path === METRICS_PATH) {
+      if (!metricsAllowed(req, metricsToken)) {
+        res.writeHead(metricsToken ? 401 : 403).end();
+        return true;
+      }
       metrics
         .text()
         .then(({ contentType, body }) => {
@@ -174,7 +246,9 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
   }
   refusePlaceholders(config);
   const identity = await checkSlackToken(slack, config, log);
-  const ops = opsHandler(deps.health, log);
+  const ops = opsHandler(deps.health, log, config.METRICS_TOKEN);
+  const isServedTeam = servedTeams(identity);
+  const remember = deps.rememberRequest ?? rememberInProcess();
   const common = {
     token: config.SLACK_BOT_TOKEN,
     // We already asked auth.test; Bolt's own check would fail later as an unhandled rejection.
@@ -196,9 +270,9 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       // The Socket Mode client asks apps.connections.open for its URL at SLACK_API_URL too.
       installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } },
     });
-    opsServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+    opsServer = createServer(SERVER_TIMEOUTS, (req: IncomingMessage, res: ServerResponse) => {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
-      if (req.method !== "GET" || !ops(path, res)) res.writeHead(404).end();
+      if (req.method !== "GET" || !ops(path, req, res)) res.writeHead(404).end();
     });
     const server = opsServer;
     const host = config.HTTP_HOST ?? "127.0.0.1";
@@ -217,39 +291,71 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       customRoutes: [HEALTH_PATH, METRICS_PATH].map((path) => ({
         path,
         method: ["GET"],
-        handler: (_req: IncomingMessage, res: ServerResponse) => void ops(path, res),
+        handler: (req: IncomingMessage, res: ServerResponse) => void ops(path, req, res),
       })),
     });
     receiver.requestListener = createRequestGuard({
       signingSecret,
-      teamId: identity.teamId,
-      remember: deps.rememberRequest,
-    }).wrap(receiver.requestListener, log, (req) =>
-      HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit),
-    );
+      isServedTeam,
+      slackApiUrl: config.SLACK_API_URL,
+      remember,
+    }).wrap(receiver.requestListener, log, (req, limit) => HTTPModuleFunctions.bufferIncomingMessage(req, limit));
     app = new App({ ...common, receiver });
   }
 
-  // Socket Mode has no signature to check, but a request from another workspace is refused all the same.
-  app.use(async (args) => {
-    const body = args.body as { team_id?: string; team?: { id?: string }; user_id?: string; command?: string };
-    const team = body.team_id ?? body.team?.id;
-    if (team !== undefined && team !== identity.teamId) {
-      auditRefusal(log, "team", { teamId: team, userId: body.user_id, command: body.command });
-      if ("ack" in args && typeof args.ack === "function") await args.ack();
-      return;
-    }
-    await args.next();
-  });
+  // Socket Mode has no signature to check, but what a request says passes the same gate as over HTTP
+  // (where the request guard has already applied it, before Bolt).
+  if (socketMode)
+    app.use(async (args) => {
+      const body = args.body as SlackPayload;
+      const refusal = judgePayload(body, { isServedTeam, slackApiUrl: config.SLACK_API_URL });
+      const ack = async () => {
+        if ("ack" in args && typeof args.ack === "function") await args.ack();
+      };
+      if (refusal) {
+        auditRefusal(log, refusal, partiesOf(body));
+        return ack();
+      }
+      if (!(await firstDelivery(remember, body, Date.now()))) {
+        log.info({ audit: "event_retry" }, "event already handled");
+        return ack();
+      }
+      await args.next();
+    });
   app.error(async (err) => {
     log.error({ err: safeErrorMessage(err) }, "slack app error");
   });
-  registerListeners(app, { surfaces, log, uploads, slackApiUrl: config.SLACK_API_URL });
+  registerListeners(app, { surfaces, log, uploads });
 
-  if (socketMode) await app.start();
-  else {
+  if (socketMode) {
+    let timer: NodeJS.Timeout | undefined;
+    const tooLong = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SlackSetupError(
+              `Socket Mode did not connect within ${SOCKET_START_TIMEOUT_MS / 1000} s at ${config.SLACK_API_URL}; serve stops instead of running unreachable.`,
+            ),
+          ),
+        SOCKET_START_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([checkAppToken(config, log).then(() => app.start()), tooLong]);
+    } catch (err) {
+      await withTimeout(
+        app.stop().catch(() => {}),
+        STOP_TIMEOUT_MS,
+      );
+      opsServer?.closeAllConnections();
+      opsServer?.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  } else {
     const server = (await app
-      .start(config.HTTP_HOST ? { port: config.PORT, host: config.HTTP_HOST } : config.PORT)
+      .start(config.HTTP_HOST ? { port: config.PORT, host: config.HTTP_HOST } : config.PORT, SERVER_TIMEOUTS)
       .catch((err: unknown) => {
         throw listenFailure(err, config, config.HTTP_HOST);
       })) as Server;

@@ -5,6 +5,8 @@ const T0 = Date.UTC(2025, 0, 1);
 const DAY = 86_400_000;
 const instant = fc.integer({ min: 0, max: 700 }).map((d) => T0 + d * DAY);
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null, freq: 2 });
+/** Which enrollment a match or request belongs to (by index); null: a mentor who is not enrolled there. */
+const enrolledPick = fc.option(fc.nat(), { nil: null, freq: 6 });
 
 export const programArb = (id: string): fc.Arbitrary<Program> =>
   fc.record({
@@ -32,6 +34,7 @@ export const reportInputArb: fc.Arbitrary<ReportInput> = fc
     ),
     matches: fc.array(
       fc.record({
+        enrolled: enrolledPick,
         programId: fc.constantFrom("a", "b", "c"),
         mentor: fc.integer({ min: 0, max: 7 }),
         matchedAt: instant,
@@ -43,6 +46,7 @@ export const reportInputArb: fc.Arbitrary<ReportInput> = fc
     ),
     requests: fc.array(
       fc.record({
+        enrolled: enrolledPick,
         programId: fc.constantFrom("a", "b", "c"),
         mentor: fc.integer({ min: 0, max: 7 }),
         requestedAt: instant,
@@ -53,6 +57,14 @@ export const reportInputArb: fc.Arbitrary<ReportInput> = fc
       }),
       { maxLength: 20 },
     ),
+  })
+  .map(({ programs, enrollments, matches, requests }) => {
+    // Most matches and requests belong to an enrolled mentor (else they never show); a few to nobody's.
+    const owner = <T extends { enrolled: number | null; programId: string; mentor: number }>(x: T) => {
+      const e = x.enrolled === null || enrollments.length === 0 ? null : enrollments[x.enrolled % enrollments.length]!;
+      return e ? { ...x, programId: e.programId, mentor: e.mentor } : x;
+    };
+    return { programs, enrollments, matches: matches.map(owner), requests: requests.map(owner) };
   })
   .map(({ programs, enrollments, matches, requests }) => ({
     programs: [...programs],
@@ -75,7 +87,18 @@ export const reportInputArb: fc.Arbitrary<ReportInput> = fc
         completedMeetings: m.done,
       }),
     ),
-    requests: requests.map((r, i): MentorRequest => ({ id: `r${i}`, ...r, mentorEmail: `mentor${r.mentor}@x.io` })),
+    requests: requests.map(
+      (r, i): MentorRequest => ({
+        id: `r${i}`,
+        programId: r.programId,
+        mentorEmail: `mentor${r.mentor}@x.io`,
+        requestedAt: r.requestedAt,
+        mentorApprovedAt: r.mentorApprovedAt,
+        menteeApprovedAt: r.menteeApprovedAt,
+        adminApprovedAt: r.adminApprovedAt,
+        closedAt: r.closedAt,
+      }),
+    ),
   }));
 
 export const asOfArb = instant.chain((d) => fc.integer({ min: 0, max: DAY - 1 }).map((ms) => d + ms));

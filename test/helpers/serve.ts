@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { BIN, WORKDIR } from "./cli.js";
 
@@ -103,7 +103,8 @@ export async function postEvent(url: string, event: Record<string, unknown>): Pr
     team_id: "T0EMULATED",
     api_app_id: "A0APP",
     type: "event_callback",
-    event_id: `Ev${Date.now()}`,
+    // Unique per event: serve handles an event_id once (a retry), so two events must not share one.
+    event_id: `Ev${randomUUID().replace(/-/g, "").slice(0, 12)}`,
     event_time: Math.floor(Date.now() / 1000),
     event,
   });

@@ -11,7 +11,7 @@ import { handleFileShare } from "./uploads.js";
 
 export function registerListeners(
   app: App,
-  deps: { surfaces: SurfaceService; log: Logger; slackApiUrl: string; uploads?: UploadService },
+  deps: { surfaces: SurfaceService; log: Logger; uploads?: UploadService },
 ): void {
   app.command(COMMAND, handleReportCommand(deps));
   app.event("app_home_opened", handleAppHomeOpened(deps));
