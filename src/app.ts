@@ -3,10 +3,12 @@ import { type Config, settingsOf } from "./config.js";
 import type { Db } from "./db/knex.js";
 import { createLedgerStore } from "./db/ledger-repo.js";
 import { createDeliveryService, type DeliveryService, planPeriod } from "./delivery/delivery-service.js";
+import { Pacer } from "./delivery/pacer.js";
 import type { Millis } from "./domain/types.js";
 import { safeErrorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { createDropFolder, type DropFolder } from "./services/drop-folder.js";
+import { createNudgeService } from "./services/nudge-service.js";
 import { createReportService } from "./services/report-service.js";
 import { createSurfaceService } from "./services/surface-service.js";
 import { createUploadService } from "./services/upload-service.js";
@@ -47,8 +49,11 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
   const directory = once(() =>
     createDirectory({ db, slack: slack(), log, now: over.now, retryBaseMs: over.retryBaseMs }),
   );
+  // One pace for everything this process posts: the DMs of a run and the managers' nudges (§18).
+  const pacer = once(() => new Pacer(config.DELIVERY_RATE_PER_MINUTE, over.now));
   const delivery = once(() =>
     createDeliveryService({
+      pacer: pacer(),
       db,
       ledger,
       slack: slack(),
@@ -65,6 +70,19 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
   const surfaces = once(() => createSurfaceService({ db, reports, slack: slack(), log, config, now: over.now }));
   const uploads = once(() =>
     createUploadService({ db, slack: slack(), log, config, emailOf: (user) => surfaces().emailOf(user) }),
+  );
+  const nudges = once(() =>
+    createNudgeService({
+      db,
+      reports,
+      slack: slack(),
+      directory: directory(),
+      pacer: pacer(),
+      log,
+      config,
+      now: over.now,
+      emailOf: (user) => surfaces().emailOf(user),
+    }),
   );
   const dropFolder = once(() => createDropFolder({ db, config, slack, directory, log }));
   return {
@@ -88,6 +106,9 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     },
     get uploads() {
       return uploads();
+    },
+    get nudges() {
+      return nudges();
     },
     /** IMPORT_DIR, imported when its files change (serve). */
     get dropFolder() {

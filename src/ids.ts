@@ -26,3 +26,12 @@ export const BOT_EVENTS = ["app_home_opened", "message.im"] as const;
 
 /** The metadata event every post of a delivery carries, by which a later run recognises it in Slack. */
 export const METADATA_EVENT = "mentorship_report";
+
+/**
+ * A Nudge button's action id is this prefix and the item's place in the message (`nudge_0`, …): ids are
+ * unique within a message, and the listener answers every id that matches NUDGE_ACTION_PATTERN (§18).
+ */
+export const NUDGE_ACTION_PREFIX = "nudge_";
+export const NUDGE_ACTION_PATTERN = /^nudge_\d+$/;
+/** The nudged mentor's buttons: "No more nudges", and back on. */
+export const NUDGE_SETTINGS = { off: "mentor_nudges_off", on: "mentor_nudges_on" } as const;

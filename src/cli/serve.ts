@@ -30,6 +30,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     log,
     surfaces,
     uploads,
+    nudges: services.nudges,
     slack,
     health,
     // Several instances share PostgreSQL, so replays and retried events are remembered there. SQLite

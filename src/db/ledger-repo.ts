@@ -29,8 +29,8 @@ export interface DeliveryRow {
 /** A claimed row is changed only by the claim that holds it: a run whose lease ran out changes nothing. */
 export type Fence = { id: number; claim: string };
 
-/** `stale` is there only in a period that had such warnings. */
-export type KindCounts = Record<Exclude<DeliveryKind, "stale">, number> & { stale?: number };
+/** `stale` and `nudge` are there only in a period that had such rows. */
+export type KindCounts = Record<Exclude<DeliveryKind, "stale" | "nudge">, number> & { stale?: number; nudge?: number };
 /** The skip reason of a recipient outside a pilot (§17). */
 export const NOT_IN_PILOT = "not_in_pilot";
 
@@ -237,12 +237,14 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async hasRows(periodId) {
-      return !!(await db("deliveries").where("period_id", periodId).first("id"));
+      // A nudge clicked before the period's run is no sign that the run began.
+      return !!(await db("deliveries").where("period_id", periodId).whereNot("kind", "nudge").first("id"));
     },
 
     async earliestPeriod() {
       const [started, done] = await Promise.all([
-        db("deliveries").min({ first: "period_id" }).first(),
+        // A manager's nudge is no delivery: it does not give the database a history (§17).
+        db("deliveries").whereNot("kind", "nudge").min({ first: "period_id" }).first(),
         db("delivery_periods").min({ first: "period_id" }).first(),
       ]);
       const ids = [started?.first, done?.first].filter((id): id is string => typeof id === "string");
@@ -419,13 +421,17 @@ export function createLedgerStore(db: Db): LedgerStore {
     },
 
     async tally(periodId) {
+      // Nudges (§18) are the managers' clicks, not the run's deliveries: they neither hold a period open
+      // nor count in its summary.
       const counts = db("deliveries")
         .where("period_id", periodId)
+        .whereNot("kind", "nudge")
         .select("state", "kind")
         .count({ n: "*" })
         .groupBy("state", "kind");
       const failed = db("deliveries")
         .where({ period_id: periodId, state: "failed" })
+        .whereNot("kind", "nudge")
         .select("kind", "recipient", "error")
         .orderBy(["kind", "recipient"]);
       const skipped = db("deliveries")

@@ -75,7 +75,7 @@ export interface SlackUserRecord {
 export interface DeliveryRecord {
   id: number;
   period_id: string;
-  kind: "dm" | "channel" | "notice" | "stale";
+  kind: "dm" | "channel" | "notice" | "stale" | "nudge";
   recipient: string;
   state: "pending" | "sending" | "delivered" | "failed" | "skipped";
   attempts: number;
@@ -89,6 +89,13 @@ export interface DeliveryRecord {
   due_at: number | null;
   /** The as-of the delivered report was built at (§10: the next DM says what changed since). */
   as_of: number | null;
+  /** A nudge (§18): the email of the manager who asked for it. */
+  requested_by?: string | null;
+}
+
+export interface NudgeOptoutRecord {
+  email: string;
+  updated_at: number;
 }
 
 export interface ReportControlRecord {
@@ -122,5 +129,6 @@ declare module "knex/types/tables.js" {
     delivery_periods: DeliveryPeriodRecord;
     report_controls: ReportControlRecord;
     seen_requests: SeenRequestRecord;
+    nudge_optouts: NudgeOptoutRecord;
   }
 }

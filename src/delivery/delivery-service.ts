@@ -75,6 +75,8 @@ export interface DeliveryDeps {
   concurrency?: number;
   /** First backoff after a transient error; doubles each try. */
   retryBaseMs?: number;
+  /** The workspace's pacer, when other senders (nudges, §18) share it. */
+  pacer?: Pacer;
 }
 
 /**
@@ -133,7 +135,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     now,
     instanceId: deps.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`,
     leaseMs: config.DELIVERY_LEASE_SECONDS * 1000,
-    pacer: new Pacer(config.DELIVERY_RATE_PER_MINUTE, now),
+    pacer: deps.pacer ?? new Pacer(config.DELIVERY_RATE_PER_MINUTE, now),
     reconcile: createReconciler({ slack: deps.slack, log, retryBaseMs }),
     retryBaseMs,
     concurrency: deps.concurrency ?? 4,

@@ -6,16 +6,33 @@ import type { Millis, ReportRow } from "./types.js";
 export const ATTENTION_REASONS = ["request_waiting", "unmatched", "match_ending", "no_meetings"] as const;
 export type AttentionReason = (typeof ATTENTION_REASONS)[number];
 
+/** Who a nudge about an item goes to (§18). */
+export type NudgeTarget = "mentor" | "admins";
+
+export interface NudgeState {
+  to: NudgeTarget;
+  /** When this period's nudge about the item went out (ISO); absent: not yet. */
+  sentAt?: string;
+  /** The manager who asked for it. */
+  sentBy?: string;
+  /** The mentor turned nudges off: the button says so instead of nudging. */
+  off?: boolean;
+}
+
 export interface AttentionItem {
   reason: AttentionReason;
   mentorName: string;
   mentorEmail: string;
   program: string;
+  /** The program's id: with reason, mentor and status it names the item a nudge is about. */
+  programId: string;
   status: Status;
   /** Whole days since the state began: floor((T − start) / 24 h). */
   days?: number;
   /** MM-DD-YYYY in the report zone (a match's end). */
   date?: string;
+  /** Every item names someone who can move it (§18); the service adds whether it was nudged. */
+  nudge: NudgeState;
 }
 
 export interface AttentionSettings {
@@ -50,8 +67,10 @@ export function attentionItems(rows: readonly ReportRow[], asOf: Millis, s: Atte
       mentorName: r.mentorName,
       mentorEmail: r.mentorEmail,
       program: r.program,
+      programId: r.programId,
       status: r.status,
       ...extra,
+      nudge: { to: nudgeTarget(reason, r.status) },
     });
 
   for (const r of rows) {
@@ -86,7 +105,50 @@ const WAITING_FOR: Partial<Record<Status, string>> = {
   "Match Request-Waiting Admin Approval": "admin approval",
 };
 
+/**
+ * Who can move an item (§18): the mentor answers a request waiting for them and books meetings; the
+ * program's admins approve, match, and chase a mentee on the mentor's behalf.
+ */
+export function nudgeTarget(reason: AttentionReason, status: Status): NudgeTarget {
+  if (reason === "request_waiting")
+    return status === "Match Request-Waiting Mentor Approval" || status === "Match Request-Waiting 2 Approvals"
+      ? "mentor"
+      : "admins";
+  return reason === "unmatched" ? "admins" : "mentor";
+}
+
+/**
+ * The item's name in the ledger and on its Nudge button: the same item in the next report has the same
+ * key, so a nudge goes once per (item, period). Two requests of one mentor waiting at the same step in
+ * one program are one item: the nudge would read the same.
+ */
+export const attentionKey = (a: Pick<AttentionItem, "reason" | "programId" | "mentorEmail" | "status">) =>
+  `${a.reason}|${a.programId}|${a.mentorEmail.toLowerCase()}|${STATUS_CODES[a.status] ?? ""}`;
+
+const STATUS_CODES: Partial<Record<Status, string>> = {
+  "Match Request-Waiting Mentee Approval": "mentee",
+  "Match Request-Waiting Mentor Approval": "mentor",
+  "Match Request-Waiting 2 Approvals": "both",
+  "Match Request-Waiting Admin Approval": "admin",
+};
+
 const days = (n: number) => `${n} day${n === 1 ? "" : "s"}`;
+
+/** Who moves the item, in words, after its reason ("nudge the admins"). */
+export function whoActsText(a: AttentionItem): string {
+  switch (a.reason) {
+    case "request_waiting":
+      if (a.status === "Match Request-Waiting Admin Approval") return "nudge the admins";
+      if (a.status === "Match Request-Waiting Mentee Approval") return "the admins can follow up with the mentee";
+      return "nudge the mentor to answer";
+    case "unmatched":
+      return "the program admins match mentors";
+    case "match_ending":
+      return "the mentor can plan what comes next";
+    case "no_meetings":
+      return "nudge the mentor to book one";
+  }
+}
 
 /** The reason in words, as a manager reads it ("waiting 14 days for mentor approval"). */
 export function attentionReasonText(a: AttentionItem): string {

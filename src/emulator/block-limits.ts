@@ -46,6 +46,26 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
       else if (plainOnly && t.type !== "plain_text") errors.push(`must be plain_text ${at(`${p}/type`)}`);
       else if (s.length === 0) errors.push(`must be more than 0 characters ${at(`${p}/text`)}`);
       else if (s.length > max) errors.push(`must be less than ${max + 1} characters ${at(`${p}/text`)}`);
+      if (t.verbatim !== undefined && (t.type !== "mrkdwn" || typeof t.verbatim !== "boolean"))
+        errors.push(`verbatim is a boolean of mrkdwn text ${at(`${p}/verbatim`)}`);
+    };
+    /** A button, in an actions block or as a section's accessory. */
+    const button = (e: Json, p: (x: string) => string, textAt: string) => {
+      textObject(e.text, 75, textAt, true);
+      const id = text(e.action_id);
+      if (!id || id.length > 255) errors.push(`action_id must be 1 to 255 characters ${p("/action_id")}`);
+      if (e.value !== undefined && (text(e.value) ?? "x".repeat(2001)).length > 2000)
+        errors.push(`must be less than 2001 characters ${p("/value")}`);
+      if (e.url !== undefined && (text(e.url) ?? "x".repeat(3001)).length > 3000)
+        errors.push(`must be less than 3001 characters ${p("/url")}`);
+      if (e.style !== undefined && e.style !== "primary" && e.style !== "danger")
+        errors.push(`style must be primary or danger ${p("/style")}`);
+      if (e.accessibility_label !== undefined) {
+        const label = text(e.accessibility_label);
+        if (!label || label.length > 75)
+          errors.push(`accessibility_label must be 1 to 75 characters ${p("/accessibility_label")}`);
+      }
+      return id;
     };
     if (b.block_id !== undefined && (text(b.block_id) ?? "x".repeat(256)).length > 255)
       errors.push(`invalid block_id ${at("/block_id")}`);
@@ -60,6 +80,10 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
           const fields = list(b.fields);
           if (!fields || fields.length > 10) errors.push(`must be less than 11 items ${at("/fields")}`);
           else for (const [j, f] of fields.entries()) textObject(f, 2000, `/fields/${j}`);
+        }
+        if (b.accessory !== undefined) {
+          const acc = obj(b.accessory);
+          if (acc.type === "button") button(acc, (x) => at(`/accessory${x}`), "/accessory/text");
         }
         break;
       }
@@ -128,17 +152,10 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
           const e = obj(raw);
           const p = (x: string) => at(`/elements/${j}${x}`);
           if (e.type !== "button") return;
-          textObject(e.text, 75, `/elements/${j}/text`, true);
-          const id = text(e.action_id);
-          if (!id || id.length > 255) errors.push(`action_id must be 1 to 255 characters ${p("/action_id")}`);
-          else if (ids.has(id)) errors.push(`action_id must be unique in the block ${p("/action_id")}`);
+          const id = button(e, p, `/elements/${j}/text`);
+          if (!id || id.length > 255) return;
+          if (ids.has(id)) errors.push(`action_id must be unique in the block ${p("/action_id")}`);
           else ids.add(id);
-          if (e.value !== undefined && (text(e.value) ?? "x".repeat(2001)).length > 2000)
-            errors.push(`must be less than 2001 characters ${p("/value")}`);
-          if (e.url !== undefined && (text(e.url) ?? "x".repeat(3001)).length > 3000)
-            errors.push(`must be less than 3001 characters ${p("/url")}`);
-          if (e.style !== undefined && e.style !== "primary" && e.style !== "danger")
-            errors.push(`style must be primary or danger ${p("/style")}`);
         });
         break;
       }

@@ -1,4 +1,10 @@
-import { ATTENTION_REASONS, type AttentionItem, attentionReasonText } from "../domain/attention.js";
+import {
+  ATTENTION_REASONS,
+  type AttentionItem,
+  attentionKey,
+  attentionReasonText,
+  whoActsText,
+} from "../domain/attention.js";
 import type { ControlState } from "../domain/controls.js";
 import { formatDate } from "../domain/dates.js";
 import { dataAsOfLabel } from "../domain/freshness.js";
@@ -6,6 +12,7 @@ import { formatPeriodRange, type Period } from "../domain/periods.js";
 import type { ManagerReport, ProgramSummary, ReportChanges } from "../domain/reports.js";
 import { rowCount } from "../domain/reports.js";
 import type { ReportRow } from "../domain/types.js";
+import { NUDGE_ACTION_PREFIX } from "../ids.js";
 import { dateColumn, rowDate } from "./row-dates.js";
 
 /** Block Kit's limits (docs.slack.dev/reference/block-kit). */
@@ -22,7 +29,7 @@ export const LIMITS = {
 
 // The blocks this app builds, typed narrowly. The SDK's KnownBlock has no data_visualization yet, so the
 // Slack layer hands these payloads to the SDK as they are.
-type Text = { type: "plain_text" | "mrkdwn"; text: string; emoji?: boolean };
+type Text = { type: "plain_text" | "mrkdwn"; text: string; emoji?: boolean; verbatim?: boolean };
 export type Button = {
   type: "button";
   action_id: string;
@@ -30,6 +37,8 @@ export type Button = {
   url?: string;
   value?: string;
   style?: "primary" | "danger";
+  /** What a screen reader says (at most 75 characters). */
+  accessibility_label?: string;
   confirm?: {
     title: Text & { type: "plain_text" };
     text: Text;
@@ -40,7 +49,7 @@ export type Button = {
 export type TableCell = { type: "raw_text"; text: string };
 export type Block =
   | { type: "header"; text: Text & { type: "plain_text" } }
-  | { type: "section"; text?: Text; fields?: Text[]; block_id?: string }
+  | { type: "section"; text?: Text; fields?: Text[]; block_id?: string; accessory?: Button }
   | { type: "context"; elements: Text[] }
   | { type: "divider" }
   | { type: "actions"; block_id?: string; elements: Button[] }
@@ -122,7 +131,9 @@ const header = (text: string): Block => ({
   type: "header",
   text: { type: "plain_text", text: clip(text, LIMITS.headerText), emoji: true },
 });
-const mrkdwn = (text: string): Text => ({ type: "mrkdwn", text });
+// verbatim: Slack leaves the text as written, so a name holding a URL or "@here" is neither linked nor
+// a mention (§15); the app's own <@U…> mentions still render.
+const mrkdwn = (text: string): Text => ({ type: "mrkdwn", text, verbatim: true });
 const plainText = (text: string): Text & { type: "plain_text" } => ({ type: "plain_text", text, emoji: true });
 const section = (text: string): Block => ({ type: "section", text: mrkdwn(clip(text, LIMITS.sectionText)) });
 const context = (text: string): Block => ({ type: "context", elements: [mrkdwn(clip(text, LIMITS.sectionText))] });
@@ -254,7 +265,46 @@ const REASON_HEADS: Record<AttentionItem["reason"], [string, string]> = {
   no_meetings: ["match without meetings", "matches without meetings"],
 };
 
-function attentionBlocks(report: ManagerReport): Block[] {
+/** The Nudge button of an attention item (§18): its state in the label, the item's key as its value. */
+function nudgeButton(a: AttentionItem, i: number): Button {
+  const whom = a.nudge.to === "mentor" ? clip(plain(a.mentorName), 40) : "the admins";
+  const label = a.nudge.off
+    ? "Nudges off"
+    : a.nudge.sentAt
+      ? "Nudged ✓"
+      : a.nudge.to === "mentor"
+        ? "Nudge mentor"
+        : "Nudge admins";
+  return {
+    type: "button",
+    action_id: `${NUDGE_ACTION_PREFIX}${i}`,
+    text: plainText(label),
+    value: attentionKey(a),
+    accessibility_label: clip(
+      a.nudge.off
+        ? `${plain(a.mentorName)} turned nudges off`
+        : a.nudge.sentAt
+          ? `Already nudged ${whom} this period: see when and by whom`
+          : `Nudge ${whom} about ${plain(a.mentorName)} in ${plain(a.program)}`,
+      75,
+    ),
+  };
+}
+
+function attentionLine(a: AttentionItem, zone: string): string {
+  const state = a.nudge.off
+    ? " · _nudges off_"
+    : a.nudge.sentAt
+      ? ` · _nudged ${formatDate(Date.parse(a.nudge.sentAt), zone)}${a.nudge.sentBy ? ` by ${esc(a.nudge.sentBy)}` : ""}_`
+      : "";
+  return `• *${esc(a.mentorName)}* (${esc(a.program)}) — ${attentionReasonText(a)} — ${whoActsText(a)}${state}`;
+}
+
+/**
+ * "Needs attention": one line per item saying what waits and who moves it. With buttons, each item is
+ * its own section with its Nudge button beside it; without, the lines are packed.
+ */
+function attentionBlocks(report: ManagerReport, o: ManagerRenderOptions): Block[] {
   const items = report.attention;
   if (!items.length) return [];
   const counts = tally(
@@ -263,11 +313,28 @@ function attentionBlocks(report: ManagerReport): Block[] {
       return [n, REASON_HEADS[r][n === 1 ? 0 : 1]];
     }),
   );
-  const lines = items.map((a) => `• *${esc(a.mentorName)}* (${esc(a.program)}) — ${attentionReasonText(a)}`);
-  return packSections([
-    `:warning: *Needs attention* (${items.length})${items.length > LIST_LINES ? `: ${counts}` : ""}`,
-    ...capped(lines, (n) => `…and ${n} more, the longest waits first above.`),
-  ]).map(section);
+  const head = `:warning: *Needs attention* (${items.length})${items.length > LIST_LINES ? `: ${counts}` : ""}`;
+  const more = (n: number) => `…and ${n} more, the longest waits first above.`;
+  if (!o.buttons)
+    return packSections([
+      head,
+      ...capped(
+        items.map((a) => attentionLine(a, o.zone)),
+        more,
+      ),
+    ]).map(section);
+  const shown = items.length <= LIST_LINES ? items : items.slice(0, LIST_LINES - 1);
+  return [
+    section(head),
+    ...shown.map(
+      (a, i): Block => ({
+        type: "section",
+        text: mrkdwn(clip(attentionLine(a, o.zone), LIMITS.sectionText)),
+        accessory: nudgeButton(a, i),
+      }),
+    ),
+    ...(shown.length < items.length ? [context(more(items.length - shown.length))] : []),
+  ];
 }
 
 function tableBlock(rows: readonly ReportRow[], zone: string): Block {
@@ -366,7 +433,7 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
     ),
   ];
   if (report.changes) blocks.push(...changesBlocks(report.changes, o.zone));
-  blocks.push(...attentionBlocks(report));
+  blocks.push(...attentionBlocks(report, o));
   blocks.push({ type: "divider" });
   blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
   // The buttons before the rows: a long report must not hide them.

@@ -1,5 +1,7 @@
+import type { AttentionItem } from "../domain/attention.js";
+import { formatDayTime } from "../domain/dates.js";
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
-import { COMMAND } from "../ids.js";
+import { COMMAND, NUDGE_SETTINGS } from "../ids.js";
 import {
   type Block,
   buildManagerBlocks,
@@ -11,7 +13,8 @@ import {
 } from "./blocks.js";
 import { buildLastImportBlocks, type LastImport } from "./data-in.js";
 
-const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text } });
+// verbatim: a name or word from the data never becomes a link or a mention (§15).
+const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text, verbatim: true } });
 const msg = (text: string): Message => ({ text, blocks: [section(text)] });
 
 /**
@@ -160,3 +163,115 @@ export const csvSent = (rows: number): Message =>
 export const csvEmpty = (): Message =>
   msg("None of your team takes part in a mentorship program as a mentor right now, so there is no CSV to send.");
 export const csvFailed = (): Message => msg("I could not send the CSV file just now. Please try again in a minute.");
+
+const n = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
+
+/** What the nudged person reads (§18's table): the program, the days, the manager who asked, never the mentee. */
+export function nudgeSentence(a: AttentionItem): string {
+  const program = esc(a.program);
+  const mentor = esc(a.mentorName);
+  const days = n(a.days ?? 0, "day");
+  switch (a.reason) {
+    case "request_waiting":
+      if (a.nudge.to === "mentor") return `A match request in ${program} has waited ${days} for your answer.`;
+      return a.status === "Match Request-Waiting Admin Approval"
+        ? `${mentor}'s match request in ${program} has waited ${days} for admin approval.`
+        : `${mentor}'s match request in ${program} has waited ${days} for the mentee.`;
+    case "unmatched":
+      return `${mentor} has been unmatched in ${program} for ${days}.`;
+    case "no_meetings":
+      return `No meeting in ${program} for ${days} and none booked.`;
+    case "match_ending":
+      return `Your match in ${program} ends on ${a.date ?? ""}.`;
+  }
+}
+
+/** What the nudged person can do about it. */
+function nudgeAsk(a: AttentionItem): string {
+  if (a.nudge.to === "admins")
+    return a.reason === "unmatched"
+      ? "Could you find them a match, or tell them what is holding it up?"
+      : a.status === "Match Request-Waiting Admin Approval"
+        ? "Could you approve or decline it in the mentorship platform?"
+        : "Could you follow up with the mentee in the mentorship platform?";
+  if (a.reason === "request_waiting") return "Could you accept or decline it in the mentorship platform?";
+  if (a.reason === "no_meetings") return "Could you book the next meeting in the mentorship platform?";
+  return "A good moment to plan a last meeting, or to ask for a new match.";
+}
+
+/**
+ * The nudge DM: who asked, what waits, what to do. A mentor's carries "No more nudges"; the admins'
+ * name the mentor, whom they administer anyway.
+ */
+export function buildNudge(a: AttentionItem, managerName: string): Message {
+  const manager = esc(managerName);
+  const who =
+    a.nudge.to === "mentor"
+      ? `${manager} asked me to nudge you.`
+      : `${manager}, ${esc(a.mentorName)}'s manager, asked me to nudge the program's admins.`;
+  const text = `${nudgeSentence(a)} ${nudgeAsk(a)} ${who}`;
+  const blocks: Block[] = [
+    {
+      type: "section",
+      text: { type: "mrkdwn", text: `:wave: *${nudgeSentence(a)}*\n${nudgeAsk(a)}`, verbatim: true },
+    },
+    { type: "context", elements: [{ type: "mrkdwn", text: `${who} Mentees are never named.`, verbatim: true }] },
+  ];
+  if (a.nudge.to === "mentor")
+    blocks.push({
+      type: "actions",
+      block_id: "nudge_settings",
+      elements: [
+        {
+          type: "button",
+          action_id: NUDGE_SETTINGS.off,
+          text: { type: "plain_text", text: "No more nudges", emoji: true },
+          accessibility_label: "Stop nudges from the mentorship report app",
+        },
+      ],
+    });
+  return { text, blocks };
+}
+
+const when = (at: number, zone: string) => formatDayTime(at, zone);
+
+export const nudged = (a: AttentionItem, names: string[]): Message =>
+  msg(
+    `Nudged ${a.nudge.to === "mentor" ? esc(a.mentorName) : `the admins of ${esc(a.program)} (${names.map(esc).join(", ")})`}: “${nudgeSentence(a)}” They see that you asked.`,
+  );
+export const alreadyNudged = (a: AttentionItem, at: number, by: string, zone: string): Message =>
+  msg(
+    `Already nudged this period: ${by ? esc(by) : "a manager"} nudged ${a.nudge.to === "mentor" ? esc(a.mentorName) : `the admins of ${esc(a.program)}`} about it on ${when(at, zone)}. One nudge a period is enough; the next report shows whether it moved.`,
+  );
+export const nudgeNotYours = (): Message =>
+  msg(
+    "That item is not in your report (it may have moved on since the message was sent), so I did not nudge anyone. Your current report: `/mentorship-report`.",
+  );
+export const nudgesAreOff = (a: AttentionItem): Message =>
+  msg(`${esc(a.mentorName)} has turned nudges off, so I did not send one. A word from you works better anyway.`);
+export const noOneToNudge = (a: AttentionItem): Message =>
+  msg(
+    a.nudge.to === "mentor"
+      ? `I could not nudge ${esc(a.mentorName)}: they are not in this Slack workspace.`
+      : `I could not nudge the admins of ${esc(a.program)}: none of them is in this Slack workspace (programs.csv, admin_emails).`,
+  );
+export const nudgeFailed = (): Message => msg("I could not send the nudge just now. Please try again in a minute.");
+export function nudgesOffDone(): Message {
+  const m = msg(
+    "Done: no more nudges from the mentorship report app. Managers who press Nudge are told so. Changed your mind? Press the button below.",
+  );
+  m.blocks.push({
+    type: "actions",
+    block_id: "nudge_settings",
+    elements: [
+      {
+        type: "button",
+        action_id: NUDGE_SETTINGS.on,
+        text: { type: "plain_text", text: "Turn nudges back on", emoji: true },
+        accessibility_label: "Turn nudges from the mentorship report app back on",
+      },
+    ],
+  });
+  return m;
+}
+export const nudgesOnDone = (): Message => msg("Nudges are back on.");

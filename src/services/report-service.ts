@@ -3,6 +3,7 @@ import { type Config, loadConfig, periodSettings } from "../config.js";
 import { lastSuccessfulImportAt } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { chunks } from "../db/knex.js";
+import { nudgesOff, nudgesSent } from "../db/nudge-repo.js";
 import {
   findPerson,
   findProgram,
@@ -14,7 +15,7 @@ import {
   readTeams,
 } from "../db/report-repo.js";
 import { assertZone } from "../db/zone-guard.js";
-import type { AttentionSettings } from "../domain/attention.js";
+import { type AttentionSettings, attentionKey } from "../domain/attention.js";
 import { periodOf } from "../domain/periods.js";
 import {
   buildManagerReport,
@@ -74,6 +75,38 @@ export function createReportService({ db, config: given }: ReportDeps) {
     const rows = buildRows(input, before, zone);
     return summaries.map((s) => ({ ...s, previous: { asOf: before, counts: statusCounts(rows, s.program.id) } }));
   }
+  /**
+   * Adds to the reports' attention items what the ledger knows of their nudges this period (§18): sent
+   * when and by whom, or the mentor turned them off. Three set-based reads for the whole batch.
+   */
+  async function withNudges(list: ManagerReport[], asOf: Millis): Promise<ManagerReport[]> {
+    const items = list.flatMap((r) => r.attention);
+    if (!items.length) return list;
+    const periodId = periodOf(asOf, periodSettings(config)).id;
+    const [sent, off] = await Promise.all([
+      nudgesSent(db, periodId, [...new Set(items.map(attentionKey))]),
+      nudgesOff(db, [...new Set(items.filter((a) => a.nudge.to === "mentor").map((a) => a.mentorEmail))]),
+    ]);
+    if (!sent.size && !off.size) return list;
+    const names = await readNames(db, [...new Set([...sent.values()].map((n) => n.requestedBy))]);
+    return list.map((r) => ({
+      ...r,
+      attention: r.attention.map((a) => {
+        const s = sent.get(attentionKey(a));
+        const isOff = a.nudge.to === "mentor" && off.has(a.mentorEmail.toLowerCase());
+        if (!s && !isOff) return a;
+        return {
+          ...a,
+          nudge: {
+            ...a.nudge,
+            ...(s ? { sentAt: new Date(s.at).toISOString(), sentBy: names.get(s.requestedBy) ?? "" } : {}),
+            ...(isOff ? { off: true } : {}),
+          },
+        };
+      }),
+    }));
+  }
+
   let zoneChecked = false;
   const checkZone = async () => {
     if (!zoneChecked) await assertZone(db, zone);
@@ -112,13 +145,14 @@ export function createReportService({ db, config: given }: ReportDeps) {
         else rowsOf.set(m, [r]);
       }
     const settings = attention(asOf);
-    return [...rowsOf]
+    const built = [...rowsOf]
       .filter(([email]) => named.has(email))
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([email, mine]) => ({
         ...buildManagerReport({ email, name: named.get(email) ?? "" }, mine, asOf, settings),
         dataAsOf: importedAt,
       }));
+    return withNudges(built, asOf);
   }
 
   return {
@@ -135,7 +169,8 @@ export function createReportService({ db, config: given }: ReportDeps) {
         team: { managerEmails: [manager.email], scope: config.REPORT_SCOPE },
       });
       const report = buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
-      return { ...report, dataAsOf: await dataAsOf() };
+      const [decorated] = await withNudges([report], asOf);
+      return { ...decorated!, dataAsOf: await dataAsOf() };
     },
 
     async programSummary(programId: string, asOf: Millis): Promise<ProgramSummary> {

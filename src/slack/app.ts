@@ -8,6 +8,7 @@ import { redactEmails, safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
+import type { NudgeService } from "../services/nudge-service.js";
 import type { SurfaceService } from "../services/surface-service.js";
 import type { UploadService } from "../services/upload-service.js";
 import { refusePlaceholders, SlackSetupError } from "./client.js";
@@ -126,6 +127,8 @@ export interface SlackAppDeps {
   surfaces: SurfaceService;
   /** CSV files program admins send in a DM (spec §13). */
   uploads?: UploadService;
+  /** The Nudge buttons (§18). */
+  nudges?: NudgeService;
   slack: WebClient;
   health: () => Promise<Health>;
   /** Replay and event memory shared by the instances on one database (spec §14, §15); this process's own without it. */
@@ -325,7 +328,7 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
   app.error(async (err) => {
     log.error({ err: safeErrorMessage(err) }, "slack app error");
   });
-  registerListeners(app, { surfaces, log, uploads });
+  registerListeners(app, { surfaces, log, uploads, nudges: deps.nudges });
 
   if (socketMode) {
     let timer: NodeJS.Timeout | undefined;

@@ -67,10 +67,12 @@ describe("the command line", () => {
         mentorName: "Margaret Hamilton",
         mentorEmail: "margaret@acme.example",
         program: "Engineering Mentorship",
+        programId: "eng",
         status: "Match Request-Waiting Admin Approval",
         days: 20,
+        nudge: { to: "admins" },
       },
-      expect.objectContaining({ reason: "unmatched", mentorName: "Alan Turing", days: 51 }),
+      expect.objectContaining({ reason: "unmatched", mentorName: "Alan Turing", days: 51, nudge: { to: "admins" } }),
     ]);
     const text = cli(at, env).stdout;
     expect(text).toContain("Needs attention (2):");

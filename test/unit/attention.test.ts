@@ -88,6 +88,9 @@ describe("§10 attention, at each threshold, in a zone far from UTC", () => {
       program: "Program One",
       status: "Match Request-Waiting Mentor Approval",
       days: 14,
+      programId: expect.any(String),
+      // §18: the mentor answers a request that waits for them.
+      nudge: { to: "mentor" },
     });
     expect(attentionReasonText(a!)).toBe("waiting 14 days for mentor approval");
   });

@@ -1,8 +1,10 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { safeErrorMessage } from "../../errors.js";
+import { NUDGE_SETTINGS } from "../../ids.js";
 import type { Logger } from "../../logger.js";
 import { ACTIONS } from "../../render/blocks.js";
 import * as ui from "../../render/surfaces.js";
+import type { NudgeService } from "../../services/nudge-service.js";
 import type { SurfaceService } from "../../services/surface-service.js";
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
@@ -47,6 +49,48 @@ export function handleReportButton(deps: { surfaces: SurfaceService; log: Logger
       deps.log.info({ audit: "button", user, action: name }, "report button");
     } catch (err) {
       deps.log.error({ err: safeErrorMessage(err), action: name }, "report button failed");
+      const m = ui.failure();
+      if (body.container?.type !== "view")
+        await respond({ response_type: "ephemeral", replace_original: false, text: m.text, blocks: m.blocks }).catch(
+          () => {},
+        );
+    }
+  };
+}
+
+/**
+ * A Nudge button (§18) and the nudged mentor's "No more nudges" / back-on buttons. The button's value
+ * only names the item; whether the clicker may nudge it is decided by the nudge service from their own
+ * report. In a message the answer is private to the clicker; on the Home tab the tab is republished
+ * (the button then shows the nudge) and the answer goes to the clicker's DM with the app.
+ */
+export function handleNudgeButton(deps: { nudges: NudgeService; surfaces: SurfaceService; log: Logger }) {
+  return async ({
+    ack,
+    body,
+    action,
+    respond,
+    client,
+  }: Pick<ButtonArgs, "ack" | "body" | "action" | "respond" | "client">) => {
+    await ack();
+    const user = body.user.id;
+    try {
+      const answer =
+        action.action_id === NUDGE_SETTINGS.off || action.action_id === NUDGE_SETTINGS.on
+          ? await deps.nudges.setOff(user, action.action_id === NUDGE_SETTINGS.off)
+          : await deps.nudges.nudge(user, action.value ?? "");
+      if (body.container?.type === "view") {
+        await client.views.publish({ user_id: user, view: await deps.surfaces.homeView(user) });
+        await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
+      } else
+        await respond({
+          response_type: "ephemeral",
+          replace_original: false,
+          text: answer.text,
+          blocks: answer.blocks,
+        });
+    } catch (err) {
+      deps.log.error({ err: safeErrorMessage(err), action: "nudge" }, "nudge button failed");
       const m = ui.failure();
       if (body.container?.type !== "view")
         await respond({ response_type: "ephemeral", replace_original: false, text: m.text, blocks: m.blocks }).catch(
