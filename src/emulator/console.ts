@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { NUDGE_ACTION_PATTERN } from "../ids.js";
 import type { SharedUpload, SlackEmulator } from "./server.js";
 import { messageAsText } from "./transcript.js";
 
@@ -26,6 +27,7 @@ export const CONSOLE_HELP = [
   "  home                     open the app's Home tab",
   "  click csv|pause|stop|resume   press that button on your last DM from the app (or your Home tab)",
   "  share FILE... [as EMAIL]  send CSV files to the app in a DM, as a program admin would in Slack",
+  "  click nudge N            press the Nth Nudge button (1 = the first attention line) there",
   "  help                     this list",
 ].join("\n");
 
@@ -113,6 +115,7 @@ export function startConsole(opts: {
       await emulator.sendEvent({ type: "app_home_opened", user, tab: "home", channel: "D0", event_ts: "1.0" }, target);
       return;
     }
+    if (word === "click" && rest[0] === "nudge") return clickNudge(Number(rest[1] ?? "1"));
     if (word === "click") {
       const actionId = SHORT[rest[0] ?? ""] ?? rest[0] ?? "";
       const dm = [...emulator.messages].reverse().find((m) => m.user === user);
@@ -137,6 +140,32 @@ export function startConsole(opts: {
       return;
     }
     out(`Not a command here: ${JSON.stringify(word)}. Type help.\n`);
+  }
+
+  /**
+   * The Nth Nudge button of the user's last DM from the app that has some, else of their Home tab (§18).
+   */
+  async function clickNudge(n: number): Promise<void> {
+    if (!user) return;
+    const me = user;
+    const nudgesIn = (blocks: unknown) =>
+      ((Array.isArray(blocks) ? blocks : []) as Array<{ accessory?: { action_id?: string; value?: string } }>).flatMap(
+        (b) => (b.accessory?.action_id && NUDGE_ACTION_PATTERN.test(b.accessory.action_id) ? [b.accessory] : []),
+      );
+    const dm = [...emulator.messages].reverse().find((m) => m.user === me && nudgesIn(m.blocks).length);
+    const view = [...emulator.views].reverse().find((v) => v.userId === me);
+    const buttons = nudgesIn(dm ? dm.blocks : view?.view.blocks);
+    const button = buttons[n - 1];
+    if (!Number.isInteger(n) || !button)
+      return out(`No Nudge button number ${JSON.stringify(n)}: there are ${buttons.length}.
+`);
+    const payload = emulator.blockActionsPayload({
+      user: me,
+      actionId: button.action_id!,
+      value: button.value,
+      message: dm ? { channel: dm.channel, ts: dm.ts } : undefined,
+    });
+    await emulator.sendInteraction("interactive", payload, target);
   }
 
   const rl = createInterface({ input: opts.input });

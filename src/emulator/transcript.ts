@@ -8,6 +8,7 @@ type AnyBlock = {
   elements?: Array<{ text?: string }>;
   title?: string;
   chart?: { segments?: Array<{ label: string; value: number }> };
+  accessory?: { type: string; text?: { text: string } };
 };
 
 const unescapeText = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
@@ -37,7 +38,9 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
       );
     else if (b.type === "context") out.push((b.elements ?? []).map((e) => plain(e.text ?? "")).join("  "));
     else if (b.type === "section") {
-      if (b.text) out.push(plain(b.text.text));
+      // A button beside the text (a Nudge) reads at the end of its line.
+      const aside = b.accessory?.type === "button" ? `  [${plain(b.accessory.text?.text ?? "")}]` : "";
+      if (b.text) out.push(plain(b.text.text) + aside);
       if (b.fields) {
         const cells = b.fields.map((f) => plain(f.text).replace("\n", ": "));
         for (let i = 0; i < cells.length; i += 2)

@@ -93,7 +93,14 @@ describe("the emulator's console: typed commands, clicks and files reach a runni
     emulator.type("click csv");
     await emulator.until("── file mentorship-report-");
     expect(out()).toMatch(/file mentorship-report-\d\d-\d\d-\d{4}\.csv in D\w+: 8 rows and a header/);
-    expect(out()).not.toMatch(/mia@|eve@|liam@|noah@|zoe@/);
+    // §18: the first attention line's Nudge (Margaret's request, waiting for admin approval) reaches Grace.
+    emulator.type("click nudge 1");
+    await emulator.until("── DM to Grace Hopper <grace@acme.example>");
+    await emulator.until("Dana Brooks, Margaret Hamilton's manager, asked me to nudge the program's admins.");
+    emulator.type("click nudge 1");
+    await emulator.until("Already nudged this period: Dana Brooks nudged the admins of Engineering Mentorship");
+    expect(out().split("── DM to Grace Hopper").length - 1).toBe(1);
+    expect(out()).not.toMatch(/mia@|eve@|liam@|noah@|zoe@|-Mentee/);
   });
 
   it("an unknown command or a click on a button that is not there: an error line, the prompt, and the next command works", async () => {
