@@ -59,13 +59,20 @@ export type Block =
       column_settings?: Array<{ align?: "left" | "center" | "right"; is_wrapped?: boolean } | null>;
     }
   | {
+      type: "data_table";
+      caption: string;
+      page_size?: number;
+      row_header_column_index?: number;
+      rows: Array<Array<TableCell | { type: "raw_number"; value: number }>>;
+    }
+  | {
       type: "data_visualization";
       title: string;
       chart: { type: "pie"; segments: Array<{ label: string; value: number }> };
     };
 
 /** Block types newer than some workspaces and clients accept (Slack answers `invalid_blocks`). */
-export const NEW_BLOCK_TYPES: ReadonlySet<string> = new Set(["data_visualization", "table"]);
+export const NEW_BLOCK_TYPES: ReadonlySet<string> = new Set(["data_visualization", "table", "data_table"]);
 
 /**
  * The next simpler form of a message after `invalid_blocks`: the form the message carries for that case
@@ -91,8 +98,11 @@ export interface RenderOptions {
   maxBlocks?: number;
 }
 
-/** How a DM shows its rows: a table block (newer), or sections of lines that every workspace accepts. */
-export type RowForm = "table" | "sections";
+/**
+ * How a DM shows its rows: a `data_table` (sortable, paginated; newest), a `table` block (newer), or
+ * sections of lines that every workspace accepts.
+ */
+export type RowForm = "data_table" | "table" | "sections";
 
 export type { ControlState };
 
@@ -104,6 +114,10 @@ export interface ManagerRenderOptions extends RenderOptions {
   control?: ControlState;
   /** A deep link to the app's Home tab (slack://app?team=…&id=…&tab=home), when known. */
   homeUrl?: string;
+  /** Shown on the Home tab: a footer does not send the reader to where they already are. */
+  onHome?: boolean;
+  /** The report is of one program only (`/mentorship-report eng`): said at the top. */
+  programName?: string;
 }
 
 // C0 and C1 control characters and the bidirectional overrides: a name can neither ring a bell in a
@@ -145,7 +159,32 @@ export const ACTIONS = {
   pause: "report_pause",
   stop: "report_stop",
   resume: "report_resume",
+  /** A program admin's queue of requests waiting for admin approval, as CSV (§18). */
+  queueCsv: "admin_queue_csv",
 } as const;
+
+/** Above this many rows a DM puts the statuses that ask for action first (§18). */
+export const LARGE_TEAM = 30;
+
+// The statuses someone can move (the four waiting ones, Unmatched, Not Registered), in status order.
+const ACTION_STATUSES: ReadonlySet<string> = new Set([
+  "Match Request-Waiting Mentee Approval",
+  "Match Request-Waiting Mentor Approval",
+  "Match Request-Waiting 2 Approvals",
+  "Match Request-Waiting Admin Approval",
+  "Unmatched",
+  "Not Registered",
+]);
+
+/**
+ * The groups in the order a DM shows them: status order for a small team; for a large one the
+ * statuses that ask for action first, where a reader who stops scrolling has seen them.
+ */
+export function groupsInDmOrder(report: ManagerReport): ManagerReport["groups"] {
+  if (rowCount(report) <= LARGE_TEAM) return report.groups;
+  const first = report.groups.filter((g) => ACTION_STATUSES.has(g.status));
+  return [...first, ...report.groups.filter((g) => !ACTION_STATUSES.has(g.status))];
+}
 
 /** Rows a table block holds besides its header row (Slack: at most 100 rows, the header among them). */
 export const TABLE_ROWS = 99;
@@ -159,7 +198,6 @@ const TABLE_HEADER = [
   "Match Date",
   "Upcoming",
   "Completed",
-  "Mentee",
   "Registered",
   "Organization",
   "Email",
@@ -207,14 +245,38 @@ function countFields(counts: Array<{ status: string; count: number; note?: strin
   return blocks;
 }
 
-export function buildManagerFallback(report: ManagerReport, o: RenderOptions): string {
+/**
+ * The message's `text`: what a notification, a screen reader or a client without blocks gives, so a
+ * complete summary in sentences: the counts, what changed, and who needs attention and why.
+ */
+export function buildManagerFallback(report: ManagerReport, o: RenderOptions & { programName?: string }): string {
   const n = rowCount(report);
-  if (n === 0) return `Mentorship report (${periodLabel(o, report.asOf)}): none of your team mentors in a program.`;
+  const only = o.programName ? `, ${esc(o.programName)} only` : "";
+  if (n === 0)
+    return `Mentorship report (${periodLabel(o, report.asOf)}${only}): none of your team mentors in a program.`;
   const counts = report.groups.map((g) => `${g.rows.length} ${g.status}`).join(", ");
-  const attention = report.attention.length
-    ? ` ${plural(report.attention.length, "mentor connection")} need attention.`
-    : "";
-  return `Mentorship report (${periodLabel(o, report.asOf)}): ${plural(n, "mentor connection")} on your team: ${counts}.${attention}`;
+  const sentences = [
+    `Mentorship report (${periodLabel(o, report.asOf)}${only}): ${plural(n, "mentor connection")} on your team: ${counts}.`,
+  ];
+  const c = report.changes;
+  if (c) {
+    const statusChanges = c.changed.filter((x) => x.before.status !== x.after.status).length;
+    const what = tally([
+      [statusChanges, statusChanges === 1 ? "status change" : "status changes"],
+      [c.added.length, "new"],
+      [c.removed.length, "gone"],
+    ]);
+    sentences.push(`Since your last report: ${what || "no changes"}.`);
+  }
+  const items = report.attention;
+  if (items.length) {
+    const named = items.slice(0, 3).map((a) => `${esc(a.mentorName)} (${esc(a.program)}), ${attentionReasonText(a)}`);
+    const more = items.length > 3 ? `; and ${items.length - 3} more` : "";
+    sentences.push(
+      `${plural(items.length, "mentor connection")} ${items.length === 1 ? "needs" : "need"} attention: ${named.join("; ")}${more}.`,
+    );
+  }
+  return sentences.join(" ");
 }
 
 /** At most this many lines each for the changes and the attention lists; the rest is counted. */
@@ -362,12 +424,41 @@ function tableBlock(rows: readonly ReportRow[], zone: string): Block {
           r.matchDate,
           String(r.upcomingMeetings),
           String(r.completedMeetings),
-          r.mentee,
           r.registered,
           r.organization,
           r.mentorEmail,
         ].map(cell),
       ),
+    ],
+  };
+}
+
+/** Rows a data_table holds besides its header row (Slack: 100). */
+export const DATA_TABLE_ROWS = 100;
+
+/** The rows as a `data_table`: sortable and paginated in Slack, the mentor's name as each row's header. */
+function dataTableBlock(rows: readonly ReportRow[], zone: string): Block {
+  const cell = (text: string): TableCell => ({ type: "raw_text", text: clip(esc(text), 1000) || "-" });
+  const num = (value: number) => ({ type: "raw_number" as const, value });
+  return {
+    type: "data_table",
+    caption: `Your team's mentor connections (${rows.length}), mentees never named`,
+    page_size: 10,
+    row_header_column_index: 0,
+    rows: [
+      TABLE_HEADER.map(cell),
+      ...rows.map((r) => [
+        cell(r.mentorName),
+        cell(r.status),
+        cell(r.program),
+        cell(keyDate(r, zone)),
+        cell(r.matchDate),
+        num(r.upcomingMeetings),
+        num(r.completedMeetings),
+        cell(r.registered),
+        cell(r.organization),
+        cell(r.mentorEmail),
+      ]),
     ],
   };
 }
@@ -380,13 +471,25 @@ function managerButtons(o: ManagerRenderOptions, withCsv: boolean): Block {
     ...extra,
   });
   const elements: Button[] = [];
-  if (o.homeUrl) elements.push(button(ACTIONS.home, "Open Home tab", { url: o.homeUrl }));
-  if (withCsv) elements.push(button(ACTIONS.csv, "Download CSV", { style: "primary" }));
+  if (o.homeUrl)
+    elements.push(
+      button(ACTIONS.home, "Open Home tab", { url: o.homeUrl, accessibility_label: "Open the app's Home tab" }),
+    );
+  if (withCsv)
+    elements.push(
+      button(ACTIONS.csv, "Download CSV", {
+        style: "primary",
+        accessibility_label: "Send every row of this report as a CSV file to your DM",
+      }),
+    );
   if ((o.control ?? "active") === "active") {
-    elements.push(button(ACTIONS.pause, "Skip next report"));
+    elements.push(
+      button(ACTIONS.pause, "Skip next report", { accessibility_label: "Skip your next scheduled report only" }),
+    );
     elements.push(
       button(ACTIONS.stop, "Stop reports", {
         style: "danger",
+        accessibility_label: "Stop scheduled reports until you resume them",
         confirm: {
           title: plainText("Stop the reports?"),
           text: mrkdwn("No more scheduled DMs until you resume. `/mentorship-report` and the Home tab keep working."),
@@ -395,7 +498,13 @@ function managerButtons(o: ManagerRenderOptions, withCsv: boolean): Block {
         },
       }),
     );
-  } else elements.push(button(ACTIONS.resume, "Resume reports", { style: "primary" }));
+  } else
+    elements.push(
+      button(ACTIONS.resume, "Resume reports", {
+        style: "primary",
+        accessibility_label: "Resume your scheduled reports",
+      }),
+    );
   return { type: "actions", block_id: "report_controls", elements };
 }
 
@@ -418,9 +527,12 @@ export function buildManagerBlocks(report: ManagerReport, o: ManagerRenderOption
       ],
     };
   }
-  const table = (o.form ?? "table") === "table" && n <= TABLE_ROWS;
-  if (!table) return managerMessage(report, o, "sections");
-  return { ...managerMessage(report, o, "table"), simpler: managerMessage(report, o, "sections") };
+  const form = o.form ?? "table";
+  const sections = managerMessage(report, o, "sections");
+  if (form === "sections" || n > DATA_TABLE_ROWS) return sections;
+  // Each newer form carries the next simpler one for a workspace that refuses it: data_table, table, lines.
+  const table = n <= TABLE_ROWS ? { ...managerMessage(report, o, "table"), simpler: sections } : sections;
+  return form === "data_table" ? { ...managerMessage(report, o, "data_table"), simpler: table } : table;
 }
 
 function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: RowForm): Message {
@@ -429,7 +541,7 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
   const blocks: Block[] = [
     header(`Mentorship report · ${periodLabel(o, report.asOf)}`),
     context(
-      `Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named${stamp(report, o.zone)}`,
+      `${o.programName ? `*${esc(o.programName)} only* · ` : ""}Your team's mentors as of ${day(report.asOf, o.zone)} · ${plural(n, "mentor connection")} · mentees are never named${stamp(report, o.zone)}`,
     ),
   ];
   if (report.changes) blocks.push(...changesBlocks(report.changes, o.zone));
@@ -437,21 +549,31 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
   blocks.push({ type: "divider" });
   blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
   // The buttons before the rows: a long report must not hide them.
-  if (o.buttons) blocks.push(managerButtons(o, true));
+  if (o.buttons) {
+    // Off or paused is said in words, not left to a lone Resume button (§18).
+    const control = o.control ?? "active";
+    if (control !== "active")
+      blocks.push(
+        context(
+          control === "paused"
+            ? ":double_vertical_bar: *Reports paused*: your next scheduled report is skipped; the one after comes as usual."
+            : ":black_square_for_stop: *Reports stopped*: no scheduled DMs until you press Resume.",
+        ),
+      );
+    blocks.push(managerButtons(o, true));
+  }
 
-  // Room kept at the end: the "showing" note.
-  const footerRoom = 1;
+  // Room kept: the "showing" notes at the top of the rows and at the end.
+  const footerRoom = 2;
+  const top = blocks.length;
+  const groups = groupsInDmOrder(report);
   let shown = 0;
-  if (form === "table") {
-    blocks.push(
-      tableBlock(
-        report.groups.flatMap((g) => g.rows),
-        o.zone,
-      ),
-    );
+  if (form === "table" || form === "data_table") {
+    const rows = groups.flatMap((g) => g.rows);
+    blocks.push(form === "table" ? tableBlock(rows, o.zone) : dataTableBlock(rows, o.zone));
     shown = n;
   } else {
-    outer: for (const g of report.groups) {
+    outer: for (const g of groups) {
       // The mentee is a column of the status, said once: every row of such a status has one.
       const withMentee = g.rows[0]?.mentee ? " · each with a mentee" : "";
       const sections = packSections([
@@ -466,10 +588,14 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
     }
   }
   if (shown < n) {
+    const first = groups !== report.groups ? ", those that ask for action first" : "";
+    const csv = o.buttons ? " · *Download CSV* above has every row" : "";
+    blocks.splice(top, 0, context(`Showing ${shown} of ${n} connections below${first}${csv}.`));
+    const elsewhere = o.onHome
+      ? "`/mentorship-report PROGRAM` shows one program at a time."
+      : "The app's Home tab and `/mentorship-report PROGRAM` show them by program.";
     blocks.push(
-      context(
-        `Showing ${shown} of ${n} connections. ${o.buttons ? "*Download CSV* has every row; t" : "T"}he app's Home tab and \`/mentorship-report PROGRAM\` show them by program.`,
-      ),
+      context(`Showing ${shown} of ${n} connections. ${o.buttons ? "*Download CSV* has every row; " : ""}${elsewhere}`),
     );
   }
   return { text: buildManagerFallback(report, o), blocks };

@@ -1,8 +1,10 @@
 import type { AttentionItem } from "../domain/attention.js";
-import { formatDayTime } from "../domain/dates.js";
+import { formatDate, formatDayTime } from "../domain/dates.js";
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
+import type { ReportRow } from "../domain/types.js";
 import { COMMAND, NUDGE_SETTINGS } from "../ids.js";
 import {
+  ACTIONS,
   type Block,
   buildManagerBlocks,
   buildProgramBlocks,
@@ -96,6 +98,52 @@ export const failure = (): Message =>
     "Something went wrong while building your report. Please try again in a minute; if it keeps happening, tell your program admin.",
   );
 
+const ADMIN_WAITING = "Match Request-Waiting Admin Approval";
+/** Requests of the admins' queue shown on the Home tab; the CSV has them all. */
+export const QUEUE_LINES = 20;
+
+/** The requests waiting for admin approval in these programs, the longest waits first (§18). */
+export function adminQueue(summaries: ProgramSummary[]): ReportRow[] {
+  return summaries
+    .flatMap((s) => s.groups.filter((g) => g.status === ADMIN_WAITING).flatMap((g) => g.rows))
+    .sort((a, b) => (a.since ?? 0) - (b.since ?? 0) || a.mentorName.localeCompare(b.mentorName));
+}
+
+/**
+ * The program admin's queue: the requests that wait for them, with mentor, program, requested date and
+ * days, the longest waits first, 20 at most with the total, and a button for all of them as CSV.
+ */
+export function buildAdminQueue(summaries: ProgramSummary[], asOf: number, zone: string): Block[] {
+  const waiting = adminQueue(summaries);
+  const DAY = 86_400_000;
+  if (!waiting.length)
+    return [section("*Waiting for your approval:* nothing. No match request in your programs waits for an admin.")];
+  const lines = waiting.slice(0, QUEUE_LINES).map((r) => {
+    const days = r.since === null ? 0 : Math.floor((asOf - r.since) / DAY);
+    const requested = r.since === null ? "" : ` · requested ${formatDate(r.since, zone)}`;
+    return `• *${esc(r.mentorName)}* — ${esc(r.program)}${requested} · ${days} day${days === 1 ? "" : "s"}`;
+  });
+  const head =
+    waiting.length > QUEUE_LINES
+      ? `*Waiting for your approval* (${waiting.length}): the ${QUEUE_LINES} longest waits; the CSV has all ${waiting.length}.`
+      : `*Waiting for your approval* (${waiting.length}), the longest waits first:`;
+  return [
+    section([head, ...lines].join("\n")),
+    {
+      type: "actions",
+      block_id: "admin_queue",
+      elements: [
+        {
+          type: "button",
+          action_id: ACTIONS.queueCsv,
+          text: { type: "plain_text", text: "Download the queue (CSV)", emoji: true },
+          accessibility_label: `Download all ${waiting.length} requests waiting for admin approval as CSV`,
+        },
+      ],
+    },
+  ];
+}
+
 /** The Home tab: the viewer's team report, then the summaries of the programs they administer, in 100 blocks. */
 export function buildHomeView(opts: {
   report: ManagerReport | null;
@@ -106,6 +154,8 @@ export function buildHomeView(opts: {
   lastImport?: LastImport | null;
   /** For an admin: managers whose scheduled report of this period is skipped at their wish (§11). */
   skips?: { paused: number; stopped: number };
+  /** When the tab was built: the admins' queue counts its days from it. */
+  asOf?: number;
 }): {
   type: "home";
   blocks: Block[];
@@ -120,9 +170,17 @@ export function buildHomeView(opts: {
         period: null,
         form: "sections",
         buttons: true,
+        onHome: true,
         control: opts.control,
         maxBlocks: LIMITS.homeBlocks - summaryBudget - 1,
       }).blocks,
+    );
+  else if (opts.summaries.length)
+    // A program admin outside the HR roster: no team, but their programs, without a pointer to themselves.
+    blocks.push(
+      section(
+        "You are not in the HR roster (people.csv), so there is no team report here. The summaries of the programs you administer follow.",
+      ),
     );
   else blocks.push(...notInRoster().blocks);
   const skips = opts.skips;
@@ -138,6 +196,8 @@ export function buildHomeView(opts: {
     });
   const importBlocks: Block[] =
     opts.lastImport === undefined ? [] : [{ type: "divider" }, ...buildLastImportBlocks(opts.lastImport, opts.zone)];
+  if (opts.summaries.length && opts.asOf !== undefined)
+    blocks.push({ type: "divider" }, ...buildAdminQueue(opts.summaries, opts.asOf, opts.zone));
   let room = LIMITS.homeBlocks - blocks.length - importBlocks.length;
   for (const s of opts.summaries) {
     const b = buildProgramBlocks(s, { zone: opts.zone, period: null, maxBlocks: Math.min(perSummary, room - 1) });
@@ -275,3 +335,9 @@ export function nudgesOffDone(): Message {
   return m;
 }
 export const nudgesOnDone = (): Message => msg("Nudges are back on.");
+export const queueSent = (rows: number): Message =>
+  msg(
+    `I sent the ${rows} request${rows === 1 ? "" : "s"} waiting for admin approval as a CSV file to our DM. Mentees are never named.`,
+  );
+export const queueEmpty = (): Message => msg("No match request in your programs waits for admin approval right now.");
+export const noQueue = (): Message => msg("Only program admins have a queue of requests to approve.");

@@ -68,36 +68,36 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const asOf = now();
     const help = async () => {
       const programs = await listPrograms(db);
-      const administered = person ? programs.filter((p) => isAdminOf(person.email, p)) : [];
-      return ui.buildHelp(administered.length > 0 || (!!person && config.ADMIN_EMAILS.includes(person.email)), {
-        programs: person ? programs : [],
+      const administered = email ? programs.filter((p) => isAdminOf(email, p)) : [];
+      return ui.buildHelp(administered.length > 0 || (!!email && config.ADMIN_EMAILS.includes(email)), {
+        programs: person || administered.length ? programs : [],
         administered,
       });
     };
     if (verb.toLowerCase() === "help" || rest.length) return { message: await help() };
-    if (!person) return { message: ui.notInRoster() };
-    const v = verb.toLowerCase();
-    if (!arg && (v === "pause" || v === "stop" || v === "resume")) return { message: await control(person.email, v) };
-    if (!arg && v === "csv") return { message: await sendCsv(userId, person.email) };
-
-    if (verb.toLowerCase() === "summary" || verb.toLowerCase() === "post") {
+    // An admin missing from people.csv still administers their programs: summaries go by the Slack email.
+    if (email && (verb.toLowerCase() === "summary" || verb.toLowerCase() === "post")) {
       if (!arg) return { message: await help() };
       const program = await findProgram(db, arg);
       if (!program) return { message: ui.unknownProgram(arg) };
-      if (!isAdminOf(person.email, program)) return { message: ui.notAdmin(arg) };
+      if (!isAdminOf(email, program)) return { message: ui.notAdmin(arg) };
       const summary = await reports.programSummary(program.id, asOf);
       const rendered = buildProgramBlocks(summary, { zone, period: null });
       if (verb.toLowerCase() === "summary") return { message: rendered };
       if (!program.adminChannel) return { message: ui.postFailed(program.id, null, "") };
+      // One answer: posted (or why not). The summary itself is in the channel, not repeated to the admin.
       return {
-        message: rendered,
-        post: {
+        message: await postSummary({
           channel: program.adminChannel,
           message: buildProgramBlocks(summary, { zone, period: null, chart: true, requestedBy: userId }),
           programId: program.id,
-        },
+        }),
       };
     }
+    if (!person) return { message: ui.notInRoster() };
+    const v = verb.toLowerCase();
+    if (!arg && (v === "pause" || v === "stop" || v === "resume")) return { message: await control(person.email, v) };
+    if (!arg && v === "csv") return { message: await sendCsv(userId, person.email) };
 
     const program = verb ? await findProgram(db, verb) : null;
     if (verb && !program) return { message: ui.unknownProgram(verb) };
@@ -105,7 +105,14 @@ export function createSurfaceService(deps: SurfaceDeps) {
     // Sections, not a table: an ephemeral answer has no second try, and every workspace accepts them.
     const state = await controls.state(person.email, asOf);
     return {
-      message: buildManagerBlocks(report, { zone, period: null, form: "sections", buttons: true, control: state }),
+      message: buildManagerBlocks(report, {
+        zone,
+        period: null,
+        form: "sections",
+        buttons: true,
+        control: state,
+        programName: program?.name,
+      }),
     };
   }
 
@@ -171,9 +178,33 @@ export function createSurfaceService(deps: SurfaceDeps) {
     }
   }
 
+  /** The admins' queue of every program this admin administers, as a CSV in their DM (§18). */
+  async function sendQueueCsv(userId: string, email: string): Promise<Message> {
+    const programs = (await listPrograms(db)).filter((p) => isAdminOf(email, p));
+    if (!programs.length) return ui.noQueue();
+    const rows = ui.adminQueue(await reports.programSummaries(programs, now()));
+    if (!rows.length) return ui.queueEmpty();
+    try {
+      const dm = await slack.conversations.open({ users: userId });
+      const day = formatDate(now(), zone);
+      await slack.filesUploadV2({
+        channel_id: dm.channel?.id ?? userId,
+        file: Buffer.from(buildCsv([{ status: "Match Request-Waiting Admin Approval", rows }])),
+        filename: `admin-queue-${day}.csv`,
+        title: `Requests waiting for admin approval as of ${day}`,
+      });
+      return ui.queueSent(rows.length);
+    } catch (err) {
+      const o = classify(err);
+      log.warn({ reason: "reason" in o ? o.reason : o.kind }, "queue CSV upload failed");
+      return ui.csvFailed();
+    }
+  }
+
   /** What a manager's control or CSV button does, for the user who clicked it. */
-  async function action(userId: string, name: "csv" | "pause" | "stop" | "resume"): Promise<Message> {
+  async function action(userId: string, name: "csv" | "pause" | "stop" | "resume" | "queueCsv"): Promise<Message> {
     const email = await emailOf(userId);
+    if (name === "queueCsv") return email ? sendQueueCsv(userId, email) : ui.notInRoster();
     const person = email ? await findPerson(db, email) : null;
     if (!person) return ui.notInRoster();
     return name === "csv" ? sendCsv(userId, person.email) : control(person.email, name);
@@ -184,12 +215,12 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const person = email ? await findPerson(db, email) : null;
     const asOf = now();
     const report = person ? await reports.managerReport(person.email, asOf) : null;
-    const programs = person ? (await listPrograms(db)).filter((p) => isAdminOf(person.email, p)) : [];
+    const programs = email ? (await listPrograms(db)).filter((p) => isAdminOf(email, p)) : [];
     const summaries = await reports.programSummaries(programs, asOf);
     const control = person ? await controls.state(person.email, asOf) : "active";
     const lastImport = programs.length ? ((await lastImports(db, 1))[0] ?? null) : undefined;
     const skips = summaries.length ? await controls.skipCounts(asOf) : undefined;
-    return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips });
+    return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips, asOf });
   }
 
   return { command, postSummary, homeView, emailOf, action };

@@ -197,12 +197,14 @@ describe("the surface service's grammar (issue 8 item 7)", () => {
     expect(long.message.text.length).toBeLessThan(3000);
   });
 
-  it("post: only an admin's asks for a post, to the program's channel", async () => {
-    expect((await ask("grace@acme.example", "post eng")).post).toMatchObject({
-      channel: "#mentorship-eng",
-      programId: "eng",
-    });
-    expect((await ask("dana@acme.example", "post eng")).post).toBeUndefined();
+  it("post: only an admin's posts, to the program's channel, and the answer is the one line that says so", async () => {
+    const before = w.emulator.messages.length;
+    const posted = await ask("grace@acme.example", "post eng");
+    expect(posted.text).toMatch(/^Posted the summary of `eng` to #mentorship-eng\./);
+    expect(posted.post).toBeUndefined();
+    expect(w.emulator.messages.slice(before).map((m) => m.channel)).toEqual(["C0000ENG1"]);
+    expect((await ask("dana@acme.example", "post eng")).text).toContain("Only the admins");
+    expect(w.emulator.messages.length).toBe(before + 1);
   });
 });
 

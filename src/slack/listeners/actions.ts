@@ -14,6 +14,7 @@ const BY_ACTION = {
   [ACTIONS.pause]: "pause",
   [ACTIONS.stop]: "stop",
   [ACTIONS.resume]: "resume",
+  [ACTIONS.queueCsv]: "queueCsv",
 } as const;
 
 /**
@@ -38,7 +39,8 @@ export function handleReportButton(deps: { surfaces: SurfaceService; log: Logger
       const answer = await deps.surfaces.action(user, name);
       if (body.container?.type === "view") {
         await client.views.publish({ user_id: user, view: await deps.surfaces.homeView(user) });
-        if (name === "csv") await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
+        if (name === "csv" || name === "queueCsv")
+          await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
       } else
         await respond({
           response_type: "ephemeral",
