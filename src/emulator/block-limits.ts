@@ -17,6 +17,7 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
   const ofType = (t: string) => blocks.filter((b) => obj(b).type === t).length;
   if (ofType("data_visualization") > 2) errors.push("no more than 2 data_visualization blocks [json-pointer:/blocks]");
   if (ofType("table") > 1) errors.push("only one table block is allowed per message [json-pointer:/blocks]");
+  if (ofType("data_table") > 1) errors.push("only one data_table block is allowed per message [json-pointer:/blocks]");
   const known = new Set([
     "section",
     "header",
@@ -29,7 +30,7 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
     "file",
     "video",
   ]);
-  if (opts.newBlocks) known.add("table").add("data_visualization");
+  if (opts.newBlocks) known.add("table").add("data_visualization").add("data_table");
   blocks.forEach((raw: unknown, i: number) => {
     const at = (p: string) => `[json-pointer:/blocks/${i}${p}]`;
     const b = obj(raw);
@@ -139,6 +140,52 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
         });
         const settings = b.column_settings === undefined ? [] : list(b.column_settings);
         if (!settings || settings.length > 20) errors.push(`must be less than 21 items ${at("/column_settings")}`);
+        break;
+      }
+      case "data_table": {
+        // docs.slack.dev/reference/block-kit/blocks/data-table-block: a caption; 2 to 101 rows (the header
+        // and up to 100), every row as long as the header (1 to 20 cells); the header without rich_text;
+        // page_size 1 to 100; the row header a column index.
+        if (!text(b.caption)) errors.push(`caption is required ${at("/caption")}`);
+        const rows = list(b.rows);
+        if (!rows || rows.length < 2 || rows.length > 101) {
+          errors.push(`must have 2 to 101 rows ${at("/rows")}`);
+          break;
+        }
+        const width = list(rows[0])?.length ?? 0;
+        if (width < 1 || width > 20) errors.push(`the header must have 1 to 20 cells ${at("/rows/0")}`);
+        rows.forEach((r, j) => {
+          const cells = list(r);
+          if (!cells || cells.length !== width) {
+            errors.push(`every row must have as many cells as the header ${at(`/rows/${j}`)}`);
+            return;
+          }
+          cells.forEach((raw, k) => {
+            const c = obj(raw);
+            const p = at(`/rows/${j}/${k}`);
+            if (c.type === "raw_text") {
+              if (!text(c.text)) errors.push(`raw_text must have text ${p}`);
+            } else if (c.type === "raw_number") {
+              if (typeof c.value !== "number" || !text(c.text))
+                errors.push(`raw_number must have a number value and its text ${p}`);
+            } else if (c.type !== "rich_text" || j === 0)
+              errors.push(`a cell must be raw_text, raw_number or rich_text (not in the header) ${p}`);
+          });
+        });
+        if (
+          b.page_size !== undefined &&
+          !(Number.isInteger(b.page_size) && Number(b.page_size) >= 1 && Number(b.page_size) <= 100)
+        )
+          errors.push(`page_size must be 1 to 100 ${at("/page_size")}`);
+        if (
+          b.row_header_column_index !== undefined &&
+          !(
+            Number.isInteger(b.row_header_column_index) &&
+            Number(b.row_header_column_index) >= 0 &&
+            Number(b.row_header_column_index) < width
+          )
+        )
+          errors.push(`row_header_column_index must name a column ${at("/row_header_column_index")}`);
         break;
       }
       case "actions": {

@@ -63,7 +63,7 @@ export type Block =
       caption: string;
       page_size?: number;
       row_header_column_index?: number;
-      rows: Array<Array<TableCell | { type: "raw_number"; value: number }>>;
+      rows: Array<Array<TableCell | { type: "raw_number"; value: number; text: string }>>;
     }
   | {
       type: "data_visualization";
@@ -329,7 +329,9 @@ const REASON_HEADS: Record<AttentionItem["reason"], [string, string]> = {
 
 /** The Nudge button of an attention item (§18): its state in the label, the item's key as its value. */
 function nudgeButton(a: AttentionItem, i: number): Button {
-  const whom = a.nudge.to === "mentor" ? clip(plain(a.mentorName), 40) : "the admins";
+  // A label is read aloud, not formatted: angle brackets go rather than being spelled out as &lt;.
+  const said = (s: string) => plain(s).replace(/[<>]/g, "");
+  const whom = a.nudge.to === "mentor" ? clip(said(a.mentorName), 40) : "the admins";
   const label = a.nudge.off
     ? "Nudges off"
     : a.nudge.sentAt
@@ -344,10 +346,10 @@ function nudgeButton(a: AttentionItem, i: number): Button {
     value: attentionKey(a),
     accessibility_label: clip(
       a.nudge.off
-        ? `${plain(a.mentorName)} turned nudges off`
+        ? `${said(a.mentorName)} turned nudges off`
         : a.nudge.sentAt
           ? `Already nudged ${whom} this period: see when and by whom`
-          : `Nudge ${whom} about ${plain(a.mentorName)} in ${plain(a.program)}`,
+          : `Nudge ${whom} about ${said(a.mentorName)} in ${said(a.program)}`,
       75,
     ),
   };
@@ -439,7 +441,8 @@ export const DATA_TABLE_ROWS = 100;
 /** The rows as a `data_table`: sortable and paginated in Slack, the mentor's name as each row's header. */
 function dataTableBlock(rows: readonly ReportRow[], zone: string): Block {
   const cell = (text: string): TableCell => ({ type: "raw_text", text: clip(esc(text), 1000) || "-" });
-  const num = (value: number) => ({ type: "raw_number" as const, value });
+  // raw_number sorts as a number; its text is what shows.
+  const num = (value: number) => ({ type: "raw_number" as const, value, text: String(value) });
   return {
     type: "data_table",
     caption: `Your team's mentor connections (${rows.length}), mentees never named`,
