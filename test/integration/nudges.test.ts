@@ -267,4 +267,37 @@ describe.each(ENGINES)("nudges from the report (§18) on %s", (engine) => {
     expect(buttons.map((b) => b.action_id)).toEqual(report.attention.map((_, i) => `nudge_${i}`));
     expect(buttons.map((b) => b.value)).toEqual(report.attention.map(attentionKey));
   });
+
+  it("the admins' queue: Grace's Home tab lists the request waiting for her, and its CSV has every such request and no mentee", async () => {
+    const app = appAt(ASOF);
+    const grace = user("grace@acme.example");
+    const home = JSON.stringify((await app.surfaces.homeView(grace)).blocks);
+    expect(home).toContain("*Waiting for your approval* (1), the longest waits first:");
+    expect(home).toContain("• *Margaret Hamilton* — Engineering Mentorship · requested 02-10-2026 · 55 days");
+    // Dana administers nothing: no queue on her tab.
+    expect(JSON.stringify((await app.surfaces.homeView(user("dana@acme.example"))).blocks)).not.toContain(
+      "Waiting for your approval",
+    );
+    const answer = await app.surfaces.action(grace, "queueCsv");
+    expect(answer.text).toContain("I sent the 1 request waiting for admin approval as a CSV file");
+    const csv = emulator.uploads.at(-1)!.files[0]!.content.toString("utf8").trimEnd().split(/\r?\n/);
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain("Margaret Hamilton");
+    for (const name of MENTEES) expect(csv.join("\n")).not.toContain(name);
+  });
+
+  it("a program admin missing from people.csv keeps summary and post, and is not told to ask their program admin", async () => {
+    await t.db("people").where("email", "grace@acme.example").delete();
+    const app = appAt(ASOF);
+    const grace = user("grace@acme.example");
+    const summary = await app.surfaces.command(grace, "summary eng");
+    expect(JSON.stringify(summary.message.blocks)).toContain("Program summary · Engineering Mentorship");
+    const before = emulator.messages.length;
+    const posted = await app.surfaces.command(grace, "post eng");
+    expect(posted.message.text).toMatch(/^Posted the summary of `eng`/);
+    expect(emulator.messages.length).toBe(before + 1);
+    const home = JSON.stringify((await app.surfaces.homeView(grace)).blocks);
+    expect(home).toContain("Waiting for your approval");
+    expect(home).not.toContain("ask your program admin");
+  });
 });
