@@ -25,6 +25,16 @@ export interface ManagerReport {
   dataAsOf?: Millis | null;
   /** What changed since the manager's last delivered report; absent for a first report. */
   changes?: ReportChanges;
+  /** `REPORT_SCOPE=all`: the mentors and attention per direct report (§18); absent with `direct`. */
+  branches?: BranchLine[];
+}
+
+/** One direct report's part of a whole-tree report (§18): "under NAME: N mentors · K need attention". */
+export interface BranchLine {
+  email: string;
+  name: string;
+  mentors: number;
+  attention: number;
 }
 
 /** What changed in a manager's report since an earlier time (spec §10). */

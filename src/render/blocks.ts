@@ -549,6 +549,18 @@ function managerMessage(report: ManagerReport, o: ManagerRenderOptions, form: Ro
   ];
   if (report.changes) blocks.push(...changesBlocks(report.changes, o.zone));
   blocks.push(...attentionBlocks(report, o));
+  if (report.branches?.length) {
+    const lines = report.branches.map(
+      (b) =>
+        `• under *${esc(b.name)}*: ${plural(b.mentors, "mentor")}${b.attention ? ` · ${b.attention} need${b.attention === 1 ? "s" : ""} attention` : ""}`,
+    );
+    blocks.push(
+      ...packSections([
+        "*By direct report*",
+        ...capped(lines, (k) => `…and ${k} more direct reports, those needing the least attention.`),
+      ]).map(section),
+    );
+  }
   blocks.push({ type: "divider" });
   blocks.push(...countFields(report.groups.map((g) => ({ status: g.status, count: g.rows.length }))));
   // The buttons before the rows: a long report must not hide them.

@@ -14,8 +14,10 @@ import {
   readRoster,
   readTeams,
 } from "../db/report-repo.js";
+import { readBranches } from "../db/tree-repo.js";
 import { assertZone } from "../db/zone-guard.js";
 import { type AttentionSettings, attentionKey } from "../domain/attention.js";
+import { branchLines } from "../domain/branches.js";
 import { periodOf } from "../domain/periods.js";
 import {
   buildManagerReport,
@@ -107,6 +109,23 @@ export function createReportService({ db, config: given }: ReportDeps) {
     }));
   }
 
+  /** With `REPORT_SCOPE=all`, each report's line per direct report (§18), from one read for the batch. */
+  async function withBranches(list: ManagerReport[]): Promise<ManagerReport[]> {
+    if (config.REPORT_SCOPE !== "all" || !list.length) return list;
+    const rows = await readBranches(
+      db,
+      list.map((r) => r.manager.email),
+    );
+    const byManager = new Map<string, Map<string, string>>();
+    for (const r of rows) {
+      const m = byManager.get(r.manager) ?? new Map<string, string>();
+      m.set(r.email, r.branch);
+      byManager.set(r.manager, m);
+    }
+    const names = await readNames(db, [...new Set(rows.map((r) => r.branch))]);
+    return list.map((r) => ({ ...r, branches: branchLines(r, byManager.get(r.manager.email) ?? new Map(), names) }));
+  }
+
   let zoneChecked = false;
   const checkZone = async () => {
     if (!zoneChecked) await assertZone(db, zone);
@@ -152,7 +171,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
         ...buildManagerReport({ email, name: named.get(email) ?? "" }, mine, asOf, settings),
         dataAsOf: importedAt,
       }));
-    return withNudges(built, asOf);
+    return withBranches(await withNudges(built, asOf));
   }
 
   return {
@@ -169,7 +188,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
         team: { managerEmails: [manager.email], scope: config.REPORT_SCOPE },
       });
       const report = buildManagerReport(manager, buildRows(input, asOf, zone), asOf, attention(asOf));
-      const [decorated] = await withNudges([report], asOf);
+      const [decorated] = await withBranches(await withNudges([report], asOf));
       return { ...decorated!, dataAsOf: await dataAsOf() };
     },
 

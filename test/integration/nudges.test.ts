@@ -300,4 +300,22 @@ describe.each(ENGINES)("nudges from the report (§18) on %s", (engine) => {
     expect(home).toContain("Waiting for your approval");
     expect(home).not.toContain("ask your program admin");
   });
+
+  it("REPORT_SCOPE=all: a line per direct report with its mentors and what needs attention, the most attention first", async () => {
+    const app = appAt(ASOF, "one", { REPORT_SCOPE: "all" });
+    const olivia = await app.reports.managerReport("olivia@acme.example", ASOF);
+    // Tom reports to Sam, who reports to Marcus: he counts under Marcus.
+    expect(olivia.branches).toEqual([
+      { email: "marcus@acme.example", name: "Marcus Lee", mentors: 3, attention: 6 },
+      { email: "dana@acme.example", name: "Dana Brooks", mentors: 7, attention: 4 },
+    ]);
+    const text = JSON.stringify(buildManagerBlocks(olivia, { zone: "UTC", period: null, buttons: true }).blocks);
+    expect(text).toContain(
+      "*By direct report*\\n• under *Marcus Lee*: 3 mentors · 6 need attention\\n• under *Dana Brooks*: 7 mentors · 4 need attention",
+    );
+    // The batch the deliveries use says the same; with `direct` there is no such line.
+    const [batch] = await app.reports.managerReports(["olivia@acme.example"], ASOF);
+    expect(batch?.branches).toEqual(olivia.branches);
+    expect((await appAt(ASOF).reports.managerReport("dana@acme.example", ASOF)).branches).toBeUndefined();
+  });
 });
