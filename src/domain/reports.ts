@@ -76,6 +76,8 @@ export interface ProgramSummary {
   attention: Record<AttentionReason, number>;
   /** The counts one period earlier, for the change per status (§10); absent when not asked. */
   previous?: { asOf: Millis; counts: Partial<Record<Status, number>> };
+  /** The counts at the start of each of the last periods, oldest first (§18's trend); absent when not asked. */
+  trend?: Array<{ at: Millis; counts: Partial<Record<Status, number>> }>;
 }
 
 /** Rows per status of one program: the counts a summary compares with an earlier one. */

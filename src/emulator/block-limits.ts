@@ -115,6 +115,36 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
               if (typeof seg.value !== "number" || seg.value < 0)
                 errors.push(`value must be a number of at least 0 ${at(`/chart/segments/${j}/value`)}`);
             });
+        } else {
+          // bar, area and line: 1 to 6 uniquely named series, each with one point per category, in order.
+          const axis = obj(c.axis_config);
+          const categories = list(axis.categories);
+          if (!categories || categories.length < 1 || categories.some((x) => !text(x) || String(x).length > 20))
+            errors.push(
+              `categories must be 1 or more labels of 1 to 20 characters ${at("/chart/axis_config/categories")}`,
+            );
+          for (const k of ["x_label", "y_label"])
+            if (axis[k] !== undefined && (text(axis[k]) ?? "x".repeat(51)).length > 50)
+              errors.push(`must be at most 50 characters ${at(`/chart/axis_config/${k}`)}`);
+          const series = list(c.series);
+          if (!series || series.length < 1 || series.length > 6)
+            errors.push(`must have 1 to 6 series ${at("/chart/series")}`);
+          else {
+            const names = new Set<string>();
+            series.forEach((raw, j) => {
+              const sr = obj(raw);
+              const name = text(sr.name);
+              if (!name || name.length > 20 || names.has(name))
+                errors.push(`series names must be unique, 1 to 20 characters ${at(`/chart/series/${j}/name`)}`);
+              else names.add(name);
+              const data = list(sr.data) ?? [];
+              const labels = data.map((d) => text(obj(d).label));
+              if (!categories || labels.length !== categories.length || labels.some((l, k) => l !== categories[k]))
+                errors.push(`each series needs one point per category, in order ${at(`/chart/series/${j}/data`)}`);
+              if (data.some((d) => typeof obj(d).value !== "number"))
+                errors.push(`values must be numbers ${at(`/chart/series/${j}/data`)}`);
+            });
+          }
         }
         break;
       }

@@ -68,7 +68,13 @@ export type Block =
   | {
       type: "data_visualization";
       title: string;
-      chart: { type: "pie"; segments: Array<{ label: string; value: number }> };
+      chart:
+        | { type: "pie"; segments: Array<{ label: string; value: number }> }
+        | {
+            type: "line";
+            series: Array<{ name: string; data: Array<{ label: string; value: number }> }>;
+            axis_config: { categories: string[]; x_label?: string; y_label?: string };
+          };
     };
 
 /** Block types newer than some workspaces and clients accept (Slack answers `invalid_blocks`). */
@@ -655,6 +661,54 @@ export function buildStatusChart(s: ProgramSummary): Block | null {
   };
 }
 
+/**
+ * The status mix at the start of each of the last periods as a line chart (§18): one series per pie
+ * slice that was ever above zero, one point per period. Null with fewer than two periods to draw.
+ */
+export function buildTrendChart(s: ProgramSummary, zone: string): Block | null {
+  const trend = s.trend ?? [];
+  if (trend.length < 2) return null;
+  const categories = trend.map((t) => formatDate(t.at, zone));
+  const series = SLICES.map((sl) => ({
+    name: sl.label,
+    data: trend.map((t, i) => ({
+      label: categories[i]!,
+      value: sl.statuses.reduce((n, st) => n + (t.counts[st as keyof typeof t.counts] ?? 0), 0),
+    })),
+  })).filter((x) => x.data.some((d) => d.value > 0));
+  if (!series.length) return null;
+  return {
+    type: "data_visualization",
+    title: clip(`Last ${trend.length} periods · ${esc(s.program.name)}`, 50),
+    chart: {
+      type: "line",
+      series,
+      axis_config: { categories, x_label: "Period start", y_label: "Mentor connections" },
+    },
+  };
+}
+
+/** The per-organization counts as a table: organization as the row header, one column per status seen. */
+function organizationTable(s: ProgramSummary): Block {
+  const statuses = s.counts.filter((c) => s.byOrganization.some((o) => o.counts[c.status])).map((c) => c.status);
+  const cell = (text: string): TableCell => ({ type: "raw_text", text: clip(esc(text), 1000) || "-" });
+  const orgs = s.byOrganization.slice(0, TABLE_ROWS);
+  return {
+    type: "table",
+    column_settings: [{ is_wrapped: true }, ...statuses.map(() => ({ align: "right" as const })), { align: "right" }],
+    rows: [
+      ["Organization", ...statuses, "Total"].map(cell),
+      ...orgs.map((o) =>
+        [
+          o.organization || "(no organization)",
+          ...statuses.map((st) => String(o.counts[st] ?? 0)),
+          String(o.total),
+        ].map(cell),
+      ),
+    ],
+  };
+}
+
 /** "+2", "−1", or "" for no change (or nothing to compare with). */
 function delta(s: ProgramSummary, status: ProgramSummary["counts"][number]["status"], count: number): string {
   if (!s.previous) return "";
@@ -671,9 +725,21 @@ export function buildProgramBlocks(
   s: ProgramSummary,
   o: RenderOptions & { chart?: boolean; requestedBy?: string },
 ): Message {
+  const lines = programMessage(s, o, false);
+  if (!o.chart) return lines;
+  // Newer blocks (the charts, the organizations' table) carry the lines form for a workspace that refuses them.
+  return { ...programMessage(s, o, true), simpler: lines };
+}
+
+function programMessage(
+  s: ProgramSummary,
+  o: RenderOptions & { chart?: boolean; requestedBy?: string },
+  newer: boolean,
+): Message {
   const max = o.maxBlocks ?? LIMITS.messageBlocks;
   const total = s.counts.reduce((n, c) => n + c.count, 0);
-  const chart = o.chart ? buildStatusChart(s) : null;
+  const chart = newer ? buildStatusChart(s) : null;
+  const trend = newer ? buildTrendChart(s, o.zone) : null;
   // On demand there is no period: "as of" is said once.
   const when = o.period ? `${periodLabel(o, s.asOf)} · ` : "";
   const since = s.previous ? ` · in brackets: change since ${day(s.previous.asOf, o.zone)}` : "";
@@ -689,7 +755,10 @@ export function buildProgramBlocks(
   );
   if (needs) blocks.push(section(`:warning: *Needs attention:* ${needs}`));
   if (chart) blocks.push(chart);
-  if (s.byOrganization.length) {
+  if (trend) blocks.push(trend);
+  if (s.byOrganization.length && newer && s.byOrganization.length <= TABLE_ROWS) {
+    blocks.push({ type: "divider" }, section("*By organization*"), organizationTable(s));
+  } else if (s.byOrganization.length) {
     blocks.push({ type: "divider" });
     const lines = ["*By organization*"];
     for (const org of s.byOrganization) {

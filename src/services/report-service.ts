@@ -34,6 +34,8 @@ import { AppError } from "../errors.js";
 
 /** Managers whose reports are built together: one read of their teams' data, a bounded amount of memory. */
 export const MANAGER_BATCH = 500;
+/** How many periods a program's trend shows (§18). */
+export const TREND_PERIODS = 6;
 
 export class NotFoundError extends AppError {
   readonly code = "NOT_FOUND";
@@ -126,6 +128,31 @@ export function createReportService({ db, config: given }: ReportDeps) {
     return list.map((r) => ({ ...r, branches: branchLines(r, byManager.get(r.manager.email) ?? new Map(), names) }));
   }
 
+  /**
+   * Adds to program summaries their counts at the start of each of the last TREND_PERIODS periods
+   * (§18), the current one last: one read of those programs' data as of each start. Periods before the
+   * anchor, or before the programs had any row, are left out.
+   */
+  async function withTrend(summaries: ProgramSummary[]): Promise<ProgramSummary[]> {
+    if (!summaries.length) return summaries;
+    const settings = periodSettings(config);
+    const anchor = periodOf(DateTime.fromISO(config.REPORT_ANCHOR_DATE, { zone }).toMillis(), settings).start;
+    const starts: Millis[] = [];
+    for (let p = periodOf(summaries[0]!.asOf, settings); starts.length < TREND_PERIODS && p.start >= anchor; ) {
+      starts.unshift(p.start);
+      p = periodOf(p.start - 1, settings);
+    }
+    const programIds = summaries.map((s) => s.program.id);
+    const points: Array<{ at: Millis; rows: ReportRow[] }> = [];
+    for (const at of starts)
+      points.push({ at, rows: buildRows(await readReportInput(db, { asOf: at, programIds }), at, zone) });
+    return summaries.map((s) => {
+      const trend = points.map((p) => ({ at: p.at, counts: statusCounts(p.rows, s.program.id) }));
+      const first = trend.findIndex((t) => Object.keys(t.counts).length > 0);
+      return { ...s, trend: first < 0 ? [] : trend.slice(first) };
+    });
+  }
+
   let zoneChecked = false;
   const checkZone = async () => {
     if (!zoneChecked) await assertZone(db, zone);
@@ -198,12 +225,19 @@ export function createReportService({ db, config: given }: ReportDeps) {
       if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
       const input = await readReportInput(db, { asOf, programIds: [program.id] });
       const summary = buildProgramSummary(program, buildRows(input, asOf, zone), asOf, attention(asOf));
-      const [withPrevious] = await previousCounts([summary]);
+      const [withPrevious] = await withTrend(await previousCounts([summary]));
       return { ...withPrevious!, dataAsOf: await dataAsOf() };
     },
 
-    /** Several programs' summaries from one read of their data. */
-    async programSummaries(programs: Program[], asOf: Millis): Promise<ProgramSummary[]> {
+    /**
+     * Several programs' summaries from one read of their data; with `trend` (the default), their counts
+     * at the start of each of the last six periods too.
+     */
+    async programSummaries(
+      programs: Program[],
+      asOf: Millis,
+      opts: { trend?: boolean } = {},
+    ): Promise<ProgramSummary[]> {
       if (!programs.length) return [];
       await checkZone();
       const [input, importedAt] = await Promise.all([
@@ -216,7 +250,8 @@ export function createReportService({ db, config: given }: ReportDeps) {
         ...buildProgramSummary(p, rows, asOf, settings),
         dataAsOf: importedAt,
       }));
-      return previousCounts(summaries);
+      const withPrevious = await previousCounts(summaries);
+      return opts.trend === false ? withPrevious : withTrend(withPrevious);
     },
 
     managerReports,
@@ -259,18 +294,20 @@ export function createReportService({ db, config: given }: ReportDeps) {
       // A mentor's own manager comes with the enrollment; `all` adds the chains above from the roster.
       const managerOf = new Map<string, string | null>(input.enrollments.map((e) => [e.email, e.managerEmail]));
       for (const [email, p] of roster) managerOf.set(email, p.managerEmail);
-      const managers = [...rowsByManager(rows, managerOf, config.REPORT_SCOPE)]
+      const built = [...rowsByManager(rows, managerOf, config.REPORT_SCOPE)]
         .filter(([email]) => roster.has(email))
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([email, mine]) => ({
           ...buildManagerReport({ email, name: roster.get(email)!.name }, mine, asOf, settings),
           dataAsOf: importedAt,
         }));
-      const built = programs.map((program) => ({
-        ...buildProgramSummary(program, rows, asOf, settings),
-        dataAsOf: importedAt,
-      }));
-      const summaries = await previousCounts(built);
+      const managers = await withBranches(await withNudges(built, asOf));
+      const summaries = await previousCounts(
+        programs.map((program) => ({
+          ...buildProgramSummary(program, rows, asOf, settings),
+          dataAsOf: importedAt,
+        })),
+      );
       return {
         managers,
         programs: programs.map((program, i) => ({ program, summary: summaries[i]! })),

@@ -182,7 +182,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
   async function sendQueueCsv(userId: string, email: string): Promise<Message> {
     const programs = (await listPrograms(db)).filter((p) => isAdminOf(email, p));
     if (!programs.length) return ui.noQueue();
-    const rows = ui.adminQueue(await reports.programSummaries(programs, now()));
+    const rows = ui.adminQueue(await reports.programSummaries(programs, now(), { trend: false }));
     if (!rows.length) return ui.queueEmpty();
     try {
       const dm = await slack.conversations.open({ users: userId });

@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { type AttentionItem, attentionKey } from "../../src/domain/attention.js";
+import { blockErrors } from "../../src/emulator/block-limits.js";
 import type { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { createLogger } from "../../src/logger.js";
-import { buildManagerBlocks } from "../../src/render/blocks.js";
+import { buildManagerBlocks, buildProgramBlocks, withoutNewBlocks } from "../../src/render/blocks.js";
 import { handleNudgeButton } from "../../src/slack/listeners/actions.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
@@ -317,5 +318,38 @@ describe.each(ENGINES)("nudges from the report (§18) on %s", (engine) => {
     const [batch] = await app.reports.managerReports(["olivia@acme.example"], ASOF);
     expect(batch?.branches).toEqual(olivia.branches);
     expect((await appAt(ASOF).reports.managerReport("dana@acme.example", ASOF)).branches).toBeUndefined();
+  });
+
+  it("trends: six points per series, each the counts of a report as of that period's start, in a valid line chart", async () => {
+    const app = appAt(ASOF);
+    const eng = (await app.reports.programs()).find((p) => p.id === "eng")!;
+    const [summary] = await app.reports.programSummaries([eng], ASOF);
+    const starts = ["01-19", "02-02", "02-16", "03-02", "03-16", "03-30"].map((d) => Date.parse(`2026-${d}T00:00Z`));
+    expect(summary!.trend!.map((t) => t.at)).toEqual(starts);
+    for (const [i, at] of starts.entries()) {
+      const [then] = await app.reports.programSummaries([eng], at, { trend: false });
+      const counts = Object.fromEntries(then!.counts.filter((c) => c.count > 0).map((c) => [c.status, c.count]));
+      expect(summary!.trend![i]!.counts).toEqual(counts);
+    }
+    const m = buildProgramBlocks(summary!, { zone: "UTC", period: null, chart: true });
+    expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: true })).toEqual([]);
+    const line = m.blocks.find((b) => b.type === "data_visualization" && b.chart.type === "line");
+    const chart = line && line.type === "data_visualization" && line.chart.type === "line" ? line.chart : null;
+    expect(chart?.axis_config.categories).toEqual([
+      "01-19-2026",
+      "02-02-2026",
+      "02-16-2026",
+      "03-02-2026",
+      "03-16-2026",
+      "03-30-2026",
+    ]);
+    for (const s of chart!.series) expect(s.data).toHaveLength(6);
+    const waiting = chart!.series.find((s) => s.name === "Requests waiting")!.data.map((d) => d.value);
+    expect(waiting.at(-1)).toBe(3);
+    // A workspace without the newer blocks gets the summary without charts, organizations as lines.
+    expect(blockErrors(withoutNewBlocks(m).blocks, { maxBlocks: 50, newBlocks: false })).toEqual([]);
+    // Early in the data there are fewer periods: none before the anchor (01-05-2026).
+    const [early] = await app.reports.programSummaries([eng], Date.UTC(2026, 0, 20));
+    expect(early!.trend!.length).toBeLessThanOrEqual(2);
   });
 });
