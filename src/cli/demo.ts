@@ -99,8 +99,26 @@ export async function runDemo(ctx: CliContext, opts: { asOf: string }): Promise<
     const onReportDay = createApp({ ...ctx, config }, { now: () => asOf }).surfaces;
     for (const action of ["pause", "resume"] as const)
       io.out(`${messageAsText(await onReportDay.action(dana, action))}\n`);
-    io.out(rule("6. A program admin sends a CSV file to the app in a DM"));
+    io.out(rule("6. Dana presses Nudge beside Margaret Hamilton's request, waiting 20 days for admin approval"));
+    // The button's value names the item; the app checks it against Dana's own report before nudging.
+    const danaDm = emulator.messages.slice(earlier).find((m) => m.user === dana);
+    const nudgeValue = (danaDm?.blocks as Array<{ accessory?: { value?: string } }> | undefined)?.find(
+      (b) => b.accessory?.value,
+    )?.accessory?.value;
+    const nudges = createApp({ ...ctx, config }, { now: () => asOf }).nudges;
+    const beforeNudge = emulator.messages.length;
+    io.out(`  Dana sees: ${messageAsText(await nudges.nudge(dana, nudgeValue ?? ""))}\n`);
+    for (const m of emulator.messages.slice(beforeNudge)) {
+      io.out(rule(`DM to ${nameOf.get(m.user ?? "")}`));
+      io.out(`${messageAsText(m)}\n`);
+    }
+    io.out("\n  Dana presses it again (or another instance of the app takes the click): nothing is sent twice.\n");
+    io.out(`  Dana sees: ${messageAsText(await nudges.nudge(dana, nudgeValue ?? ""))}\n`);
+    io.out(rule("7. Grace opens the app's Home tab: the requests waiting for her, and her programs' trends"));
     const grace = emulator.userIdOf("grace@acme.example")!;
+    const home = await createApp({ ...ctx, config }, { now: () => asOf }).surfaces.homeView(grace);
+    io.out(`${messageAsText({ text: "", blocks: home.blocks })}\n`);
+    io.out(rule("8. A program admin sends a CSV file to the app in a DM"));
     const people = `${readFileSync(join(SAMPLE_DIR, "people.csv"), "utf8").trimEnd()}\nnew.hire@acme.example,Nia Newhire,Engineering,dana@acme.example,\n`;
     const fileId = emulator.addFile({ name: "people.csv", content: people, user: grace });
     const shared = emulator.fileShareEvent(grace, [fileId]);

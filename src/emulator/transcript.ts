@@ -7,7 +7,11 @@ type AnyBlock = {
   fields?: Array<{ text: string }>;
   elements?: Array<{ text?: string }>;
   title?: string;
-  chart?: { segments?: Array<{ label: string; value: number }> };
+  chart?: {
+    type?: string;
+    segments?: Array<{ label: string; value: number }>;
+    series?: Array<{ name: string; data: Array<{ value: number }> }>;
+  };
   accessory?: { type: string; text?: { text: string } };
 };
 
@@ -29,7 +33,11 @@ export function messageAsText(m: Pick<PostedMessage, "blocks" | "text">, width =
   for (const b of blocks) {
     if (b.type === "header") out.push(plain(b.text!.text).toUpperCase());
     else if (b.type === "data_visualization")
-      out.push(`[chart] ${b.title}: ${(b.chart?.segments ?? []).map((x) => `${x.label} ${x.value}`).join(" · ")}`);
+      out.push(
+        b.chart?.series
+          ? `[line chart] ${b.title}: ${b.chart.series.map((x) => `${x.name} ${x.data.map((d) => d.value).join("→")}`).join(" · ")}`
+          : `[chart] ${b.title}: ${(b.chart?.segments ?? []).map((x) => `${x.label} ${x.value}`).join(" · ")}`,
+      );
     else if (b.type === "divider") out.push("─".repeat(Math.min(width, 40)));
     else if (b.type === "table") out.push(...tableLines(b.rows ?? [], width));
     else if (b.type === "actions")

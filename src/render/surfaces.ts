@@ -163,7 +163,11 @@ export function buildHomeView(opts: {
   const perSummary = 14;
   const summaryBudget = Math.min(opts.summaries.length * perSummary, LIMITS.homeBlocks / 2);
   const blocks: Block[] = [];
-  if (opts.report)
+  const emptyTeam = opts.report !== null && opts.report.groups.every((g) => !g.rows.length);
+  if (emptyTeam && opts.summaries.length)
+    // An admin whose own team does not mentor: one line, and their programs come first.
+    blocks.push(section("_No one on your team mentors in a program right now. Your programs follow._"));
+  else if (opts.report)
     blocks.push(
       ...buildManagerBlocks(opts.report, {
         zone: opts.zone,
