@@ -164,7 +164,7 @@ describe.each(ENGINES)("serve over HTTP with signed requests (%s)", (engine) => 
     const [{ userId, view }] = (await views) as [{ userId: string; view: { blocks: unknown[] } }];
     expect(userId).toBe(emulator.userIdOf("olivia@acme.example"));
     const text = JSON.stringify(view.blocks);
-    expect(text).toContain("None of your team takes part");
+    expect(text).toContain("No one on your team mentors in a program right now");
     expect(text).toContain("Program summary · Leadership Circle");
     expect(text).not.toContain("Program summary · New Hire Buddies");
     const danaView = once(emulator, "view");
