@@ -163,7 +163,7 @@ export function buildHomeView(opts: {
   const perSummary = 14;
   const summaryBudget = Math.min(opts.summaries.length * perSummary, LIMITS.homeBlocks / 2);
   const blocks: Block[] = [];
-  const emptyTeam = opts.report !== null && opts.report.groups.every((g) => !g.rows.length);
+  const emptyTeam = opts.report?.groups.every((g) => !g.rows.length) ?? false;
   if (emptyTeam && opts.summaries.length)
     // An admin whose own team does not mentor: one line, and their programs come first.
     blocks.push(section("_No one on your team mentors in a program right now. Your programs follow._"));

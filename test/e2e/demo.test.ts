@@ -16,3 +16,29 @@ describe("the demo (issue 18 item 5)", () => {
     expect(r.stdout).not.toContain("The mentorship data was last imported on");
   });
 });
+
+describe("npm run demo (issue 17: done when)", () => {
+  it("shows Dana nudging Margaret's waiting request, Grace's nudge, the second click refused, and Grace's queue", () => {
+    // The demo writes its database under ./data of the folder it runs in.
+    const r = cli(["demo"], {}, mkdtempSync(join(tmpdir(), "mr-demo-")));
+    expect(r.code).toBe(0);
+    const out = r.stdout;
+    expect(out).toContain(
+      "• Margaret Hamilton (Engineering Mentorship) — waiting 20 days for admin approval — nudge the admins  [Nudge admins]",
+    );
+    const nudge = out.slice(out.indexOf("── 6. Dana presses Nudge"), out.indexOf("── 7."));
+    expect(nudge).toContain("── DM to Grace Hopper <grace@acme.example>");
+    expect(nudge).toContain(
+      "Margaret Hamilton's match request in Engineering Mentorship has waited 20 days for admin approval.",
+    );
+    expect(nudge).toContain("Dana Brooks, Margaret Hamilton's manager, asked me to nudge the program's admins.");
+    expect(nudge).toContain("Already nudged this period: Dana Brooks");
+    expect(nudge.split("── DM to").length - 1).toBe(1);
+    const queue = out.slice(out.indexOf("── 7."), out.indexOf("── 8."));
+    expect(queue).toContain("Waiting for your approval (1), the longest waits first:");
+    expect(queue).toContain("• Margaret Hamilton — Engineering Mentorship · requested 02-10-2026 · 20 days");
+    expect(out).not.toMatch(
+      /Secret-Mentee|Hidden-Mentee|Private-Mentee|Quiet-Mentee|Unseen-Mentee|mia@|eve@|liam@|noah@|zoe@/,
+    );
+  });
+});
