@@ -177,11 +177,10 @@ describe("Block Kit renderers", () => {
     const summary = buildProgramSummary(program, rows(500), ASOF);
     const m = buildProgramBlocks(summary, { zone: "UTC", period, chart: true });
     expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: true })).toEqual([]);
-    const chart = m.blocks.find((b) => b.type === "data_visualization") as Extract<
-      (typeof m.blocks)[number],
-      { type: "data_visualization" }
-    >;
-    expect(chart.chart.segments.map((x) => x.label)).toEqual([
+    const pie = m.blocks.flatMap((b) =>
+      b.type === "data_visualization" && b.chart.type === "pie" ? [b.chart.segments] : [],
+    )[0];
+    expect(pie?.map((x) => x.label)).toEqual([
       "Matched-Active",
       "Unmatched",
       "Duration Completed",
@@ -189,7 +188,7 @@ describe("Block Kit renderers", () => {
       "Requests waiting",
       "Not Registered",
     ]);
-    expect(chart.chart.segments.reduce((n, x) => n + x.value, 0)).toBe(500);
+    expect(pie?.reduce((n, x) => n + x.value, 0)).toBe(500);
     // A workspace without the newer blocks refuses it; the fallback drops the chart and lists the
     // organizations as lines instead of a table.
     expect(blockErrors(m.blocks, { maxBlocks: 50, newBlocks: false })).not.toEqual([]);
