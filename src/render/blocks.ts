@@ -721,24 +721,24 @@ function delta(s: ProgramSummary, status: ProgramSummary["counts"][number]["stat
  * previous period, what needs attention, then per organization. `requestedBy`: the Slack user who
  * posted it on demand, named in the post.
  */
-export function buildProgramBlocks(
-  s: ProgramSummary,
-  o: RenderOptions & { chart?: boolean; requestedBy?: string },
-): Message {
+/**
+ * `chart`: the newer blocks (pie, trend, organizations' table), with the lines form as `simpler`;
+ * `trendOnly`: of those only the trend, for a Home tab that holds several summaries (a surface takes
+ * two charts and one table at most).
+ */
+type ProgramRenderOptions = RenderOptions & { chart?: boolean; trendOnly?: boolean; requestedBy?: string };
+
+export function buildProgramBlocks(s: ProgramSummary, o: ProgramRenderOptions): Message {
   const lines = programMessage(s, o, false);
   if (!o.chart) return lines;
   // Newer blocks (the charts, the organizations' table) carry the lines form for a workspace that refuses them.
   return { ...programMessage(s, o, true), simpler: lines };
 }
 
-function programMessage(
-  s: ProgramSummary,
-  o: RenderOptions & { chart?: boolean; requestedBy?: string },
-  newer: boolean,
-): Message {
+function programMessage(s: ProgramSummary, o: ProgramRenderOptions, newer: boolean): Message {
   const max = o.maxBlocks ?? LIMITS.messageBlocks;
   const total = s.counts.reduce((n, c) => n + c.count, 0);
-  const chart = newer ? buildStatusChart(s) : null;
+  const chart = newer && !o.trendOnly ? buildStatusChart(s) : null;
   const trend = newer ? buildTrendChart(s, o.zone) : null;
   // On demand there is no period: "as of" is said once.
   const when = o.period ? `${periodLabel(o, s.asOf)} · ` : "";
@@ -756,7 +756,7 @@ function programMessage(
   if (needs) blocks.push(section(`:warning: *Needs attention:* ${needs}`));
   if (chart) blocks.push(chart);
   if (trend) blocks.push(trend);
-  if (s.byOrganization.length && newer && s.byOrganization.length <= TABLE_ROWS) {
+  if (s.byOrganization.length && newer && !o.trendOnly && s.byOrganization.length <= TABLE_ROWS) {
     blocks.push({ type: "divider" }, section("*By organization*"), organizationTable(s));
   } else if (s.byOrganization.length) {
     blocks.push({ type: "divider" });

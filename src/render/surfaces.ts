@@ -156,6 +156,8 @@ export function buildHomeView(opts: {
   skips?: { paused: number; stopped: number };
   /** When the tab was built: the admins' queue counts its days from it. */
   asOf?: number;
+  /** The summaries' charts and organizations' table (newer blocks), for a workspace not known to refuse them. */
+  charts?: boolean;
 }): {
   type: "home";
   blocks: Block[];
@@ -203,8 +205,15 @@ export function buildHomeView(opts: {
   if (opts.summaries.length && opts.asOf !== undefined)
     blocks.push({ type: "divider" }, ...buildAdminQueue(opts.summaries, opts.asOf, opts.zone));
   let room = LIMITS.homeBlocks - blocks.length - importBlocks.length;
-  for (const s of opts.summaries) {
-    const b = buildProgramBlocks(s, { zone: opts.zone, period: null, maxBlocks: Math.min(perSummary, room - 1) });
+  for (const [i, s] of opts.summaries.entries()) {
+    const b = buildProgramBlocks(s, {
+      zone: opts.zone,
+      period: null,
+      // A view holds two charts at most: the trends of the first two programs.
+      chart: opts.charts && i < 2,
+      trendOnly: true,
+      maxBlocks: Math.min(perSummary, room - 1),
+    });
     if (b.blocks.length + 1 > room) break;
     blocks.push({ type: "divider" }, ...b.blocks);
     room = LIMITS.homeBlocks - blocks.length - importBlocks.length;

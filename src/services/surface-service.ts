@@ -1,10 +1,12 @@
 import type { WebClient } from "@slack/web-api";
-import type { Config } from "../config.js";
+import { type Config, periodSettings } from "../config.js";
+import { rememberNewBlocksRejected, workspaceRejectsNewBlocks } from "../db/controls-repo.js";
 import { emailOfUser, writeDirectory } from "../db/directory-repo.js";
 import { lastImports } from "../db/import-repo.js";
 import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms } from "../db/report-repo.js";
 import { formatDate } from "../domain/dates.js";
+import { periodOf } from "../domain/periods.js";
 import type { Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import {
@@ -12,6 +14,7 @@ import {
   buildProgramBlocks,
   hasNewBlocks,
   type Message,
+  NEW_BLOCK_TYPES,
   withoutNewBlocks,
 } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
@@ -210,7 +213,26 @@ export function createSurfaceService(deps: SurfaceDeps) {
     return name === "csv" ? sendCsv(userId, person.email) : control(person.email, name);
   }
 
-  async function homeView(userId: string) {
+  /**
+   * Publishes the user's Home tab: with the summaries' charts (§18's trend) unless the workspace is known
+   * to refuse newer blocks this period; a refusal is remembered and the tab published without them.
+   */
+  async function publishHome(userId: string): Promise<void> {
+    const periodId = periodOf(now(), periodSettings(config)).id;
+    const charts = !(await workspaceRejectsNewBlocks(db, periodId));
+    const view = await homeView(userId, { charts });
+    try {
+      await slack.views.publish({ user_id: userId, view });
+    } catch (err) {
+      const o = classify(err);
+      const refused = o.kind === "permanent" && o.reason === "invalid_blocks";
+      if (!(charts && refused && view.blocks.some((b) => NEW_BLOCK_TYPES.has(b.type)))) throw err;
+      await rememberNewBlocksRejected(db, periodId);
+      await slack.views.publish({ user_id: userId, view: await homeView(userId, { charts: false }) });
+    }
+  }
+
+  async function homeView(userId: string, opts: { charts?: boolean } = {}) {
     const email = await emailOf(userId);
     const person = email ? await findPerson(db, email) : null;
     const asOf = now();
@@ -220,10 +242,10 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const control = person ? await controls.state(person.email, asOf) : "active";
     const lastImport = programs.length ? ((await lastImports(db, 1))[0] ?? null) : undefined;
     const skips = summaries.length ? await controls.skipCounts(asOf) : undefined;
-    return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips, asOf });
+    return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips, asOf, charts: opts.charts });
   }
 
-  return { command, postSummary, homeView, emailOf, action };
+  return { command, postSummary, homeView, publishHome, emailOf, action };
 }
 
 export type SurfaceService = ReturnType<typeof createSurfaceService>;

@@ -352,4 +352,28 @@ describe.each(ENGINES)("nudges from the report (§18) on %s", (engine) => {
     const [early] = await app.reports.programSummaries([eng], Date.UTC(2026, 0, 20));
     expect(early!.trend!.length).toBeLessThanOrEqual(2);
   });
+
+  it("the admin's Home tab carries the trend; a workspace that refuses charts gets the tab without them, once refused", async () => {
+    await appAt(ASOF).surfaces.publishHome(user("grace@acme.example"));
+    const view = JSON.stringify(emulator.views.at(-1)!.view);
+    expect(view).toContain('"type":"line"');
+    expect(view).toContain("Waiting for your approval");
+
+    const old = await emulatorFor(t.db, { newBlocks: false });
+    try {
+      const config = { ...loadConfig({}), ...baseConfig, SLACK_BOT_TOKEN: old.token, SLACK_API_URL: old.url };
+      const app = createApp({ config, db: t.db, log: createLogger("silent") }, { now: () => ASOF, retryBaseMs: 10 });
+      const grace = old.userIdOf("grace@acme.example")!;
+      await app.surfaces.publishHome(grace);
+      expect(old.callsOf("views.publish").map((c) => c.error ?? "ok")).toEqual(["invalid_blocks", "ok"]);
+      const plain = JSON.stringify(old.views.at(-1)!.view);
+      expect(plain).not.toContain("data_visualization");
+      expect(plain).toContain("*By organization*");
+      // Remembered for the period: the next opening is published at once without charts.
+      await app.surfaces.publishHome(grace);
+      expect(old.callsOf("views.publish").map((c) => c.error ?? "ok")).toEqual(["invalid_blocks", "ok", "ok"]);
+    } finally {
+      await old.stop();
+    }
+  });
 });

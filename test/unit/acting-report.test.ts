@@ -275,6 +275,18 @@ describe("the admins' queue on the Home tab (§18)", () => {
     expect(blockErrors(blocks, { maxBlocks: 50, newBlocks: false })).toEqual([]);
   });
 
+  it("an admin's Home tab with three programs carries the trends of two: a view holds two charts at most", () => {
+    const trend = [0, 1, 2].map((k) => ({
+      at: ASOF - (2 - k) * 14 * DAY,
+      counts: { "Match Request-Waiting Admin Approval": k + 1 } as const,
+    }));
+    const three = ["a", "b", "c"].map((id) => ({ ...buildProgramSummary(program(id), rows, ASOF, SETTINGS), trend }));
+    const view = buildHomeView({ report: team(3), summaries: three, zone: "UTC", asOf: ASOF, charts: true });
+    expect(blockErrors(view.blocks, { maxBlocks: 100, newBlocks: true })).toEqual([]);
+    expect(view.blocks.filter((b) => b.type === "data_visualization")).toHaveLength(2);
+    expect(view.blocks.some((b) => b.type === "table")).toBe(false);
+  });
+
   it("is on an admin's Home tab, and not on a manager's who administers nothing", () => {
     const admin = JSON.stringify(buildHomeView({ report: null, summaries, zone: "UTC", asOf: ASOF }).blocks);
     expect(admin).toContain("Waiting for your approval");

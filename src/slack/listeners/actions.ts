@@ -38,7 +38,7 @@ export function handleReportButton(deps: { surfaces: SurfaceService; log: Logger
     try {
       const answer = await deps.surfaces.action(user, name);
       if (body.container?.type === "view") {
-        await client.views.publish({ user_id: user, view: await deps.surfaces.homeView(user) });
+        await deps.surfaces.publishHome(user);
         if (name === "csv" || name === "queueCsv")
           await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
       } else
@@ -82,7 +82,7 @@ export function handleNudgeButton(deps: { nudges: NudgeService; surfaces: Surfac
           ? await deps.nudges.setOff(user, action.action_id === NUDGE_SETTINGS.off)
           : await deps.nudges.nudge(user, action.value ?? "");
       if (body.container?.type === "view") {
-        await client.views.publish({ user_id: user, view: await deps.surfaces.homeView(user) });
+        await deps.surfaces.publishHome(user);
         await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
       } else
         await respond({

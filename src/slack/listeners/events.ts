@@ -7,11 +7,11 @@ export type HomeOpenedArgs = SlackEventMiddlewareArgs<"app_home_opened"> & AllMi
 
 /** The Home tab: published fresh each time the viewer opens it. */
 export function handleAppHomeOpened(deps: { surfaces: SurfaceService; log: Logger }) {
-  return async ({ event, client }: Pick<HomeOpenedArgs, "event" | "client">): Promise<void> => {
+  return async ({ event }: Pick<HomeOpenedArgs, "event" | "client">): Promise<void> => {
     if (event.tab && event.tab !== "home") return;
     try {
-      const view = await deps.surfaces.homeView(event.user);
-      await client.views.publish({ user_id: event.user, view });
+      // The surface service publishes it: with charts, and without them where the workspace refuses them.
+      await deps.surfaces.publishHome(event.user);
     } catch (err) {
       deps.log.error({ err: safeErrorMessage(err) }, "home tab failed");
     }
