@@ -187,9 +187,11 @@ export function createLedgerStore(db: Db): LedgerStore {
   return {
     async expireBefore(periodId, now) {
       // Period ids are ISO dates: their text order is their time order.
+      // A nudge left in doubt by a crash is no delivery of the run: it is not expired and reported.
       const stale = () =>
         db("deliveries")
           .where("period_id", "<", periodId)
+          .whereNot("kind", "nudge")
           .whereIn("state", OPEN)
           .where((w) => w.whereNull("lease_until").orWhere("lease_until", "<", now));
       const rows: Array<{ id: number; period_id: string; kind: DeliveryKind; recipient: string }> = await stale()
