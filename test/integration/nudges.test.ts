@@ -376,4 +376,15 @@ describe.each(ENGINES)("nudges from the report (§18) on %s", (engine) => {
       await old.stop();
     }
   });
+
+  it("a nudge is no delivery of the run: the period does not look started, and the tally and expiry leave it out", async () => {
+    const app = appAt(ASOF);
+    const item = await itemOf("dana@acme.example", (a) => a.reason === "unmatched");
+    await app.nudges.nudge(user("dana@acme.example"), attentionKey(item));
+    await t.db("deliveries").where("kind", "nudge").update({ state: "sending" });
+    expect(await app.ledger.hasRows("2026-03-30")).toBe(false);
+    const tally = await app.ledger.tally("2026-03-30");
+    expect(Object.values(tally.byState).every((k) => !("nudge" in k))).toBe(true);
+    expect(await app.ledger.expireBefore("2026-04-13", ASOF + 14 * DAY)).toEqual([]);
+  });
 });
