@@ -124,7 +124,10 @@ export function startConsole(opts: {
       const onHome = home ? buttonsIn(home.view.blocks) : [];
       // A button the app never showed has no listener: Slack could not send that click.
       if (!onDm.includes(actionId) && !onHome.includes(actionId)) {
-        const shown = [...new Set([...onDm, ...onHome])].map(shortName);
+        // The Nudge buttons are one command, `click nudge N`.
+        const shown = [
+          ...new Set([...onDm, ...onHome].map((id) => (NUDGE_ACTION_PATTERN.test(id) ? "nudge" : shortName(id)))),
+        ];
         return out(
           shown.length
             ? `No button ${JSON.stringify(rest[0] ?? "")} on your last DM or Home tab; there: ${shown.join(", ")}.\n`
