@@ -61,10 +61,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
 
   const isAdminOf = (email: string, p: Program) => config.ADMIN_EMAILS.includes(email) || p.adminEmails.includes(email);
 
-  async function command(
-    userId: string,
-    text: string,
-  ): Promise<{ message: Message; post?: { channel: string; message: Message; programId: string } }> {
+  async function command(userId: string, text: string): Promise<{ message: Message }> {
     const [verb = "", arg = "", ...rest] = text.trim().split(/\s+/).filter(Boolean);
     const email = await emailOf(userId);
     const person = email ? await findPerson(db, email) : null;
@@ -245,7 +242,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
     return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips, asOf, charts: opts.charts });
   }
 
-  return { command, postSummary, homeView, publishHome, emailOf, action };
+  return { command, homeView, publishHome, emailOf, action };
 }
 
 export type SurfaceService = ReturnType<typeof createSurfaceService>;

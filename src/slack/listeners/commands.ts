@@ -31,10 +31,6 @@ export function handleReportCommand(deps: { surfaces: SurfaceService; log: Logge
     try {
       const answer = await deps.surfaces.command(command.user_id, command.text ?? "");
       await respond({ response_type: "ephemeral", text: answer.message.text, blocks: answer.message.blocks });
-      if (answer.post) {
-        const result = await deps.surfaces.postSummary(answer.post);
-        await respond({ response_type: "ephemeral", text: result.text, blocks: result.blocks });
-      }
     } catch (err) {
       outcome = "failed";
       deps.log.error({ err: safeErrorMessage(err) }, "slash command failed");
