@@ -4,8 +4,22 @@ import type { Millis } from "./types.js";
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
 
+/**
+ * Zones already checked. Luxon checks a zone by making an `Intl.DateTimeFormat`, an ICU object of some
+ * 25 KB outside the JS heap that the collector, unaware of its weight, frees late: one per roster row or
+ * manager was 250 MB of resident memory at 100,000 people. Few distinct zones exist, so the answers are kept.
+ */
+const zoneChecks = new Map<string, boolean>();
+
 export function isValidZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+  let ok = zoneChecks.get(zone);
+  if (ok === undefined) {
+    // A roster may carry any text as a zone: the map stays small however many wrong ones it holds.
+    if (zoneChecks.size >= 10_000) zoneChecks.clear();
+    ok = IANAZone.isValidZone(zone);
+    zoneChecks.set(zone, ok);
+  }
+  return ok;
 }
 
 /**

@@ -94,6 +94,26 @@ describe("local time: each manager's due moment", () => {
       expect(recipientZone("Mars/Olympus", "America/Chicago", "UTC")).toBe("America/Chicago");
       expect(recipientZone("Mars/Olympus", "Nowhere", "UTC")).toBe("UTC");
     });
+
+    it("10,000 managers in 24 zones make no more ICU formatters than there are zones (each weighs ~25 KB off the JS heap)", () => {
+      const Real = Intl.DateTimeFormat;
+      let made = 0;
+      Intl.DateTimeFormat = class extends Real {
+        constructor(...args: ConstructorParameters<typeof Real>) {
+          super(...args);
+          made++;
+        }
+      } as typeof Intl.DateTimeFormat;
+      try {
+        const zones = Array.from({ length: 24 }, (_, i) =>
+          i === 11 ? "UTC" : `Etc/GMT${i < 11 ? "+" : "-"}${Math.abs(i - 11)}`,
+        );
+        for (let i = 0; i < 10_000; i++) expect(recipientZone(zones[i % 24], null, "UTC")).toBe(zones[i % 24]);
+      } finally {
+        Intl.DateTimeFormat = Real;
+      }
+      expect(made).toBeLessThanOrEqual(24);
+    });
   });
 });
 
