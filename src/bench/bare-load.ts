@@ -123,8 +123,6 @@ export function withoutOnePercent(dir: string): { dir: string; removed: number }
   return { dir: out, removed };
 }
 
-export const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
-
 /** The bare load of the same files, timed in the same run, and the import's ratio to it. */
 export async function compareImport(
   engine: "sqlite" | "pg",
@@ -165,13 +163,11 @@ export async function snapshotReimport(
 export function importLines(i: {
   bareSeconds: number;
   ratio: number;
-  peakRssMB: number;
   snapshot?: { seconds: number; rowsRemoved: number };
 }): Array<[string, string, string]> {
   const lines: Array<[string, string, string]> = [
     ["  bare load of the same files", `${i.bareSeconds.toFixed(2)} s`, ""],
     ["  ratio import / bare load", i.ratio.toFixed(2), "goal <= 5"],
-    ["  peak RSS after the import", `${Math.round(i.peakRssMB)} MB`, "goal < 512 MB at 100k"],
   ];
   if (i.snapshot)
     lines.push([
