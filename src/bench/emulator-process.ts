@@ -13,7 +13,11 @@ export interface EmulatorRecord {
 /** `zones`: each user's Slack `tz`, given round the roster in turn (none: no `tz`). */
 type StartOptions = Omit<EmulatorOptions, "users"> & { zones?: string[] };
 
-type Request = { type: "start"; databaseUrl: string; options: StartOptions } | { type: "record" } | { type: "stop" };
+type Request =
+  | { type: "start"; databaseUrl: string; options: StartOptions }
+  | { type: "calls"; from: number }
+  | { type: "record" }
+  | { type: "stop" };
 
 /**
  * The Slack emulator in a process of its own, its workspace made of the roster: the bench measures
@@ -35,12 +39,17 @@ export async function startEmulatorProcess(databaseUrl: string, options: StartOp
   return {
     ...started,
     record: () => ask<EmulatorRecord>({ type: "record" }),
+    /** The calls from the `from`-th on: a wave reads its own, not a copy of the whole run's in the measured process. */
+    callsFrom: (from: number) => ask<EmulatorRecord["calls"]>({ type: "calls", from }),
     stop: async () => {
       await ask<{ stopped: true }>({ type: "stop" });
       child.disconnect();
     },
   };
 }
+
+const callsOf = (emulator: SlackEmulator, from: number): EmulatorRecord["calls"] =>
+  emulator.calls.slice(from).map((c) => ({ method: c.method, at: c.at, status: c.status, ok: c.ok }));
 
 async function serve(): Promise<void> {
   let emulator: SlackEmulator | null = null;
@@ -56,9 +65,11 @@ async function serve(): Promise<void> {
         lean: true,
       }).start();
       process.send?.({ url: emulator.url, token: emulator.token });
+    } else if (req.type === "calls" && emulator) {
+      process.send?.(callsOf(emulator, req.from));
     } else if (req.type === "record" && emulator) {
       const record: EmulatorRecord = {
-        calls: emulator.calls.map((c) => ({ method: c.method, at: c.at, status: c.status, ok: c.ok })),
+        calls: callsOf(emulator, 0),
         recipients: emulator.messages.map((m) => m.user ?? m.channel),
       };
       process.send?.(record);

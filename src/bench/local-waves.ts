@@ -43,7 +43,6 @@ export async function benchLocalWaves(
     channels: ["eng", "lead", "buddy"].map((p) => ({ id: `C${p.toUpperCase()}`, name: `mentorship-${p}` })),
     methodLimits,
   });
-  const calls = async () => (await emulator.record()).calls;
   const config = {
     ...loadConfig({}),
     SLACK_BOT_TOKEN: emulator.token,
@@ -58,17 +57,19 @@ export async function benchLocalWaves(
     // The period before counts as delivered: the bench measures this one's waves, not a catch-up.
     await app.ledger.markPeriodComplete(periodOf(period.start - 1, app.settings.periods).id, Date.now());
     await app.directory.refreshOnceFor(period.id, "bench");
-    const ahead = (await calls()).length;
+    const ahead = (await emulator.callsFrom(0)).length;
     const waves = planWaves(period, await app.directory.managerZones(config.REPORT_TIMEZONE), {
       localTime: config.REPORT_LOCAL_TIME,
       reportZone: config.REPORT_TIMEZONE,
     }).waves;
     const perWave: Array<{ posts: number; ratio: number }> = [];
     const t0 = performance.now();
+    let from = ahead;
     for (const w of waves) {
-      const from = (await calls()).length;
       await app.delivery.deliverDue({ asOf: w });
-      const ok = (await calls()).slice(from).filter((c) => c.method === "chat.postMessage" && c.ok);
+      const wave = await emulator.callsFrom(from);
+      from += wave.length;
+      const ok = wave.filter((c) => c.method === "chat.postMessage" && c.ok);
       if (ok.length >= 20) {
         const span = (ok.at(-1)!.at - ok[0]!.at) / 60_000;
         perWave.push({ posts: ok.length, ratio: (ok.length - 1) / span / opts.ratePerMinute });
