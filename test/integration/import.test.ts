@@ -52,6 +52,13 @@ describe.each(ENGINES)("import on %s", (engine) => {
     expect(await t.db("matches").count({ n: "*" }).first()).toEqual({ n: 5 });
   });
 
+  it("a person who is their own manager gets that one problem, not a manager chain loop of one", async () => {
+    const dir = csvDir({
+      "people.csv": `${sample("people.csv")}self@acme.example,Self Managed,Eng,self@acme.example,\n`,
+    });
+    expect(problemsOf(await run(dir))).toEqual(["people.csv:23: manager_email: is the person's own email"]);
+  });
+
   it("lists every bad row as file:line: column: problem and writes nothing", async () => {
     await run(SAMPLE);
     const before = await dump(t.db);
