@@ -78,7 +78,9 @@ export function startConsole(opts: {
   const onUpload = (u: SharedUpload) => {
     for (const f of u.files) {
       const lines = f.content.toString("utf8").trimEnd().split(/\r?\n/).length;
-      out(`\n── file ${f.name} in ${u.channel}: ${lines - 1} rows and a header ${"─".repeat(10)}\n`);
+      // A CSV report has a header; anything else (the problems of an import) is just lines.
+      const size = /\.csv$/i.test(f.name) ? `${lines - 1} rows and a header` : `${lines} line${lines === 1 ? "" : "s"}`;
+      out(`\n── file ${f.name} in ${u.channel}: ${size} ${"─".repeat(10)}\n`);
     }
   };
   emulator.on("view", onView);

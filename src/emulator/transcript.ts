@@ -20,6 +20,8 @@ const EMOJI: Record<string, string> = { ":warning:": "⚠" };
 const plain = (s: string) =>
   unescapeText(
     s
+      // A code block first: the inline-code rule below would take its inner backticks and leave ``…``.
+      .replace(/```([\s\S]*?)```/g, "$1")
       .replace(/\*([^*\n]+)\*/g, "$1")
       .replace(/`([^`\n]+)`/g, "$1")
       .replace(/:[a-z_]+:/g, (e) => EMOJI[e] ?? e),

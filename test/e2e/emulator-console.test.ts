@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -142,6 +142,15 @@ describe("the emulator's console: typed commands, clicks and files reach a runni
     await emulator.until("it-ops@acme.example (not in the roster) shares people.csv in their DM with the app.");
     await emulator.until(/Imported 1 file in one transaction/);
     expect(cli(["preview", "--manager", "dana@acme.example"], env).stdout).toContain("data as of");
+    // A refused file: the problem reads as one plain line (no code-block backticks left over), and the
+    // problems file attached to the answer is counted in lines, not as a CSV's rows.
+    const bad = join(dir, "bad", "people.csv");
+    mkdirSync(join(dir, "bad"));
+    writeFileSync(bad, `${people}\nself@acme.example,Self Managed,Engineering,self@acme.example,\n`);
+    emulator.type(`share ${bad} as it-ops@acme.example`);
+    await emulator.until(/\npeople\.csv:23: manager_email: is the person's own email\n/);
+    await emulator.until(/file import-problems\.txt in D\w+: 1 line ─/);
+    expect(out()).not.toContain("``");
     emulator.type(`share ${join(dir, "missing.csv")}`);
     await emulator.until(/error: ENOENT[^\n]*missing\.csv'\n> /);
   });
