@@ -37,13 +37,16 @@ export async function runEmulator(
     tz: p.timezone ?? undefined,
   }));
   const names = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
-  const emulator = await new SlackEmulator({
-    users,
-    channels: channels.map((c, i) => ({ id: `C${String(i + 1).padStart(8, "0")}`, name: c.replace(/^#/, "") })),
-  }).start(port);
+  const workspaceChannels = channels.map((c, i) => ({
+    id: `C${String(i + 1).padStart(8, "0")}`,
+    name: c.replace(/^#/, ""),
+  }));
+  // A post reads as Slack shows it: in #name, not in an id.
+  const channelNames = new Map(workspaceChannels.map((c) => [c.id, `#${c.name}`]));
+  const emulator = await new SlackEmulator({ users, channels: workspaceChannels }).start(port);
   emulator.on("message", (m: Parameters<typeof messageAsText>[0] & { user?: string; channel: string }) => {
     ctx.io.out(
-      `\n── ${m.user ? `DM to ${names.get(m.user) ?? m.user}` : `post in ${m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`,
+      `\n── ${m.user ? `DM to ${names.get(m.user) ?? m.user}` : `post in ${channelNames.get(m.channel) ?? m.channel}`} ${"─".repeat(20)}\n${messageAsText(m)}\n`,
     );
   });
   if (opts.fromDb)

@@ -131,6 +131,15 @@ describe("the emulator's console: typed commands, clicks and files reach a runni
     await emulator.until("answer (only you see it)", answers + 1);
   });
 
+  it("send against it prints each DM and each channel post, a post under its channel's #name", async () => {
+    const line = out().match(/^ {2}(PORT=.*) SLACK_APP_TOKEN=\S+ npx mentorship-report serve$/m)?.[1] ?? "";
+    const printed = Object.fromEntries(line.split(" ").map((kv) => kv.split("=", 2) as [string, string]));
+    expect(cli(["send", "--as-of", "2026-03-02T09:00"], printed).code).toBe(0);
+    await emulator.until("── DM to Dana Brooks <dana@acme.example>");
+    await emulator.until("── post in #mentorship-eng ");
+    await emulator.until("── post in #leadership-circle ");
+  });
+
   it("share sends CSV files as a Slack upload: an admin's file is imported, a non-admin's refused", async () => {
     const file = join(dir, "people.csv");
     // The roster as exported, with one new hire: a file is the full set of its table.
