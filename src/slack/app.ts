@@ -149,7 +149,9 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
  * without it only this machine may ask.
  */
 export function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
-  if (!token) return LOOPBACK.has(req.socket.remoteAddress ?? "");
+  // A reverse proxy on this machine connects from loopback too: a request it forwarded came from elsewhere.
+  const forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"].some((h) => req.headers[h] !== undefined);
+  if (!token) return !forwarded && LOOPBACK.has(req.socket.remoteAddress ?? "");
   const given = Buffer.from(req.headers.authorization ?? "");
   const wanted = Buffer.from(`Bearer ${token}`);
   return given.length === wanted.length && timingSafeEqual(given, wanted);

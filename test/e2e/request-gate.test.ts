@@ -238,6 +238,17 @@ describe("one gate for every Slack request (issue 15 rows 1, 7, 8, 12; spec §15
       .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
     if (external) expect((await fetch(`http://${external}:${serve.port}/metrics`)).status).toBe(403);
   });
+
+  it("/metrics without METRICS_TOKEN: a request a reverse proxy on this machine forwarded is not this machine's", async () => {
+    const forwarded: Array<Record<string, string>> = [
+      { "X-Forwarded-For": "203.0.113.7" },
+      { Forwarded: "for=203.0.113.7" },
+      { "X-Real-IP": "203.0.113.7" },
+    ];
+    for (const header of forwarded)
+      expect((await fetch(`${serve.url}/metrics`, { headers: header })).status, JSON.stringify(header)).toBe(403);
+    expect((await fetch(`${serve.url}/healthz`, { headers: { "X-Forwarded-For": "203.0.113.7" } })).status).toBe(200);
+  });
 });
 
 describe("/metrics with METRICS_TOKEN (issue 15 row 12)", () => {
