@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import type { RunSummary } from "../delivery/delivery-service.js";
 import type { StartPlan } from "../delivery/scheduler.js";
-import type { Audience } from "../delivery/targets.js";
+import type { Audience, PilotMisses } from "../delivery/targets.js";
 import { formatDayTime } from "../domain/dates.js";
 import { parseNoticeRecipient } from "../domain/notice-key.js";
 import { formatPeriodRange } from "../domain/periods.js";
@@ -125,7 +125,7 @@ export function buildStartLine(s: {
   config: Pick<Config, "REPORT_DELIVERY" | "REPORT_LOCAL_TIME" | "REPORT_SCHEDULE" | "REPORT_TIMEZONE">;
   audience: Audience;
   plan: StartPlan;
-  recipients: { dm: number; channel: number };
+  recipients: { dm: number; channel: number; pilotMisses?: PilotMisses };
 }): string {
   const { config, plan, audience } = s;
   const zone = config.REPORT_TIMEZONE;
@@ -146,6 +146,17 @@ export function buildStartLine(s: {
       ? `audience: pilot of ${plural(audience.emails.size, "manager")} and ${plural(audience.programs.size, "program")}`
       : "audience: everyone",
   );
+  const misses = s.recipients.pilotMisses;
+  if (misses?.emailEntries.length)
+    parts.push(
+      misses.emailEntries.length === 1
+        ? `REPORT_PILOT_EMAILS: entry ${misses.emailEntries[0]} is no manager with mentors on their team in the data`
+        : `REPORT_PILOT_EMAILS: entries ${misses.emailEntries.join(", ")} are no managers with mentors on their team in the data`,
+    );
+  if (misses?.programs.length)
+    parts.push(
+      `REPORT_PILOT_PROGRAMS: ${misses.programs.join(", ")} ${misses.programs.length === 1 ? "is not a program" : "are not programs"} in the data`,
+    );
   const reach = `${plural(s.recipients.dm, "DM")} and ${plural(s.recipients.channel, "channel summary", "channel summaries")}`;
   if (plan.catchUp) parts.push(`catching up now: ${reach}`);
   if (plan.next)

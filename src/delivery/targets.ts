@@ -34,13 +34,17 @@ export function audienceOf(
   config: Partial<Pick<Config, "REPORT_AUDIENCE" | "REPORT_PILOT_EMAILS" | "REPORT_PILOT_PROGRAMS">>,
 ): Audience {
   if (config.REPORT_AUDIENCE !== "pilot") return null;
-  return { emails: new Set(config.REPORT_PILOT_EMAILS), programs: new Set(config.REPORT_PILOT_PROGRAMS) };
+  // Program ids in any case, as the slash command takes them: `ENG` in the pilot is `eng`.
+  return {
+    emails: new Set(config.REPORT_PILOT_EMAILS),
+    programs: new Set(config.REPORT_PILOT_PROGRAMS?.map((id) => id.toLowerCase())),
+  };
 }
 
 export const inAudience = (audience: Audience, kind: string, recipient: string) =>
   !audience ||
   (kind === "dm" && audience.emails.has(recipient.toLowerCase())) ||
-  (kind === "channel" && audience.programs.has(recipient));
+  (kind === "channel" && audience.programs.has(recipient.toLowerCase()));
 
 /**
  * A pilot (§17): the planned DMs and channel summaries of everyone outside it settled as skipped
@@ -69,12 +73,30 @@ export async function countRecipients(
   db: Db,
   scope: ReportScope,
   audience: Audience,
-): Promise<{ dm: number; channel: number }> {
+): Promise<{ dm: number; channel: number; pilotMisses?: PilotMisses }> {
   const [managers, programs] = await Promise.all([listReportManagers(db, scope), listPrograms(db)]);
-  return {
+  const counts = {
     dm: managers.filter((m) => inAudience(audience, "dm", m.email)).length,
     channel: programs.filter((p) => p.adminChannel && inAudience(audience, "channel", p.id)).length,
   };
+  if (!audience) return counts;
+  // A typo in a pilot list would leave someone out without a word: say which entries reach no one.
+  const managerEmails = new Set(managers.map((m) => m.email.toLowerCase()));
+  const programIds = new Set(programs.map((p) => p.id.toLowerCase()));
+  const pilotMisses = {
+    emailEntries: [...audience.emails].flatMap((e, i) => (managerEmails.has(e) ? [] : [i + 1])),
+    programs: [...audience.programs].filter((id) => !programIds.has(id)),
+  };
+  return pilotMisses.emailEntries.length || pilotMisses.programs.length ? { ...counts, pilotMisses } : counts;
+}
+
+/**
+ * Pilot entries that reach no one: emails by their place in REPORT_PILOT_EMAILS (an address typed
+ * there is never echoed: it may be anyone's), program ids as given.
+ */
+export interface PilotMisses {
+  emailEntries: number[];
+  programs: string[];
 }
 
 /** Managers who paused or stopped their reports (§11): their pending DMs settled as skipped, before any Slack call. */

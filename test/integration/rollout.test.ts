@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
-import { buildRunSummaryText } from "../../src/cli/run-summary.js";
+import { buildRunSummaryText, buildStartLine } from "../../src/cli/run-summary.js";
 import { loadConfig } from "../../src/config.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
 import { parseInstant } from "../../src/domain/dates.js";
@@ -84,6 +84,31 @@ describe.each(ENGINES)("a staged rollout (%s)", (engine) => {
     const text = buildRunSummaryText(plan, "UTC");
     expect(text).toMatch(/marcus@acme\.example .*not in the pilot/);
     expect(w.emulator.messages).toHaveLength(0);
+  });
+
+  it("a pilot program named in another case is that program; entries that reach no one are named at start", async () => {
+    const pilot = {
+      REPORT_AUDIENCE: "pilot",
+      REPORT_PILOT_EMAILS: "dana@acme.exmaple;marcus@acme.example",
+      REPORT_PILOT_PROGRAMS: "ENG,nope",
+    };
+    const app = appWith(pilot, () => at("2026-03-02T23:00"));
+    const plan = await app.planPeriod(at("2026-03-02T23:00"));
+    expect(plan.planned).toMatchObject({ dm: 1, channel: 1 });
+    const recipients = await app.delivery.countRecipients();
+    expect(recipients).toEqual({ dm: 1, channel: 1, pilotMisses: { emailEntries: [1], programs: ["nope"] } });
+    const line = buildStartLine({
+      port: 3000,
+      slackMode: "http",
+      config: app.config,
+      audience: app.delivery.audience,
+      plan: { catchUp: false, leftToSend: null, next: null },
+      recipients,
+    });
+    expect(line).toContain("REPORT_PILOT_EMAILS: entry 1 is no manager with mentors on their team in the data");
+    expect(line).toContain("REPORT_PILOT_PROGRAMS: nope is not a program in the data");
+    // An address typed in the list is never echoed: it may be anyone's.
+    expect(line).not.toContain("exmaple");
   });
 
   it.each(["fixed", "local"] as const)(
