@@ -78,9 +78,14 @@ export async function checkSlackToken(
     if (!(err instanceof SlackCallError)) throw err;
     const o = err.outcome;
     const reason = "reason" in o ? o.reason : "ratelimited";
+    // Elsewhere than Slack it is most likely the emulator, whose token a restart made stale.
+    const elsewhere =
+      new URL(config.SLACK_API_URL).hostname === "slack.com"
+        ? ""
+        : ` SLACK_API_URL is ${config.SLACK_API_URL}: if that is the bundled emulator, its token is new each run; use the one it printed this time.`;
     if (o.kind === "fatal" || o.kind === "permanent")
       throw new SlackSetupError(
-        `Slack refused SLACK_BOT_TOKEN (auth.test: ${reason}). Copy the Bot User OAuth Token from the app's "OAuth & Permissions" page, and reinstall the app if it was removed.`,
+        `Slack refused SLACK_BOT_TOKEN (auth.test: ${reason}). Copy the Bot User OAuth Token from the app's "OAuth & Permissions" page, and reinstall the app if it was removed.${elsewhere}`,
       );
     throw new SlackSetupError(
       `Slack did not answer auth.test at ${config.SLACK_API_URL} (${reason}); serve stops instead of running without Slack. Check the network or SLACK_API_URL, then start again.`,

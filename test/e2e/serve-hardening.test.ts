@@ -224,6 +224,10 @@ describe("serve refuses to start on settings it can't run safely with (issue 9 r
     expect(r.code).toBe(2);
     expect(r.stdout).not.toContain("is serving");
     expect(r.stderr).toContain("Slack refused SLACK_BOT_TOKEN (auth.test: invalid_auth)");
+    // Against the emulator, the likely cause: a token from one of its earlier runs.
+    expect(r.stderr).toContain(
+      `SLACK_API_URL is ${emulator.url}: if that is the bundled emulator, its token is new each run; use the one it printed this time.`,
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
