@@ -82,12 +82,13 @@ async function survey(folder: string): Promise<Present[]> {
 /**
  * Copies the files into `to` and hashes the copies: what is imported is exactly what was hashed, even
  * if the exporter rewrites a file meanwhile. O_NOFOLLOW: a file swapped for a link after the survey is
- * still not followed.
+ * still not followed. O_NONBLOCK: one swapped for a named pipe is opened at once and refused, where a
+ * plain open would wait for a writer forever and hold the drop folder's checks with it.
  */
 async function copyAndHash(folder: string, present: Present[], to: string): Promise<string> {
   const all = createHash("sha256");
   for (const { file } of present) {
-    const fd = await open(join(folder, file), constants.O_RDONLY | constants.O_NOFOLLOW).catch(
+    const fd = await open(join(folder, file), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
       (err: NodeJS.ErrnoException) => {
         if (err.code === "ELOOP")
           throw new FolderRefusal(

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -5,7 +6,7 @@ import { createApp, importingFirst } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { startScheduler } from "../../src/delivery/scheduler.js";
 import { createLogger } from "../../src/logger.js";
-import { startDropFolderSchedule } from "../../src/services/drop-folder.js";
+import { createDropFolder, startDropFolderSchedule } from "../../src/services/drop-folder.js";
 import { ENGINES } from "../helpers/db.js";
 import { csvDir, dump, SAMPLE } from "../helpers/files.js";
 import { baseConfig, sampleWorkspace } from "../helpers/slack.js";
@@ -168,6 +169,34 @@ describe.each(ENGINES)("IMPORT_DIR, the drop folder (%s)", (engine) => {
     expect(told).toContain("is a symbolic link");
     expect(told).not.toContain("root-secret");
     expect(JSON.stringify(await w.t.db("imports").select("*"))).not.toContain("root-secret");
+  });
+
+  it("a file swapped for a named pipe after the survey is refused at once, not waited on forever", async () => {
+    const dir = csvDir();
+    const app = appFor(dir);
+    await app.dropFolder.check();
+    const before = await data(w.t.db);
+    writeFileSync(join(dir, "people.csv"), `${sample("people.csv").trimEnd()}\n`);
+    const folder = createDropFolder({
+      db: w.t.db,
+      config: { ...app.config, IMPORT_DIR: dir, IMPORT_SETTLE_SECONDS: 0 },
+      slack: () => app.slack,
+      directory: () => app.directory,
+      log,
+      // The clock is read between the survey and the copy: the moment an exporter could swap the file.
+      now: () => {
+        rmSync(join(dir, "people.csv"));
+        execFileSync("mkfifo", [join(dir, "people.csv")]);
+        return Date.now();
+      },
+    });
+    const result = await Promise.race([
+      folder.check(),
+      new Promise((r) => setTimeout(() => r("still waiting on the pipe"), 3000).unref()),
+    ]);
+    expect(result).toEqual({ outcome: "failed", problems: 1, told: 2 });
+    expect(JSON.stringify(w.emulator.messages)).toContain("people.csv: -: is not a regular file");
+    expect(await data(w.t.db)).toEqual(before);
   });
 
   it("picks up a same-size edit whose modification time was kept (cp -p, rsync -t)", async () => {
