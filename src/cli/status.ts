@@ -30,6 +30,11 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
   const total = Object.values(tally.byState).reduce((n, k) => n + k.dm + k.channel + k.notice, 0);
   if (total === 0) {
     lines.push("  Nothing planned yet: no run has started for this period.");
+    // §17: serve holds the period under way on such a database; say so, or its past first wave looks missed.
+    if ((await app.ledger.earliestPeriod()) === null)
+      lines.push(
+        "  No period was ever delivered on this database: serve does not catch up a period already under way when it starts; `npx mentorship-report send` delivers it now.",
+      );
     if (local) {
       const zones = new Map(
         [...(await readManagerZones(ctx.db))].map(([email, z]) => [email, recipientZone(z.slackTz, z.rosterTz, zone)]),

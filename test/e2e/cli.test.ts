@@ -217,6 +217,10 @@ describe("the command line", () => {
     try {
       while (!out.includes("Point the app at it")) await new Promise((r) => setTimeout(r, 50));
       expect(out).toContain(`SLACK_API_URL=http://127.0.0.1:${port}/api/`);
+      // Before any delivery, status says why serve would leave the begun period alone, and what sends it.
+      expect(cli(["status", "--as-of", "2026-03-03"], env).stdout).toContain(
+        "No period was ever delivered on this database: serve does not catch up a period already under way when it starts; `npx mentorship-report send` delivers it now.",
+      );
       const sent = await cliAsync(["send", "--as-of", "2026-03-02T09:00"], {
         ...env,
         SLACK_API_URL: `http://127.0.0.1:${port}/api/`,
@@ -230,7 +234,9 @@ describe("the command line", () => {
       const status = cli(["status", "--as-of", "2026-03-03"], env);
       expect(status.stdout).toContain("Period 2026-03-02 (03-02-2026 – 03-15-2026): complete");
       expect(status.stdout).toMatch(/^ {2}delivered +3 +2 +0$/m);
-      expect(cli(["status", "--as-of", "2026-06-01"], env).stdout).toContain("Nothing planned yet");
+      const later = cli(["status", "--as-of", "2026-06-01"], env).stdout;
+      expect(later).toContain("Nothing planned yet");
+      expect(later).not.toContain("No period was ever delivered");
       // preview --format blocks prints what the next DM would carry: the changes since the one delivered.
       const next = cli(
         ["preview", "--manager", "dana@acme.example", "--as-of", "2026-03-16T09:00", "--format", "blocks"],
