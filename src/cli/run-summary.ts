@@ -165,7 +165,7 @@ export function buildStartLine(s: {
     );
   if (plan.leftToSend)
     parts.push(
-      `period ${plan.leftToSend} has begun and no period was ever delivered: it is not sent at start; \`npx mentorship-report send\` delivers it now`,
+      `period ${plan.leftToSend} has begun and neither it nor the period before was delivered: it is not sent at start; \`npx mentorship-report send\` delivers it now`,
     );
   return `${parts.join("; ")}\n`;
 }

@@ -261,6 +261,9 @@ export function createDeliveryService(deps: DeliveryDeps) {
     history: {
       earliestPeriod: () => ledger.earliestPeriod(),
       isPeriodComplete: (periodId: string) => ledger.isPeriodComplete(periodId),
+      /** Whether a run ever started the period (or finished it with nothing to send). */
+      started: async (periodId: string) =>
+        (await ledger.hasRows(periodId)) || (await ledger.isPeriodComplete(periodId)),
       waiting: (periodId: string, after: Millis) => ledger.waiting(periodId, after),
     },
     audience: ctx.audience,

@@ -119,17 +119,22 @@ export function startScheduler(deps: {
     return { period: p, first: null };
   };
   /**
-   * §17, the first period is never a surprise: on a database where no period was ever started, the
-   * period already begun at start is not the scheduler's; it delivers from the next one. Once a run
-   * started any period (`send` included), that earliest period is the start and catch-up is as before.
-   * Off: ticks come only by hand, and each delivers.
+   * §17, the first period is never a surprise: the period already begun at start is the scheduler's only
+   * when it or the period just before it was delivered (or started). On a fresh database, or one whose
+   * history is older (a `send` of a past period, an app left off for a period or more), it is left to
+   * `send` and the scheduler delivers from the next period. Otherwise the earliest period any run
+   * started is the start and catch-up is as before. Off: ticks come only by hand, and each delivers.
    */
   const startedAt = now();
   let held: string | undefined;
   const firstPeriod = async (): Promise<string | undefined> => {
     if (off) return undefined;
     const earliest = await delivery.history.earliestPeriod();
-    if (earliest !== null) return earliest;
+    if (earliest !== null) {
+      const begun = delivery.periodOf(startedAt);
+      const before = delivery.periodOf(begun.start - 1);
+      if ((await delivery.history.started(begun.id)) || (await delivery.history.started(before.id))) return earliest;
+    }
     held ??= firstPeriodFrom(startedAt).period.id;
     return held;
   };
@@ -231,11 +236,11 @@ export function startScheduler(deps: {
     const at = now();
     const current = delivery.periodOf(at);
     const from = (await firstPeriod()) ?? current.id;
-    const leftToSend = from > current.id && (await delivery.history.earliestPeriod()) === null ? current.id : null;
+    const leftToSend = from > current.id ? current.id : null;
     if (leftToSend)
       log.info(
         { period: leftToSend },
-        "no period was ever delivered: this one is not caught up at start; `send` delivers it now",
+        "neither this period nor the one before was delivered: it is not caught up at start; `send` delivers it now",
       );
     let catchUp = false;
     let next: StartPlan["next"] = null;

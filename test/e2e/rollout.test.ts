@@ -48,7 +48,7 @@ describe("serve's first start in a pilot", () => {
     expect(line).toContain("next delivery: 03-15-2026 19:00 UTC (period 2026-03-16");
     expect(line).toContain("1 DM and 1 channel summary");
     expect(line).toContain(
-      "period 2026-03-02 has begun and no period was ever delivered: it is not sent at start; `npx mentorship-report send` delivers it now",
+      "period 2026-03-02 has begun and neither it nor the period before was delivered: it is not sent at start; `npx mentorship-report send` delivers it now",
     );
     await new Promise((r) => setTimeout(r, 2000));
     await serve.stop();

@@ -145,6 +145,25 @@ describe.each(ENGINES)("a staged rollout (%s)", (engine) => {
       expect(caught?.deliveredNow).toMatchObject({ dm: 3, channel: 2 });
     },
   );
+
+  it.each(["fixed", "local"] as const)(
+    "a `send` of a past period (REPORT_DELIVERY=%s) does not hand the scheduler the period under way",
+    async (mode) => {
+      const clock = at("2026-03-18T12:00");
+      const app = appWith({ REPORT_DELIVERY: mode }, () => clock);
+      const config = { ...app.config, REPORT_SCHEDULE: "0 9 * * 1" };
+      // A replay of an old period (02-16): the period before the one under way (03-02) was never delivered.
+      await app.delivery.deliverPeriod({ asOf: at("2026-02-18T15:00") });
+      const sentBefore = w.emulator.messages.length;
+      const s = startScheduler({ config, delivery: app.delivery, log, now: () => clock });
+      const plan = await s.plan;
+      await s.ready;
+      await s.tick();
+      await s.stop();
+      expect(plan).toMatchObject({ catchUp: false, leftToSend: "2026-03-16" });
+      expect(w.emulator.messages).toHaveLength(sentBefore);
+    },
+  );
 });
 
 describe("the pilot's variables", () => {
