@@ -18,6 +18,13 @@ export interface ReportQuery {
   programIds?: string[];
   /** Only the mentors who report to these managers, directly or through the whole tree. */
   team?: { managerEmails: string[]; scope: ReportScope };
+  /** Only the mentors whose emails sort after `after` (null: from the first) up to `last`: one batch of them. */
+  mentors?: MentorBatch;
+}
+
+export interface MentorBatch {
+  after: string | null;
+  last: string;
 }
 
 /** A query's rows as the columns it selects: Knex cannot follow joins, aliases and raw sums. */
@@ -127,6 +134,10 @@ export function reportQueries(db: Db, q: ReportQuery) {
   const scoped = (qb: Knex.QueryBuilder, programCol: string, emailCol: string) => {
     if (q.programIds !== undefined) qb.whereIn(programCol, q.programIds);
     if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmails, q.team.scope));
+    if (q.mentors) {
+      if (q.mentors.after !== null) qb.where(emailCol, ">", q.mentors.after);
+      qb.where(emailCol, "<=", q.mentors.last);
+    }
     return qb;
   };
 
@@ -183,7 +194,7 @@ export function reportQueries(db: Db, q: ReportQuery) {
     .select(db.raw("max(case when scheduled_at <= ? then scheduled_at end) as last_completed", [q.asOf]))
     .where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", q.asOf))
     .groupBy("match_id");
-  if (q.programIds !== undefined || q.team) {
+  if (q.programIds !== undefined || q.team || q.mentors) {
     meetingsQ.whereIn(
       "match_id",
       scoped(db("matches").select("match_id").where("matched_at", "<=", q.asOf), "program_id", "mentor_email"),
@@ -191,6 +202,29 @@ export function reportQueries(db: Db, q: ReportQuery) {
   }
 
   return { programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ };
+}
+
+/**
+ * The next batch of these programs' mentors after `after` (null: the first batch), `size` of them in
+ * email order; null when none is left. The database's own order bounds the batch, so the batches of
+ * `readReportInput` cover every mentor once, whatever the collation.
+ */
+export async function nextMentorBatch(
+  db: Db,
+  programIds: string[],
+  after: string | null,
+  size: number,
+): Promise<MentorBatch | null> {
+  const emails = db("enrollments")
+    .where("role", "mentor")
+    .whereIn("program_id", programIds)
+    .distinct("email")
+    .orderBy("email")
+    .limit(size);
+  if (after !== null) emails.where("email", ">", after);
+  const r = await rowsOf<{ last: string | null }>(db.from(emails.as("batch")).max("email as last"));
+  const last = r[0]?.last ?? null;
+  return last === null ? null : { after, last };
 }
 
 export async function findPerson(db: Db, email: string): Promise<Person | null> {
@@ -217,7 +251,8 @@ export async function listPrograms(db: Db): Promise<Program[]> {
  * (`direct`), or anyone who manages someone (`all`). Only those in the roster.
  */
 export async function listReportManagers(db: Db, scope: ReportScope): Promise<Array<{ email: string; name: string }>> {
-  const managers =
+  // Typed here: the two builders' union trips the compiler's inference, depending on which file it checks first.
+  const managers: Knex.QueryBuilder =
     scope === "direct"
       ? db("enrollments as e")
           .join("people as p", "p.email", "e.email")

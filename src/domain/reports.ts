@@ -5,6 +5,7 @@ import {
   type AttentionSettings,
   attentionItems,
 } from "./attention.js";
+import { compareRows } from "./status-engine.js";
 import { relevantStatuses, STATUSES, type Status } from "./statuses.js";
 import type { Millis, Person, Program, ReportRow } from "./types.js";
 
@@ -87,6 +88,19 @@ export function statusCounts(rows: readonly ReportRow[], programId: string): Par
   return out;
 }
 
+/**
+ * Two sets of counts per status added up: the counts of disjoint rows (two batches of mentors) make
+ * those of all of them. Statuses in report order, as `statusCounts` gives them.
+ */
+export function addStatusCounts(
+  a: Partial<Record<Status, number>>,
+  b: Partial<Record<Status, number>>,
+): Partial<Record<Status, number>> {
+  const out: Partial<Record<Status, number>> = {};
+  for (const s of STATUSES) if (a[s] !== undefined || b[s] !== undefined) out[s] = (a[s] ?? 0) + (b[s] ?? 0);
+  return out;
+}
+
 /** Rows (already in report order) grouped by status; empty groups are left out. */
 export function groupByStatus(rows: readonly ReportRow[]): StatusGroup[] {
   const groups = new Map<Status, ReportRow[]>();
@@ -125,8 +139,7 @@ export function buildProgramSummary(
   const mine = rows.filter((r) => r.programId === program.id);
   const attention = Object.fromEntries(ATTENTION_REASONS.map((r) => [r, 0])) as Record<AttentionReason, number>;
   if (settings) for (const a of attentionItems(mine, asOf, settings)) attention[a.reason]++;
-  const relevant = relevantStatuses(program);
-  const total = new Map<Status, number>(relevant.map((s) => [s, 0]));
+  const total = new Map<Status, number>();
   const orgs = new Map<string, OrganizationCounts>();
   for (const r of mine) {
     total.set(r.status, (total.get(r.status) ?? 0) + 1);
@@ -141,13 +154,73 @@ export function buildProgramSummary(
   return {
     program: { id: program.id, name: program.name },
     asOf,
-    counts: [...total].map(([status, count]) => ({ status, count })),
-    byOrganization: [...orgs.values()].sort((a, b) =>
-      a.organization < b.organization ? -1 : a.organization > b.organization ? 1 : 0,
-    ),
+    counts: countsInOrder(program, total),
+    byOrganization: inOrganizationOrder(orgs.values()),
     groups: groupByStatus(mine),
     attention,
   };
+}
+
+/**
+ * The summary of a program's rows from the summaries of two disjoint parts of them (batches of
+ * mentors, as of the same time): equal to the one built from all the rows at once, so a summary is
+ * built without holding the program's whole data. The parts' `previous` and `trend` are not merged.
+ */
+export function mergeProgramSummaries(program: Program, a: ProgramSummary, b: ProgramSummary): ProgramSummary {
+  const total = new Map<Status, number>();
+  for (const c of [...a.counts, ...b.counts]) total.set(c.status, (total.get(c.status) ?? 0) + c.count);
+  const orgs = new Map<string, OrganizationCounts>(a.byOrganization.map((o) => [o.organization, o]));
+  for (const o of b.byOrganization) {
+    const same = orgs.get(o.organization);
+    orgs.set(
+      o.organization,
+      same
+        ? { organization: o.organization, counts: addStatusCounts(same.counts, o.counts), total: same.total + o.total }
+        : o,
+    );
+  }
+  const attention = Object.fromEntries(ATTENTION_REASONS.map((r) => [r, a.attention[r] + b.attention[r]])) as Record<
+    AttentionReason,
+    number
+  >;
+  const groups: StatusGroup[] = [];
+  for (const status of STATUSES) {
+    const x = a.groups.find((g) => g.status === status)?.rows ?? [];
+    const y = b.groups.find((g) => g.status === status)?.rows ?? [];
+    if (x.length || y.length) groups.push({ status, rows: mergeSorted(x, y) });
+  }
+  return {
+    program: a.program,
+    asOf: a.asOf,
+    counts: countsInOrder(program, total),
+    byOrganization: inOrganizationOrder(orgs.values()),
+    groups,
+    attention,
+  };
+}
+
+/** The program's relevant statuses first, zeros included, then any other that has rows: all in report order. */
+function countsInOrder(program: Program, total: ReadonlyMap<Status, number>): ProgramSummary["counts"] {
+  const relevant = relevantStatuses(program);
+  const others = STATUSES.filter((s) => !relevant.includes(s) && total.has(s));
+  return [...relevant, ...others].map((status) => ({ status, count: total.get(status) ?? 0 }));
+}
+
+function inOrganizationOrder(orgs: Iterable<OrganizationCounts>): OrganizationCounts[] {
+  return [...orgs].sort((a, b) => (a.organization < b.organization ? -1 : a.organization > b.organization ? 1 : 0));
+}
+
+/** Two lists of rows in report order as one, still in report order (a merge, not a sort). */
+function mergeSorted(a: readonly ReportRow[], b: readonly ReportRow[]): ReportRow[] {
+  if (!b.length) return [...a];
+  if (!a.length) return [...b];
+  const out: ReportRow[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(compareRows(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /**

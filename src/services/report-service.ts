@@ -9,6 +9,8 @@ import {
   findProgram,
   listPrograms,
   listReportManagers,
+  type MentorBatch,
+  nextMentorBatch,
   readNames,
   readReportInput,
   readRoster,
@@ -20,15 +22,18 @@ import { type AttentionSettings, attentionKey } from "../domain/attention.js";
 import { branchLines } from "../domain/branches.js";
 import { periodOf } from "../domain/periods.js";
 import {
+  addStatusCounts,
   buildManagerReport,
   buildProgramSummary,
   changesSince,
   type ManagerReport,
+  mergeProgramSummaries,
   type ProgramSummary,
   rowsByManager,
   statusCounts,
 } from "../domain/reports.js";
 import { buildRows } from "../domain/status-engine.js";
+import type { Status } from "../domain/statuses.js";
 import type { Millis, Program, ReportRow } from "../domain/types.js";
 import { AppError } from "../errors.js";
 
@@ -36,6 +41,8 @@ import { AppError } from "../errors.js";
 export const MANAGER_BATCH = 500;
 /** How many periods a program's trend shows (§18). */
 export const TREND_PERIODS = 6;
+/** Mentors whose data a program summary reads at once: what it holds is a batch's rows, not a program's. */
+export const SUMMARY_BATCH = 10_000;
 
 export class NotFoundError extends AppError {
   readonly code = "NOT_FOUND";
@@ -67,18 +74,6 @@ export function createReportService({ db, config: given }: ReportDeps) {
   });
   /** When the data was last imported (§13): every report carries it. */
   const dataAsOf = () => lastSuccessfulImportAt(db);
-  /**
-   * Adds to program summaries their counts one period earlier (§10: the change per status since the
-   * previous period), from one read of those programs' data at that time.
-   */
-  async function previousCounts(summaries: ProgramSummary[]): Promise<ProgramSummary[]> {
-    if (!summaries.length) return summaries;
-    const asOf = summaries[0]!.asOf;
-    const before = DateTime.fromMillis(asOf, { zone }).minus({ weeks: config.REPORT_INTERVAL_WEEKS }).toMillis();
-    const input = await readReportInput(db, { asOf: before, programIds: summaries.map((s) => s.program.id) });
-    const rows = buildRows(input, before, zone);
-    return summaries.map((s) => ({ ...s, previous: { asOf: before, counts: statusCounts(rows, s.program.id) } }));
-  }
   /**
    * Adds to the reports' attention items what the ledger knows of their nudges this period (§18): sent
    * when and by whom, or the mentor turned them off. Three set-based reads for the whole batch.
@@ -128,28 +123,60 @@ export function createReportService({ db, config: given }: ReportDeps) {
     return list.map((r) => ({ ...r, branches: branchLines(r, byManager.get(r.manager.email) ?? new Map(), names) }));
   }
 
-  /**
-   * Adds to program summaries their counts at the start of each of the last TREND_PERIODS periods
-   * (§18), the current one last: one read of those programs' data as of each start. Periods before the
-   * anchor, or before the programs had any row, are left out.
-   */
-  async function withTrend(summaries: ProgramSummary[]): Promise<ProgramSummary[]> {
-    if (!summaries.length) return summaries;
+  /** The starts of the last TREND_PERIODS periods up to `asOf`'s, oldest first; none before the anchor. */
+  function trendStarts(asOf: Millis): Millis[] {
     const settings = periodSettings(config);
     const anchor = periodOf(DateTime.fromISO(config.REPORT_ANCHOR_DATE, { zone }).toMillis(), settings).start;
     const starts: Millis[] = [];
-    for (let p = periodOf(summaries[0]!.asOf, settings); starts.length < TREND_PERIODS && p.start >= anchor; ) {
+    for (let p = periodOf(asOf, settings); starts.length < TREND_PERIODS && p.start >= anchor; ) {
       starts.unshift(p.start);
       p = periodOf(p.start - 1, settings);
     }
-    const programIds = summaries.map((s) => s.program.id);
-    const points: Array<{ at: Millis; rows: ReportRow[] }> = [];
-    for (const at of starts)
-      points.push({ at, rows: buildRows(await readReportInput(db, { asOf: at, programIds }), at, zone) });
-    return summaries.map((s) => {
-      const trend = points.map((p) => ({ at: p.at, counts: statusCounts(p.rows, s.program.id) }));
+    return starts;
+  }
+
+  /**
+   * These programs' summaries as of `asOf`, with their counts one period earlier (§10: the change per
+   * status) and, with `trend`, at the start of each of the last TREND_PERIODS periods (§18; periods
+   * before the programs had any row are left out). Built `size` mentors at a time, each batch read as of
+   * each of those times and its totals added to the others': what is held at once is one batch's rows
+   * and the summaries, however large the programs.
+   */
+  async function summaries(
+    programs: Program[],
+    asOf: Millis,
+    opts: { trend: boolean; size: number },
+  ): Promise<ProgramSummary[]> {
+    const programIds = programs.map((p) => p.id);
+    const settings = attention(asOf);
+    const before = DateTime.fromMillis(asOf, { zone }).minus({ weeks: config.REPORT_INTERVAL_WEEKS }).toMillis();
+    const starts = opts.trend ? trendStarts(asOf) : [];
+    const rowsAt = async (at: Millis, mentors: MentorBatch) =>
+      buildRows(await readReportInput(db, { asOf: at, programIds, mentors }), at, zone);
+    type Counts = Partial<Record<Status, number>>;
+    const addCounts = (sum: Counts[], rows: ReportRow[]) =>
+      programs.map((p, i) => addStatusCounts(sum[i]!, statusCounts(rows, p.id)));
+
+    let built = programs.map((p) => buildProgramSummary(p, [], asOf, settings));
+    let previous: Counts[] = programs.map(() => ({}));
+    const points: Counts[][] = starts.map(() => programs.map(() => ({})));
+    for (
+      let batch = await nextMentorBatch(db, programIds, null, opts.size);
+      batch;
+      batch = await nextMentorBatch(db, programIds, batch.last, opts.size)
+    ) {
+      const rows = await rowsAt(asOf, batch);
+      built = programs.map((p, i) => mergeProgramSummaries(p, built[i]!, buildProgramSummary(p, rows, asOf, settings)));
+      previous = addCounts(previous, await rowsAt(before, batch));
+      for (const [k, at] of starts.entries()) points[k] = addCounts(points[k]!, await rowsAt(at, batch));
+    }
+    const importedAt = await dataAsOf();
+    return built.map((s, i) => {
+      const summary = { ...s, dataAsOf: importedAt, previous: { asOf: before, counts: previous[i]! } };
+      if (!opts.trend) return summary;
+      const trend = starts.map((at, k) => ({ at, counts: points[k]![i]! }));
       const first = trend.findIndex((t) => Object.keys(t.counts).length > 0);
-      return { ...s, trend: first < 0 ? [] : trend.slice(first) };
+      return { ...summary, trend: first < 0 ? [] : trend.slice(first) };
     });
   }
 
@@ -223,35 +250,22 @@ export function createReportService({ db, config: given }: ReportDeps) {
       await checkZone();
       const program = await findProgram(db, programId);
       if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
-      const input = await readReportInput(db, { asOf, programIds: [program.id] });
-      const summary = buildProgramSummary(program, buildRows(input, asOf, zone), asOf, attention(asOf));
-      const [withPrevious] = await withTrend(await previousCounts([summary]));
-      return { ...withPrevious!, dataAsOf: await dataAsOf() };
+      const [summary] = await summaries([program], asOf, { trend: true, size: SUMMARY_BATCH });
+      return summary!;
     },
 
     /**
-     * Several programs' summaries from one read of their data; with `trend` (the default), their counts
-     * at the start of each of the last six periods too.
+     * Several programs' summaries, their data read together a batch of `batch` mentors at a time; with
+     * `trend` (the default), their counts at the start of each of the last six periods too.
      */
     async programSummaries(
       programs: Program[],
       asOf: Millis,
-      opts: { trend?: boolean } = {},
+      opts: { trend?: boolean; batch?: number } = {},
     ): Promise<ProgramSummary[]> {
       if (!programs.length) return [];
       await checkZone();
-      const [input, importedAt] = await Promise.all([
-        readReportInput(db, { asOf, programIds: programs.map((p) => p.id) }),
-        dataAsOf(),
-      ]);
-      const rows = buildRows(input, asOf, zone);
-      const settings = attention(asOf);
-      const summaries = programs.map((p) => ({
-        ...buildProgramSummary(p, rows, asOf, settings),
-        dataAsOf: importedAt,
-      }));
-      const withPrevious = await previousCounts(summaries);
-      return opts.trend === false ? withPrevious : withTrend(withPrevious);
+      return summaries(programs, asOf, { trend: opts.trend !== false, size: opts.batch ?? SUMMARY_BATCH });
     },
 
     managerReports,
@@ -276,7 +290,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
       }
     },
 
-    /** Every manager with at least one mentor row, and every program's summary, from one read of the data. */
+    /** Every manager with at least one mentor row from one read of the data, and every program's summary. */
     async everything(asOf: Millis): Promise<{
       managers: ManagerReport[];
       programs: Array<{ program: Program; summary: ProgramSummary }>;
@@ -302,15 +316,10 @@ export function createReportService({ db, config: given }: ReportDeps) {
           dataAsOf: importedAt,
         }));
       const managers = await withBranches(await withNudges(built, asOf));
-      const summaries = await previousCounts(
-        programs.map((program) => ({
-          ...buildProgramSummary(program, rows, asOf, settings),
-          dataAsOf: importedAt,
-        })),
-      );
+      const summarized = programs.length ? await summaries(programs, asOf, { trend: false, size: SUMMARY_BATCH }) : [];
       return {
         managers,
-        programs: programs.map((program, i) => ({ program, summary: summaries[i]! })),
+        programs: programs.map((program, i) => ({ program, summary: summarized[i]! })),
         dataAsOf: importedAt,
       };
     },
