@@ -81,16 +81,6 @@ export function tooLong(spec: FileSpec, row: DbRow): string[] {
   return out;
 }
 
-const zones = new Map<string, boolean>();
-function knownZone(zone: string): boolean {
-  let ok = zones.get(zone);
-  if (ok === undefined) {
-    ok = isValidZone(zone);
-    zones.set(zone, ok);
-  }
-  return ok;
-}
-
 /**
  * One CSV record's fields, with parsers that record a problem per bad value and carry on.
  * A problem names the column and what is wrong, never the value: any cell may hold a mentee's name.
@@ -158,7 +148,7 @@ export class Fields {
   timeZone(col: string): string | null {
     const v = this.raw(col);
     if (!v) return null;
-    return knownZone(v) ? v : this.problem(col, "is not an IANA time zone (such as Europe/Berlin)");
+    return isValidZone(v) ? v : this.problem(col, "is not an IANA time zone (such as Europe/Berlin)");
   }
 
   /** A closing or cancellation must not come before the start it ends. */
