@@ -41,8 +41,12 @@ import { AppError } from "../errors.js";
 export const MANAGER_BATCH = 500;
 /** How many periods a program's trend shows (§18). */
 export const TREND_PERIODS = 6;
-/** Mentors whose data a program summary reads at once: what it holds is a batch's rows, not a program's. */
-export const SUMMARY_BATCH = 10_000;
+/**
+ * Mentors whose data a program summary reads at once: what it holds is a batch's rows, not a program's.
+ * At 100,000 people a batch of 2,000 keeps the summaries' peak near the floor that their own rows make
+ * (10,000 left half the gain on the table), for no measurable extra time.
+ */
+export const SUMMARY_BATCH = 2_000;
 
 export class NotFoundError extends AppError {
   readonly code = "NOT_FOUND";
