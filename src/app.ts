@@ -1,7 +1,9 @@
 import type { WebClient } from "@slack/web-api";
-import { type Config, settingsOf } from "./config.js";
+import { type Config, installModeOf, settingsOf } from "./config.js";
+import { createInstallationStore } from "./db/installation-repo.js";
 import type { Db } from "./db/knex.js";
 import { createLedgerStore } from "./db/ledger-repo.js";
+import { createTokenCipher } from "./db/token-cipher.js";
 import { createDeliveryService, type DeliveryService, planPeriod } from "./delivery/delivery-service.js";
 import { Pacer } from "./delivery/pacer.js";
 import type { Millis } from "./domain/types.js";
@@ -14,6 +16,7 @@ import { createSurfaceService } from "./services/surface-service.js";
 import { createUploadService } from "./services/upload-service.js";
 import { createSlackClient } from "./slack/client.js";
 import { createDirectory } from "./slack/directory.js";
+import { createWorkspaces } from "./slack/workspaces.js";
 
 /** What a caller (a test, the bench) may set instead of the defaults. */
 export interface AppOverrides {
@@ -45,7 +48,16 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
   };
   const reports = createReportService({ db, config });
   const ledger = createLedgerStore(db);
-  const slack = once(() => over.slack ?? createSlackClient(config, { concurrency: over.slackConcurrency }));
+  // Installed from the link (§16): the installations in the database, a client each; else SLACK_BOT_TOKEN's one.
+  const link = once(() => {
+    if (installModeOf(config) !== "link") return null;
+    const installations = createInstallationStore(db, createTokenCipher(config.TOKEN_ENCRYPTION_KEY!), over.now);
+    const workspaces = createWorkspaces({ installations, config, concurrency: over.slackConcurrency, now: over.now });
+    return { installations, workspaces };
+  });
+  const slack = once(
+    () => over.slack ?? link()?.workspaces.client ?? createSlackClient(config, { concurrency: over.slackConcurrency }),
+  );
   const directory = once(() =>
     createDirectory({ db, slack: slack(), log, now: over.now, retryBaseMs: over.retryBaseMs }),
   );
@@ -94,6 +106,10 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     ledger,
     get slack() {
       return slack();
+    },
+    /** The installations and their clients when installed from the link; null with SLACK_BOT_TOKEN. */
+    get link() {
+      return link();
     },
     get directory() {
       return directory();

@@ -36,6 +36,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     // Several instances share PostgreSQL, so replays and retried events are remembered there. SQLite
     // serves one instance: its memory is enough, and an ack never waits on an import's write lock (§15).
     rememberRequest: isPg(db) ? (key, forgetAfter, now) => rememberSignature(db, key, forgetAfter, now) : undefined,
+    link: services.link ?? undefined,
   });
   metrics.watch({
     // The period being delivered now, read when Prometheus scrapes.
@@ -68,7 +69,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     {
       port: app.port,
       mode: slackMode,
-      team: app.identity.teamId,
+      team: app.identity?.teamId,
       delivery: config.REPORT_SCHEDULE === "off" ? "off" : config.REPORT_DELIVERY,
       audience: delivery.audience
         ? { pilot: { managers: delivery.audience.emails.size, programs: delivery.audience.programs.size } }

@@ -17,6 +17,16 @@ export interface InstallationInfo {
   revokedAt: number | null;
 }
 
+/** Bolt's InstallationStore, and what status, the Home tab and the clients read. */
+export interface InstallationRepo extends Required<InstallationStore> {
+  /** Every installation, live and revoked, oldest first (the directory's order, §16). */
+  list(): Promise<InstallationInfo[]>;
+  /** The live installations with their tokens, oldest first: one Slack client each. */
+  live(): Promise<Array<InstallationInfo & { token: string }>>;
+  /** app_uninstalled, tokens_revoked: the token erased, the row marked revoked. */
+  revokeFor(query: InstallationQuery<boolean>): Promise<InstallationInfo | null>;
+}
+
 export class InstallationNotFound extends Error {
   readonly code = "slack_bolt_authorization_error";
 }
@@ -44,7 +54,7 @@ const info = (r: InstallationRecord): InstallationInfo => ({
  * The installations kept in the app's database (Bolt's InstallationStore), their bot tokens sealed
  * with TOKEN_ENCRYPTION_KEY. Uninstalling keeps the row, revoked and without its token, for `status`.
  */
-export function createInstallationStore(db: Db, cipher: TokenCipher, now: () => number = Date.now) {
+export function createInstallationStore(db: Db, cipher: TokenCipher, now: () => number = Date.now): InstallationRepo {
   /** The live row that serves a query: the workspace's own install, else its org's org-wide one. */
   async function rowFor(q: InstallationQuery<boolean>): Promise<InstallationRecord | undefined> {
     const live = () => db("installations").whereNull("revoked_at").whereNotNull("bot_token_sealed");
@@ -123,11 +133,9 @@ export function createInstallationStore(db: Db, cipher: TokenCipher, now: () => 
 
   return {
     ...store,
-    /** Every installation, live and revoked, oldest first (the directory's order, §16). */
     async list(): Promise<InstallationInfo[]> {
       return (await db("installations").orderBy([{ column: "installed_at" }, { column: "install_key" }])).map(info);
     },
-    /** The live installations with their tokens, oldest first: one Slack client each. */
     async live(): Promise<Array<InstallationInfo & { token: string }>> {
       const rows = await db("installations")
         .whereNull("revoked_at")
@@ -135,7 +143,6 @@ export function createInstallationStore(db: Db, cipher: TokenCipher, now: () => 
         .orderBy([{ column: "installed_at" }, { column: "install_key" }]);
       return rows.map((r) => ({ ...info(r), token: cipher.open(r.bot_token_sealed!, r.install_key) }));
     },
-    /** app_uninstalled, tokens_revoked: the token erased, the row marked revoked. */
     async revokeFor(query: InstallationQuery<boolean>): Promise<InstallationInfo | null> {
       const r = await rowFor(query);
       if (!r) return null;
@@ -144,5 +151,3 @@ export function createInstallationStore(db: Db, cipher: TokenCipher, now: () => 
     },
   };
 }
-
-export type InstallationRepo = ReturnType<typeof createInstallationStore>;

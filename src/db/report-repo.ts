@@ -217,7 +217,8 @@ export async function listPrograms(db: Db): Promise<Program[]> {
  * (`direct`), or anyone who manages someone (`all`). Only those in the roster.
  */
 export async function listReportManagers(db: Db, scope: ReportScope): Promise<Array<{ email: string; name: string }>> {
-  const managers =
+  // Typed here: the two builders' union trips the compiler's inference, depending on which file it checks first.
+  const managers: Knex.QueryBuilder =
     scope === "direct"
       ? db("enrollments as e")
           .join("people as p", "p.email", "e.email")

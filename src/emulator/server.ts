@@ -263,7 +263,8 @@ export class SlackEmulator extends EventEmitter {
   }
 
   userIdOf(email: string): string | undefined {
-    return this.users.find((u) => u.email.toLowerCase() === email.toLowerCase())?.id;
+    const match = (u: EmulatedUser) => u.email.toLowerCase() === email.toLowerCase();
+    return (this.users.find(match) ?? this.tenants.flatMap((t) => t.users).find(match))?.id;
   }
 
   callsOf(method: string): RecordedCall[] {

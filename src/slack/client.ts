@@ -22,7 +22,16 @@ export function createSlackClient(
       'SLACK_BOT_TOKEN is not set: it is needed to talk to Slack (see README, "Install in Slack").',
     );
   refusePlaceholders(config);
-  return new CountedWebClient(config.SLACK_BOT_TOKEN, {
+  return clientWithToken(config.SLACK_BOT_TOKEN, config, opts);
+}
+
+/** The same client for any token: an installation's (§16), or SLACK_BOT_TOKEN's. */
+export function clientWithToken(
+  token: string | undefined,
+  config: Pick<Config, "SLACK_API_URL">,
+  opts: { concurrency?: number } = {},
+): WebClient {
+  return new CountedWebClient(token, {
     slackApiUrl: config.SLACK_API_URL,
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
@@ -47,7 +56,7 @@ export function refusePlaceholders(
 
 /** Counts every call by method and outcome for /metrics; what the caller sees is unchanged. */
 class CountedWebClient extends WebClient {
-  constructor(token: string, options: WebClientOptions) {
+  constructor(token: string | undefined, options: WebClientOptions) {
     super(token, options);
   }
 
