@@ -5,7 +5,7 @@ import type { Db } from "./db/knex.js";
 import { createLedgerStore } from "./db/ledger-repo.js";
 import { createTokenCipher } from "./db/token-cipher.js";
 import { createDeliveryService, type DeliveryService, planPeriod } from "./delivery/delivery-service.js";
-import { Pacer } from "./delivery/pacer.js";
+import { Pacers } from "./delivery/pacer.js";
 import type { Millis } from "./domain/types.js";
 import { safeErrorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -59,13 +59,21 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     () => over.slack ?? link()?.workspaces.client ?? createSlackClient(config, { concurrency: over.slackConcurrency }),
   );
   const directory = once(() =>
-    createDirectory({ db, slack: slack(), log, now: over.now, retryBaseMs: over.retryBaseMs }),
+    createDirectory({
+      db,
+      slack: slack(),
+      log,
+      now: over.now,
+      retryBaseMs: over.retryBaseMs,
+      workspaces: link()?.workspaces,
+    }),
   );
-  // One pace for everything this process posts: the DMs of a run and the managers' nudges (§18).
-  const pacer = once(() => new Pacer(config.DELIVERY_RATE_PER_MINUTE, over.now));
+  // One pace per workspace for everything this process posts there: the DMs of a run and the managers'
+  // nudges (§18); a nudge goes at the pace of the workspace its request came from (§16).
+  const pacers = once(() => new Pacers(config.DELIVERY_RATE_PER_MINUTE, over.now));
   const delivery = once(() =>
     createDeliveryService({
-      pacer: pacer(),
+      pacers: pacers(),
       db,
       ledger,
       slack: slack(),
@@ -77,6 +85,7 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       instanceId: over.instanceId,
       concurrency: over.deliveryConcurrency,
       retryBaseMs: over.retryBaseMs,
+      workspaces: link()?.workspaces,
     }),
   );
   const surfaces = once(() => createSurfaceService({ db, reports, slack: slack(), log, config, now: over.now }));
@@ -89,7 +98,7 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       reports,
       slack: slack(),
       directory: directory(),
-      pacer: pacer(),
+      pacer: pacers().for(undefined),
       log,
       config,
       now: over.now,

@@ -3,6 +3,7 @@ import { METADATA_EVENT } from "../ids.js";
 import { hasNewBlocks, type Message, withoutNewBlocks } from "../render/blocks.js";
 import { classify } from "../slack/client.js";
 import { sleep } from "../slack/retry.js";
+import { WorkspaceGone } from "../slack/workspaces.js";
 import { type RunContext, type RunState, targetKey } from "./run-state.js";
 
 const MAX_TRIES = 5;
@@ -18,9 +19,22 @@ const UNREACHABLE_AFTER = 8;
  * run. A row found in doubt (`sending`) is first looked for in Slack, so it is never posted twice.
  */
 export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, claim: string): Promise<void> {
-  const { ledger, slack, pacer, log, now } = ctx;
+  const team = run.targets.get(targetKey(row.kind, row.recipient))?.team;
+  if (!ctx.workspaces || team === undefined) return sendRowWith(ctx, run, row, claim);
+  try {
+    // Every call of this row, the check for an earlier post included, goes with its installation's token.
+    return await ctx.workspaces.within(team, () => sendRowWith(ctx, run, row, claim));
+  } catch (err) {
+    if (!(err instanceof WorkspaceGone)) throw err;
+    await ctx.ledger.markFailed({ id: row.id, claim }, "uninstalled", ctx.now());
+  }
+}
+
+async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, claim: string): Promise<void> {
+  const { ledger, slack, log, now } = ctx;
   const fence = { id: row.id, claim };
   const t = run.targets.get(targetKey(row.kind, row.recipient));
+  const pacer = ctx.pacers.for(t?.team);
   if (!t) {
     // Planned by an earlier run whose data had this recipient; today's data does not.
     await ledger.markFailed(fence, "no_longer_in_report", now());
@@ -43,7 +57,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         }
         const found = await ctx.reconcile.findPosted(row, { kind: t.kind, channel: t.channel });
         if (found) {
-          await ledger.markDelivered(fence, { ...found, asOf: t.asOf ?? run.summary.asOf }, now());
+          await ledger.markDelivered(fence, { ...found, asOf: t.asOf ?? run.summary.asOf, team: t.team }, now());
           run.summary.reconciled++;
           return;
         }
@@ -69,7 +83,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
       if (release && hasNewBlocks(message)) run.newBlocks = "accepted";
       await ledger.markDelivered(
         fence,
-        { channel: res.channel as string, ts: res.ts as string, asOf: t.asOf ?? run.summary.asOf },
+        { channel: res.channel as string, ts: res.ts as string, asOf: t.asOf ?? run.summary.asOf, team: t.team },
         now(),
       );
       run.summary.deliveredNow[t.kind] = (run.summary.deliveredNow[t.kind] ?? 0) + 1;

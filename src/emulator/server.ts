@@ -144,6 +144,8 @@ export class SlackEmulator extends EventEmitter {
   /** Tokens Slack would accept now: uninstalling erases one, a new install (oauth.v2.access) brings it back. */
   private readonly revoked = new Set<string>();
   private readonly codes = new Map<string, { tenant: Tenant; redirectUri: string | null }>();
+  /** Workspaces answering every call with 429 until then (ms). */
+  private readonly holds = new Map<string, number>();
   url = "";
   port = 0;
 
@@ -364,6 +366,15 @@ export class SlackEmulator extends EventEmitter {
     if (method === "apps.connections.open" ? auth !== this.appToken : !tenant)
       return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
     if (this.revoked.has(auth)) return this.finish(res, record, 200, { ok: false, error: "token_revoked" });
+    const heldFor = tenant ? (this.holds.get(tenant.id) ?? 0) - Date.now() : 0;
+    if (heldFor > 0)
+      return this.finish(
+        res,
+        record,
+        429,
+        { ok: false, error: "ratelimited" },
+        { "Retry-After": String(Math.ceil(heldFor / 1000)) },
+      );
 
     const limit = this.opts.methodLimits?.[method];
     if (limit) {
@@ -698,6 +709,11 @@ export class SlackEmulator extends EventEmitter {
     const t = this.tenants.find((x) => x.id === team);
     if (!t) throw new Error(`the emulator hosts no workspace or org ${team}`);
     this.revoked.add(t.token);
+  }
+
+  /** Every call with `team`'s token is answered 429 for `ms`, as a workspace at its limit is. */
+  holdTeam(team: string, ms: number): void {
+    this.holds.set(team, Date.now() + ms);
   }
 
   /** The token of a workspace or org the emulator hosts. */

@@ -2,7 +2,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { WebClient } from "@slack/web-api";
 import type { Config } from "../config.js";
 import type { InstallationInfo, InstallationRepo } from "../db/installation-repo.js";
+import type { Logger } from "../logger.js";
 import { clientWithToken } from "./client.js";
+import { readWithRetry } from "./retry.js";
 
 /** A live installation: a workspace, or a Grid org whose one token serves its workspaces (§16). */
 export interface Workspace {
@@ -42,6 +44,7 @@ class InstallationClient extends WebClient {
 }
 
 const LIVE_CACHE_MS = 5000;
+const CHANNELS_CACHE_MS = 10 * 60_000;
 
 const idOf = (i: InstallationInfo) => (i.isEnterpriseInstall ? i.enterpriseId : i.teamId) ?? i.key;
 
@@ -93,6 +96,46 @@ export function createWorkspaces(deps: {
     return teams;
   }
 
+  /** Each installation's channel ids and names (an org's, across its workspaces), kept ten minutes. */
+  const channelLists = new Map<string, { at: number; names: Promise<Set<string>> }>();
+  function channelsOf(ws: Workspace, log: Logger): Promise<Set<string>> {
+    const had = channelLists.get(ws.id);
+    if (had && now() - had.at < CHANNELS_CACHE_MS) return had.names;
+    const names = (async () => {
+      const r = (await live()).find((x) => x.id === ws.id);
+      if (!r) return new Set<string>();
+      const client = clientFor(r.id, r.token);
+      const teams = ws.isOrg ? [...(await teamsOf(r.id, r.token, false))] : [undefined];
+      const out = new Set<string>();
+      for (const team of teams) {
+        let cursor: string | undefined;
+        do {
+          const page = await readWithRetry(
+            "conversations.list",
+            () =>
+              client.conversations.list({
+                limit: 1000,
+                cursor,
+                exclude_archived: true,
+                types: "public_channel,private_channel",
+                ...(team ? { team_id: team } : {}),
+              }),
+            log,
+          );
+          for (const c of page.channels ?? []) {
+            if (c.id) out.add(c.id);
+            if (c.name) out.add(c.name);
+          }
+          cursor = page.response_metadata?.next_cursor || undefined;
+        } while (cursor);
+      }
+      return out;
+    })();
+    channelLists.set(ws.id, { at: now(), names });
+    names.catch(() => channelLists.delete(ws.id));
+    return names;
+  }
+
   return {
     /** Holds no token: its calls go with the token of the installation `within` set. */
     client: routed as WebClient,
@@ -115,6 +158,24 @@ export function createWorkspaces(deps: {
       const r = (await live()).find((x) => x.id === id);
       if (!r) throw new WorkspaceGone(id);
       return scope.run({ client: clientFor(r.id, r.token), teamId }, work);
+    },
+    /**
+     * The installation a channel (an id, or `#name`) is in: each installation's channels listed once in a
+     * while, oldest installation first. A name found in two is taken from the oldest, and logged.
+     */
+    async findChannel(nameOrId: string, log: Logger): Promise<Workspace | null> {
+      const wanted = nameOrId.replace(/^#/, "");
+      const found: Workspace[] = [];
+      for (const ws of await this.list()) {
+        const channels = await channelsOf(ws, log);
+        if (channels.has(wanted)) found.push(ws);
+      }
+      if (found.length > 1)
+        log.warn(
+          { channel: nameOrId, installations: found.map((w) => w.id) },
+          "admin channel found in several installations",
+        );
+      return found[0] ?? null;
     },
     /** Installed or uninstalled just now: the next look reads the database. */
     forget(): void {

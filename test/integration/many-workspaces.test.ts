@@ -1,0 +1,198 @@
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { createInstallationStore } from "../../src/db/installation-repo.js";
+import { createTokenCipher } from "../../src/db/token-cipher.js";
+import { parseInstant } from "../../src/domain/dates.js";
+import { SlackEmulator } from "../../src/emulator/server.js";
+import { importDirectory } from "../../src/import/import-service.js";
+import { createLogger } from "../../src/logger.js";
+import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
+import { SAMPLE } from "../helpers/files.js";
+import { baseConfig } from "../helpers/slack.js";
+import { spreadPeople } from "../helpers/workspaces.js";
+
+const ASOF = parseInstant("2026-03-02T09:00", "UTC")!;
+const GRID = "E0ACME";
+const KEY = randomBytes(32).toString("base64");
+
+/**
+ * Where each person of the sample company is: two separate workspaces (Alpha, Beta) and a Grid org of
+ * three. Olivia is in both Alpha and Beta; Beta was installed first, so she is Beta's (§16 order).
+ */
+const PLACE: Record<string, string[]> = {
+  "dana@acme.example": ["T0ALPHA"],
+  "olivia@acme.example": ["T0ALPHA", "T0BETA"],
+  "marcus@acme.example": ["T0BETA"],
+  "priya@acme.example": ["T0GRID2"],
+  "sam@acme.example": ["T0GRID3"],
+  "grace@acme.example": ["T0GRID1"],
+};
+/** The installation each manager's DM must go out with: the workspace's own, or the org's for Grid. */
+const EXPECTED: Record<string, { team: string; via: string }> = {
+  "dana@acme.example": { team: "T0ALPHA", via: "T0ALPHA" },
+  "marcus@acme.example": { team: "T0BETA", via: "T0BETA" },
+  "sam@acme.example": { team: "T0GRID3", via: GRID },
+  "olivia@acme.example": { team: "T0BETA", via: "T0BETA" },
+};
+
+async function company(db: TestDb["db"]) {
+  const teams = [
+    { teamId: "T0ALPHA", name: "Alpha" },
+    { teamId: "T0BETA", name: "Beta", channels: [{ id: "C0000LEAD", name: "leadership-circle" }] },
+    {
+      teamId: "T0GRID1",
+      name: "Grid One",
+      enterpriseId: GRID,
+      channels: [{ id: "C0000ENG1", name: "mentorship-eng" }],
+    },
+    { teamId: "T0GRID2", name: "Grid Two", enterpriseId: GRID },
+    { teamId: "T0GRID3", name: "Grid Three", enterpriseId: GRID },
+  ];
+  const first = await spreadPeople(db, teams, (_i, email) => PLACE[email]?.[0] ?? "T0GRID1");
+  // The people in a second workspace too: the same email, another user id there.
+  const second = await spreadPeople(db, teams, (_i, email) => PLACE[email]?.[1] ?? null);
+  const workspaces = first.map((w, i) => ({
+    ...w,
+    users: [...w.users, ...second[i]!.users.map((u) => ({ ...u, id: `${u.id}X` }))],
+  }));
+  for (const w of workspaces) for (const u of w.users) emailOfUser.set(u.id, u.email);
+  return new SlackEmulator({ workspaces, org: { enterpriseId: GRID, name: "Acme Org" } }).start();
+}
+
+const emailOfUser = new Map<string, string>();
+
+/** The app installed in Beta, then Alpha, then the Grid org (oldest first), as the install link stores them. */
+async function install(db: TestDb["db"], e: SlackEmulator) {
+  let clock = 1_000;
+  const store = createInstallationStore(db, createTokenCipher(KEY), () => clock);
+  const base = {
+    user: { id: "U0INSTALLER", token: undefined, scopes: undefined },
+    appId: "A0EMULATED",
+    tokenType: "bot" as const,
+    authVersion: "v2" as const,
+  };
+  for (const [team, name] of [
+    ["T0BETA", "Beta"],
+    ["T0ALPHA", "Alpha"],
+  ] as const) {
+    await store.storeInstallation({
+      ...base,
+      team: { id: team, name },
+      enterprise: undefined,
+      isEnterpriseInstall: false,
+      bot: { token: e.tokenFor(team), scopes: ["chat:write"], id: "B0BOT", userId: "U0BOT" },
+    });
+    clock += 1_000;
+  }
+  await store.storeInstallation({
+    ...base,
+    team: undefined,
+    enterprise: { id: GRID, name: "Acme Org" },
+    isEnterpriseInstall: true,
+    bot: { token: e.tokenFor(GRID), scopes: ["chat:write"], id: "B0BOT", userId: "U0BOT" },
+  });
+  return store;
+}
+
+function appFor(db: TestDb["db"], e: SlackEmulator, instanceId?: string, perMinute = 600) {
+  const config = {
+    ...loadConfig({
+      SLACK_CLIENT_ID: "1111.2222",
+      SLACK_CLIENT_SECRET: "emulator-client-secret",
+      SLACK_STATE_SECRET: "s",
+      TOKEN_ENCRYPTION_KEY: KEY,
+      REPORT_DELIVERY: "fixed",
+    }),
+    ...baseConfig,
+    REPORT_SCOPE: "all" as const,
+    DELIVERY_RATE_PER_MINUTE: perMinute,
+    SLACK_API_URL: e.url,
+  };
+  return createApp({ config, db, log: createLogger("silent") }, { retryBaseMs: 10, instanceId });
+}
+
+/** Each DM by the manager's email: where it landed and whose token posted it. */
+function dmsByEmail(e: SlackEmulator) {
+  const out: Record<string, Array<{ team?: string; via?: string }>> = {};
+  for (const m of e.messages) {
+    if (!m.user) continue;
+    const email = emailOfUser.get(m.user) ?? m.user;
+    const list = out[email] ?? [];
+    list.push({ team: m.team, via: m.via });
+    out[email] = list;
+  }
+  return out;
+}
+
+describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (engine) => {
+  let t: TestDb;
+  let e: SlackEmulator;
+  beforeEach(async () => {
+    t = await freshDb(engine);
+    await importDirectory(t.db, SAMPLE, { zone: "UTC" });
+    e = await company(t.db);
+    await install(t.db, e);
+  });
+  afterEach(async () => {
+    await e.stop();
+    await t.drop();
+  });
+
+  it("each manager gets one DM, in the workspace where found, with that installation's token; summaries in the right workspace", async () => {
+    const s = await appFor(t.db, e).delivery.deliverPeriod({ asOf: ASOF });
+    expect(s.fatal).toBeNull();
+    expect(s.left).toBe(0);
+    expect(s.tally?.failed).toEqual([]);
+    const dms = dmsByEmail(e);
+    for (const [email, where] of Object.entries(EXPECTED)) expect(dms[email], email).toEqual([where]);
+    expect(Object.keys(dms).sort()).toEqual(Object.keys(EXPECTED).sort());
+
+    const posts = e.messages.filter((m) => !m.user).map((m) => ({ channel: m.channel, team: m.team, via: m.via }));
+    expect(posts).toEqual(
+      expect.arrayContaining([
+        { channel: "C0000ENG1", team: "T0GRID1", via: GRID },
+        { channel: "C0000LEAD", team: "T0BETA", via: "T0BETA" },
+      ]),
+    );
+    expect(posts).toHaveLength(2);
+    // Every call went out with some installation's token: none without one.
+    expect(e.calls.filter((c) => !c.via)).toEqual([]);
+
+    const rows = await t.db("deliveries").where({ kind: "dm", state: "delivered" }).select("recipient", "team_id");
+    expect(Object.fromEntries(rows.map((r) => [r.recipient, r.team_id]))).toEqual(
+      Object.fromEntries(Object.entries(EXPECTED).map(([email, w]) => [email, w.via])),
+    );
+  });
+
+  it("a 429 in one workspace holds only that workspace's posts", async () => {
+    const at = new Map<string, number>();
+    const started = Date.now();
+    e.on("message", (m: { team?: string }) => {
+      if (m.team) at.set(m.team, Date.now() - started);
+    });
+    // Beta answers every call with 429 for two seconds: after its directory reads, as its first post goes out.
+    e.on("call", (c: { method: string; via?: string }) => {
+      if (c.method === "chat.postMessage" && c.via === "T0BETA" && !held) {
+        held = true;
+        e.holdTeam("T0BETA", 2000);
+      }
+    });
+    let held = false;
+    // One post a second in each workspace: a pace shared by all would put the Grid's second post at 3 s or later.
+    const s = await appFor(t.db, e, undefined, 60).delivery.deliverPeriod({ asOf: ASOF });
+    expect(s.left).toBe(0);
+    expect(held).toBe(true);
+    expect(at.get("T0BETA")).toBeGreaterThanOrEqual(1900);
+    for (const team of ["T0ALPHA", "T0GRID1", "T0GRID3"]) expect(at.get(team), team).toBeLessThan(1500);
+  });
+
+  it("exactly once across two instances with two workspaces and an org", async () => {
+    const [a, b] = [appFor(t.db, e, "one"), appFor(t.db, e, "two")];
+    await Promise.all([a.delivery.deliverPeriod({ asOf: ASOF }), b.delivery.deliverPeriod({ asOf: ASOF })]);
+    const dms = dmsByEmail(e);
+    for (const [email, where] of Object.entries(EXPECTED)) expect(dms[email], email).toEqual([where]);
+    expect(e.messages.filter((m) => !m.user)).toHaveLength(2);
+  });
+});
