@@ -10,6 +10,7 @@ import type { Millis } from "./domain/types.js";
 import { safeErrorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { createDropFolder, type DropFolder } from "./services/drop-folder.js";
+import { createInstallationService } from "./services/installation-service.js";
 import { createNudgeService } from "./services/nudge-service.js";
 import { createReportService } from "./services/report-service.js";
 import { createSurfaceService } from "./services/surface-service.js";
@@ -53,7 +54,8 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     if (installModeOf(config) !== "link") return null;
     const installations = createInstallationStore(db, createTokenCipher(config.TOKEN_ENCRYPTION_KEY!), over.now);
     const workspaces = createWorkspaces({ installations, config, concurrency: over.slackConcurrency, now: over.now });
-    return { installations, workspaces };
+    const service = createInstallationService({ db, installations, workspaces, log, now: over.now });
+    return { installations, workspaces, service };
   });
   const slack = once(
     () => over.slack ?? link()?.workspaces.client ?? createSlackClient(config, { concurrency: over.slackConcurrency }),

@@ -151,3 +151,26 @@ export function createInstallationStore(db: Db, cipher: TokenCipher, now: () => 
     },
   };
 }
+
+/**
+ * Closes an uninstalled installation's open rows as failed (`uninstalled`, §16): the DMs and notices
+ * of the people the directory found there. A run holding one loses its claim, so nothing more is sent.
+ */
+export async function closeOpenRowsOf(db: Db, team: string, reason: string, now: number): Promise<number> {
+  return db("deliveries")
+    .whereIn("state", ["pending", "sending"])
+    .whereIn("kind", ["dm", "notice", "stale"])
+    .whereIn("recipient", db("slack_users").where({ team_id: team }).select("email"))
+    .update({ state: "failed", error: reason, claim: null, lease_until: null, updated_at: now });
+}
+
+/** Managers reached per installation: the distinct recipients of delivered DMs, by the team they went to. */
+export async function reachedByInstallation(db: Db): Promise<Map<string, number>> {
+  const rows: Array<{ team_id: string | null; n: number | string }> = await db("deliveries")
+    .where({ kind: "dm", state: "delivered" })
+    .whereNotNull("team_id")
+    .groupBy("team_id")
+    .select("team_id")
+    .countDistinct({ n: "recipient" });
+  return new Map(rows.map((r) => [String(r.team_id), Number(r.n)]));
+}

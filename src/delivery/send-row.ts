@@ -11,6 +11,8 @@ const MAX_TRIES = 5;
 export const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
 /** 429s waited out for one row, in total, before the run gives way. */
 const MAX_RATE_LIMITED_PER_ROW_MS = 15 * 60_000;
+/** What Slack answers with an uninstalled app's token. */
+const GONE = new Set(["token_revoked", "invalid_auth", "account_inactive", "team_access_not_granted"]);
 /** This many transient failures in a row, with no success between, means Slack is out of reach. */
 const UNREACHABLE_AFTER = 8;
 
@@ -107,6 +109,11 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
         state = "pending";
         if (run.stop) break;
         continue;
+      }
+      if (o.kind === "fatal" && t.team !== undefined && GONE.has(o.reason)) {
+        // One installation's token is gone (uninstalled, revoked): its rows close, the others' go on.
+        await ledger.markFailed(fence, "uninstalled", now());
+        return;
       }
       if (o.kind === "fatal") {
         run.stop = "fatal";

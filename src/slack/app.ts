@@ -15,6 +15,7 @@ import type { UploadService } from "../services/upload-service.js";
 import { refusePlaceholders, SlackSetupError } from "./client.js";
 import { createInstaller } from "./installer.js";
 import { registerListeners } from "./listeners/index.js";
+import { handleUninstall, type Uninstalls } from "./listeners/uninstall.js";
 import {
   auditRefusal,
   createRequestGuard,
@@ -143,7 +144,7 @@ export interface SlackAppDeps {
   /** Replay and event memory shared by the instances on one database (spec §14, §15); this process's own without it. */
   rememberRequest?: Remember;
   /** Installed from the link (§16): the installations, their clients, and what to do when one is removed. */
-  link?: { installations: InstallationRepo; workspaces: Workspaces };
+  link?: { installations: InstallationRepo; workspaces: Workspaces; service: Uninstalls };
 }
 
 export interface RunningSlackApp {
@@ -401,6 +402,11 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
     log.error({ err: safeErrorMessage(err) }, "slack app error");
   });
   registerListeners(app, { surfaces, log, uploads, nudges: deps.nudges });
+  if (link) {
+    const uninstall = handleUninstall({ uninstalls: link.service, log });
+    app.event("app_uninstalled", uninstall);
+    app.event("tokens_revoked", uninstall);
+  }
 
   if (socketMode) {
     let timer: NodeJS.Timeout | undefined;

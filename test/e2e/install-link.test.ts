@@ -183,6 +183,27 @@ describe("installed from the link (§16), over HTTP", () => {
     expect(beta.status).toBe(401);
     expect(serve.output()).toMatch(/"audit":"refused","reason":"team".*"team":"T0BETA"/);
   });
+
+  it("app_uninstalled erases the installation's token; its team's requests are refused from then on", async () => {
+    await installThrough(serve, "T0ALPHA");
+    const user = idIn(emulator, "dana@acme.example");
+    await emulator.sendEvent(
+      { type: "app_uninstalled", user },
+      { url: `${serve.url}/slack/events`, signingSecret: "test-signing-secret" },
+    );
+    await expect
+      .poll(async () => (await t.db("installations").where({ team_id: "T0ALPHA" }).first())?.bot_token_sealed)
+      .toBeNull();
+    await expect.poll(() => serve.output()).toMatch(/"audit":"uninstalled","installation":"T0ALPHA"/);
+    const fields = emulator.slashCommandFields(user, "");
+    const body = new URLSearchParams(fields).toString();
+    const res = await fetch(`${serve.url}/slack/events`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...signed(body) },
+      body,
+    });
+    expect(res.status).toBe(401);
+  });
 });
 
 /** The user id of an email in whichever emulated workspace holds it. */

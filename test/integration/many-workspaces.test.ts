@@ -188,6 +188,36 @@ describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (e
     for (const team of ["T0ALPHA", "T0GRID1", "T0GRID3"]) expect(at.get(team), team).toBeLessThan(1500);
   });
 
+  it("uninstalled mid-period: that workspace's open rows close as uninstalled, nothing goes out with its token, the others are delivered", async () => {
+    const app = appFor(t.db, e, undefined, 60);
+    let removed: Promise<void> | null = null;
+    // Beta is removed as its first post is on the way (held back by a 429, as a busy workspace's would be).
+    e.on("call", (c: { method: string; via?: string }) => {
+      if (c.method !== "chat.postMessage" || c.via !== "T0BETA" || removed) return;
+      e.holdTeam("T0BETA", 1500);
+      removed = app
+        .link!.service.uninstalled({ teamId: "T0BETA", isEnterpriseInstall: false })
+        .then(() => e.uninstall("T0BETA"));
+    });
+    const s = await app.delivery.deliverPeriod({ asOf: ASOF });
+    await removed;
+    expect(s.fatal).toBeNull();
+    expect(s.left).toBe(0);
+    const failed = Object.fromEntries((s.tally?.failed ?? []).map((f) => [f.recipient, f.error]));
+    expect(failed).toEqual({
+      "marcus@acme.example": "uninstalled",
+      "olivia@acme.example": "uninstalled",
+      lead: "uninstalled",
+    });
+    expect(e.calls.filter((c) => c.via === "T0BETA" && c.method === "chat.postMessage" && c.ok)).toEqual([]);
+    const dms = dmsByEmail(e);
+    expect(dms["dana@acme.example"]).toEqual([EXPECTED["dana@acme.example"]]);
+    expect(dms["sam@acme.example"]).toEqual([EXPECTED["sam@acme.example"]]);
+    const beta = await t.db("installations").where({ team_id: "T0BETA" }).first();
+    expect(beta?.bot_token_sealed).toBeNull();
+    expect(beta?.revoked_at).not.toBeNull();
+  });
+
   it("exactly once across two instances with two workspaces and an org", async () => {
     const [a, b] = [appFor(t.db, e, "one"), appFor(t.db, e, "two")];
     await Promise.all([a.delivery.deliverPeriod({ asOf: ASOF }), b.delivery.deliverPeriod({ asOf: ASOF })]);
