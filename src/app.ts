@@ -90,7 +90,17 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       workspaces: link()?.workspaces,
     }),
   );
-  const surfaces = once(() => createSurfaceService({ db, reports, slack: slack(), log, config, now: over.now }));
+  const surfaces = once(() =>
+    createSurfaceService({
+      db,
+      reports,
+      slack: slack(),
+      log,
+      config,
+      now: over.now,
+      installations: link() ? () => link()!.service.list() : undefined,
+    }),
+  );
   const uploads = once(() =>
     createUploadService({ db, slack: slack(), log, config, emailOf: (user) => surfaces().emailOf(user) }),
   );

@@ -1,17 +1,8 @@
 import { closeOpenRowsOf, type InstallationRepo, reachedByInstallation } from "../db/installation-repo.js";
 import type { Db } from "../db/knex.js";
 import type { Logger } from "../logger.js";
+import type { InstallationLine } from "../render/installations.js";
 import type { Workspaces } from "../slack/workspaces.js";
-
-/** One installation as `status` and the Home tab list it (§16). */
-export interface InstallationLine {
-  id: string;
-  name: string;
-  kind: "workspace" | "org";
-  since: number;
-  managersReached: number;
-  revokedAt: number | null;
-}
 
 /** What happens to installations after the link stored them: listed, and removed when Slack says so. */
 export function createInstallationService(deps: {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import { BOT_SCOPES } from "../../src/ids.js";
 import { importDirectory } from "../../src/import/import-service.js";
+import { cli } from "../helpers/cli.js";
 import { freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 import { type Served, signed, startServe } from "../helpers/serve.js";
@@ -208,6 +209,35 @@ describe("installed from the link (§16), over HTTP", () => {
 
 /** The user id of an email in whichever emulated workspace holds it. */
 const idIn = (e: SlackEmulator, email: string): string => e.userIdOf(email) ?? "";
+
+describe("status lists the installations (§16)", () => {
+  it("names each installation, its id, since when and whether revoked", async () => {
+    const t = await freshDb("sqlite");
+    const emulator = await company(t);
+    const env = {
+      DATABASE_URL: t.url,
+      SLACK_API_URL: emulator.url,
+      SLACK_CLIENT_ID: "1111.2222",
+      SLACK_CLIENT_SECRET: "emulator-client-secret",
+      SLACK_STATE_SECRET: "state-secret-for-tests",
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    };
+    try {
+      const serve = await startServe(env);
+      await installThrough(serve, "T0ALPHA");
+      await installThrough(serve, GRID);
+      expect(await serve.stop()).toBe(0);
+      const r = cli(["status"], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(
+        /Installations:\n {2}Alpha \(T0ALPHA\): workspace since [\d-]+, 0 managers reached\n {2}Acme Org \(E0ACME\): org since/,
+      );
+    } finally {
+      await emulator.stop();
+      await t.drop();
+    }
+  });
+});
 
 describe("installed from the link, in Socket Mode: the ops port serves the install link", () => {
   let t: TestDb;

@@ -8,6 +8,7 @@ import { parseInstant } from "../../src/domain/dates.js";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { createLogger } from "../../src/logger.js";
+import { buildInstallationLines } from "../../src/render/installations.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
 import { baseConfig } from "../helpers/slack.js";
@@ -96,7 +97,7 @@ async function install(db: TestDb["db"], e: SlackEmulator) {
   return store;
 }
 
-function appFor(db: TestDb["db"], e: SlackEmulator, instanceId?: string, perMinute = 600) {
+function appFor(db: TestDb["db"], e: SlackEmulator, instanceId?: string, perMinute = 600, admins: string[] = []) {
   const config = {
     ...loadConfig({
       SLACK_CLIENT_ID: "1111.2222",
@@ -108,6 +109,7 @@ function appFor(db: TestDb["db"], e: SlackEmulator, instanceId?: string, perMinu
     ...baseConfig,
     REPORT_SCOPE: "all" as const,
     DELIVERY_RATE_PER_MINUTE: perMinute,
+    ADMIN_EMAILS: admins,
     SLACK_API_URL: e.url,
   };
   return createApp({ config, db, log: createLogger("silent") }, { retryBaseMs: 10, instanceId });
@@ -216,6 +218,30 @@ describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (e
     const beta = await t.db("installations").where({ team_id: "T0BETA" }).first();
     expect(beta?.bot_token_sealed).toBeNull();
     expect(beta?.revoked_at).not.toBeNull();
+  });
+
+  it("status and the global admins' Home tab list the installations: name, id, since, managers reached, revoked", async () => {
+    const app = appFor(t.db, e, undefined, 600, ["olivia@acme.example"]);
+    await app.delivery.deliverPeriod({ asOf: ASOF });
+    await app.link!.service.uninstalled({ teamId: "T0ALPHA", isEnterpriseInstall: false });
+    const lines = buildInstallationLines(await app.link!.service.list(), "UTC");
+    expect(lines).toEqual([
+      "Installations:",
+      "  Beta (T0BETA): workspace since 01-01-1970, 2 managers reached",
+      expect.stringMatching(
+        /^ {2}Alpha \(T0ALPHA\): workspace since 01-01-1970, 1 manager reached, revoked \d\d-\d\d-\d{4}$/,
+      ),
+      "  Acme Org (E0ACME): org since 01-01-1970, 1 manager reached",
+    ]);
+    const olivia = (await t.db("slack_users").where({ email: "olivia@acme.example" }).first())!.user_id!;
+    const home = await app.link!.workspaces.within("T0BETA", () => app.surfaces.homeView(olivia));
+    const text = JSON.stringify(home.blocks);
+    expect(text).toContain("*Installations*");
+    expect(text).toContain("*Beta* (T0BETA): workspace since");
+    // A manager who is not a global admin does not see them.
+    const sam = e.userIdOf("sam@acme.example")!;
+    const samHome = await app.link!.workspaces.within(GRID, () => app.surfaces.homeView(sam));
+    expect(JSON.stringify(samHome.blocks)).not.toContain("Installations");
   });
 
   it("exactly once across two instances with two workspaces and an org", async () => {
