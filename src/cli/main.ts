@@ -125,12 +125,16 @@ export async function main(
     .command("demo")
     .description("the whole pipeline on bundled sample data, no Slack workspace needed")
     .option("--as-of <iso>", "report time", "2026-03-02T09:00")
-    .action(async (opts: { asOf: string }) => {
+    .option("--grid", "the short part: installed from the link into two workspaces and a Grid org")
+    .action(async (opts: { asOf: string; grid?: boolean }) => {
       const { DEMO_DATABASE, resetDemoDatabase, runDemo } = await withEmulator(() => import("./demo.js"));
+      const { runGridDemo } = await withEmulator(() => import("./demo-grid.js"));
       resetDemoDatabase();
       // The demo's story is on stdout; its logs only when asked for.
-      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, (ctx) =>
-        runDemo(ctx, opts),
+      code = await withContext(
+        io,
+        { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
+        (ctx) => (opts.grid ? runGridDemo(ctx, opts) : runDemo(ctx, opts)),
       );
     });
 

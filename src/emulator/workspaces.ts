@@ -85,3 +85,20 @@ export function consentPage(url: URL, tenants: Tenant[]): string {
     });
   return `<!doctype html><html><body><h1>Emulated Slack: install the app</h1><ul>${links.join("")}</ul></body></html>`;
 }
+
+/**
+ * What an installer's browser does with the install link: open the app's /slack/install, allow on the
+ * (emulated) authorize page for `team` (a team id, or an enterprise id for an org-wide install), and
+ * follow the redirect back with the state cookie. Returns the app's last page.
+ */
+export async function installThroughLink(appUrl: string, team: string): Promise<{ status: number; page: string }> {
+  const start = await fetch(`${appUrl}/slack/install`, { redirect: "manual" });
+  const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const authorize = new URL(start.headers.get("location") ?? "");
+  authorize.searchParams.set("team", team);
+  const consent = await fetch(authorize, { redirect: "manual" });
+  const back = consent.headers.get("location");
+  if (!back) return { status: consent.status, page: await consent.text() };
+  const done = await fetch(back, { headers: { Cookie: cookie }, redirect: "manual" });
+  return { status: done.status, page: await done.text() };
+}
