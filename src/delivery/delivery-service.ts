@@ -143,7 +143,11 @@ export function createDeliveryService(deps: DeliveryDeps) {
     pacer: pacers.for(undefined),
     pacers,
     workspaces,
-    channelTeam: async (channel) => (workspaces ? ((await workspaces.findChannel(channel, log))?.id ?? null) : null),
+    channelTeam: async (channel) => {
+      const found = workspaces ? await workspaces.findChannel(channel, log) : [];
+      if (found.length === 1) return { team: found[0]!.id };
+      return { problem: found.length ? "channel_name_in_several_workspaces" : "channel_not_found" };
+    },
     reconcile: createReconciler({ slack: deps.slack, log, retryBaseMs }),
     retryBaseMs,
     concurrency: deps.concurrency ?? 4,

@@ -85,8 +85,11 @@ export interface RunContext {
   pacers: Pacers;
   /** Installed from the link: each row is sent with the token of the installation its recipient is in. */
   workspaces: Workspaces | null;
-  /** The installation a program's admin channel (an id or `#name`) is in; null when none has it. */
-  channelTeam: (nameOrId: string) => Promise<string | null>;
+  /**
+   * The installation a program's admin channel (an id or `#name`) is in, or why it can't be posted: in
+   * none, or a name found in several (the admins are told, and fix admin_channel with an id).
+   */
+  channelTeam: (nameOrId: string) => Promise<{ team: string } | { problem: string }>;
   reconcile: Reconciler;
   retryBaseMs: number;
   /** Rows posted at once within a claim. */

@@ -174,9 +174,9 @@ export async function buildTargetsFor(
       };
       // Installed from the link: the channel is in one of the installations, looked for in each (§16).
       if (ctx.workspaces) {
-        const team = await ctx.channelTeam(program.adminChannel);
-        if (team) t.team = team;
-        else t.problem = "channel_not_found";
+        const where = await ctx.channelTeam(program.adminChannel);
+        if ("team" in where) t.team = where.team;
+        else t.problem = where.problem;
       }
       out.set(targetKey("channel", id), t);
     }

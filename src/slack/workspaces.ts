@@ -160,22 +160,14 @@ export function createWorkspaces(deps: {
       return scope.run({ client: clientFor(r.id, r.token), teamId }, work);
     },
     /**
-     * The installation a channel (an id, or `#name`) is in: each installation's channels listed once in a
-     * while, oldest installation first. A name found in two is taken from the oldest, and logged.
+     * The installations a channel (an id, or `#name`) is in, oldest first: each installation's channels
+     * listed once in a while. An id is in one; a name may be in several.
      */
-    async findChannel(nameOrId: string, log: Logger): Promise<Workspace | null> {
+    async findChannel(nameOrId: string, log: Logger): Promise<Workspace[]> {
       const wanted = nameOrId.replace(/^#/, "");
       const found: Workspace[] = [];
-      for (const ws of await this.list()) {
-        const channels = await channelsOf(ws, log);
-        if (channels.has(wanted)) found.push(ws);
-      }
-      if (found.length > 1)
-        log.warn(
-          { channel: nameOrId, installations: found.map((w) => w.id) },
-          "admin channel found in several installations",
-        );
-      return found[0] ?? null;
+      for (const ws of await this.list()) if ((await channelsOf(ws, log)).has(wanted)) found.push(ws);
+      return found;
     },
     /** Installed or uninstalled just now: the next look reads the database. */
     forget(): void {

@@ -38,9 +38,9 @@ const EXPECTED: Record<string, { team: string; via: string }> = {
   "olivia@acme.example": { team: "T0BETA", via: "T0BETA" },
 };
 
-async function company(db: TestDb["db"]) {
+async function company(db: TestDb["db"], alphaChannels: Array<{ id: string; name: string }> = []) {
   const teams = [
-    { teamId: "T0ALPHA", name: "Alpha" },
+    { teamId: "T0ALPHA", name: "Alpha", channels: alphaChannels },
     { teamId: "T0BETA", name: "Beta", channels: [{ id: "C0000LEAD", name: "leadership-circle" }] },
     {
       teamId: "T0GRID1",
@@ -242,6 +242,24 @@ describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (e
     const sam = e.userIdOf("sam@acme.example")!;
     const samHome = await app.link!.workspaces.within(GRID, () => app.surfaces.homeView(sam));
     expect(JSON.stringify(samHome.blocks)).not.toContain("Installations");
+  });
+
+  it("an admin_channel #name found in two workspaces is not guessed: the program's admins are told", async () => {
+    await e.stop();
+    e = await company(t.db, [{ id: "C0000LEA2", name: "leadership-circle" }]);
+    await t.db("installations").del();
+    await install(t.db, e);
+    const s = await appFor(t.db, e).delivery.deliverPeriod({ asOf: ASOF });
+    const failed = Object.fromEntries((s.tally?.failed ?? []).map((f) => [f.recipient, f.error]));
+    expect(failed).toEqual({ lead: "channel_name_in_several_workspaces" });
+    expect(e.messages.filter((m) => m.channel === "C0000LEAD" || m.channel === "C0000LEA2")).toEqual([]);
+    // The Leadership Circle's admins (Olivia, Grace) each get the notice, in their own workspace.
+    const notices = e.messages.filter((m) => m.text.includes("channel_name_in_several_workspaces"));
+    expect(notices.map((m) => emailOfUser.get(m.user ?? "")).sort()).toEqual([
+      "grace@acme.example",
+      "olivia@acme.example",
+    ]);
+    expect(notices.map((m) => m.team).sort()).toEqual(["T0BETA", "T0GRID1"]);
   });
 
   it("exactly once across two instances with two workspaces and an org", async () => {
