@@ -24,6 +24,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     db,
     slack,
     extra: { scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on", mode: slackMode },
+    tokenless: services.link !== null,
   });
   const app = await startSlackApp({
     config,

@@ -362,6 +362,7 @@ export class SlackEmulator extends EventEmitter {
     }
 
     if (method === "oauth.v2.access") return this.finish(res, record, 200, this.oauthAccess(req, params));
+    if (method === "api.test") return this.finish(res, record, 200, { ok: true, args: {} });
     if (!auth) return this.finish(res, record, 200, { ok: false, error: "not_authed" });
     if (method === "apps.connections.open" ? auth !== this.appToken : !tenant)
       return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });

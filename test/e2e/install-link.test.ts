@@ -73,6 +73,12 @@ describe("installed from the link (§16), over HTTP", () => {
     await t.drop();
   });
 
+  it("/healthz says Slack answers, though no one token is set", async () => {
+    const res = await fetch(`${serve.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ ok: true, database: "ok", slack: "ok" });
+  });
+
   it("/slack/install sends the installer to Slack's authorize page with the client id, the bot scopes and a signed state", async () => {
     const res = await fetch(`${serve.url}/slack/install`, { redirect: "manual" });
     expect(res.status).toBe(302);
