@@ -191,6 +191,32 @@ describe("installed from the link (§16), over HTTP", () => {
     expect(serve.output()).toMatch(/"audit":"refused","reason":"team".*"team":"T0BETA"/);
   });
 
+  it("a button pressed in each installed team is answered with that installation's token", async () => {
+    await installThrough(serve, "T0ALPHA");
+    await installThrough(serve, GRID);
+    const press = async (email: string) => {
+      const user = idIn(emulator, email);
+      const uploaded = once(emulator, "upload");
+      const payload = emulator.blockActionsPayload({
+        user,
+        actionId: "report_csv",
+        message: { channel: `D${user.slice(1)}`, ts: "1.000001" },
+      });
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      const res = await fetch(`${serve.url}/slack/events`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", ...signed(body) },
+        body,
+      });
+      expect(res.status).toBe(200);
+      await uploaded;
+      return emulator.callsOf("files.completeUploadExternal").at(-1)?.via;
+    };
+    // The CSV goes to Dana's DM in Alpha with Alpha's token, and to Sam's in Grid Three with the org's.
+    expect(await press("dana@acme.example")).toBe("T0ALPHA");
+    expect(await press("sam@acme.example")).toBe(GRID);
+  });
+
   it("app_uninstalled erases the installation's token; its team's requests are refused from then on", async () => {
     await installThrough(serve, "T0ALPHA");
     const user = idIn(emulator, "dana@acme.example");
