@@ -933,7 +933,9 @@ export class SlackEmulator extends EventEmitter {
 
   private serveFile(req: IncomingMessage, res: ServerResponse, path: string): void {
     const id = /^\/files-pri\/T0EMULATED-(F\w+)\//.exec(path)?.[1] ?? "";
-    const authorized = req.headers.authorization === `Bearer ${this.token}`;
+    const bearer = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+    const authorized =
+      bearer === this.token || this.tenants.some((t) => t.token === bearer && !this.revoked.has(bearer));
     this.downloads.push({ fileId: id, authorized });
     const f = this.files.get(id);
     // Slack answers an unauthenticated file request with its sign-in page, not a 401.

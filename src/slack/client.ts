@@ -2,6 +2,7 @@ import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/we
 import { type Config, isPlaceholder } from "../config.js";
 import { AppError, safeErrorMessage } from "../errors.js";
 import { metrics } from "../metrics.js";
+import { scopedToken } from "./installation-scope.js";
 
 export class SlackSetupError extends AppError {
   readonly code = "SLACK_SETUP";
@@ -90,11 +91,13 @@ export async function fetchSlackFile(
   init: { signal?: AbortSignal } = {},
 ): Promise<Response> {
   if (!tokenMayGoTo(url, config)) throw new SlackSetupError(`refusing to send the bot token to ${new URL(url).host}`);
+  // Installed from the link: the token of the installation the file was shared in.
+  const token = config.SLACK_BOT_TOKEN ?? scopedToken();
   // Redirects are followed by hand: each hop must pass the same check before the token goes along.
   let target = url;
   for (let hop = 0; hop < 5; hop++) {
     const res = await fetch(target, {
-      headers: { Authorization: `Bearer ${config.SLACK_BOT_TOKEN}` },
+      headers: { Authorization: `Bearer ${token}` },
       redirect: "manual",
       signal: init.signal,
     });

@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { WebClient } from "@slack/web-api";
 import type { Config } from "../config.js";
 import type { InstallationInfo, InstallationRepo } from "../db/installation-repo.js";
 import type { Logger } from "../logger.js";
 import { clientWithToken } from "./client.js";
+import { installationScope } from "./installation-scope.js";
 import { readWithRetry } from "./retry.js";
 
 /** A live installation: a workspace, or a Grid org whose one token serves its workspaces (§16). */
@@ -15,16 +15,10 @@ export interface Workspace {
   installedAt: number;
 }
 
-interface Scope {
-  client: WebClient;
-  /** The workspace a request came from: an org token's calls that list one workspace name it. */
-  teamId?: string;
-}
-
 /** With an org token these list one workspace and want its `team_id` (docs.slack.dev, org-wide apps). */
 const NEEDS_TEAM = new Set(["users.list", "conversations.list"]);
 
-const scope = new AsyncLocalStorage<Scope>();
+const scope = installationScope;
 
 /**
  * The one client the services hold when the app is installed from the link: each call goes out with

@@ -217,6 +217,22 @@ describe("installed from the link (§16), over HTTP", () => {
     expect(await press("sam@acme.example")).toBe(GRID);
   });
 
+  it("a CSV file a program admin shares in a Grid workspace is read and answered with the org's token", async () => {
+    await installThrough(serve, GRID);
+    const grace = idIn(emulator, "grace@acme.example");
+    const people = `${readFileSync(`${SAMPLE}people.csv`, "utf8").trimEnd()}\nnew.hire@acme.example,Nia Newhire,Engineering,dana@acme.example,\n`;
+    const fileId = emulator.addFile({ name: "people.csv", content: people, user: grace });
+    const shared = emulator.fileShareEvent(grace, [fileId]);
+    const answered = new Promise<void>((resolve) =>
+      emulator.on("message", (m: { thread_ts?: string }) => m.thread_ts === shared.ts && resolve()),
+    );
+    await emulator.sendEvent(shared, { url: `${serve.url}/slack/events`, signingSecret: "test-signing-secret" });
+    await answered;
+    expect(emulator.downloads).toEqual([{ fileId, authorized: true }]);
+    expect(emulator.messages.filter((m) => m.thread_ts === shared.ts).map((m) => m.via)).toEqual([GRID]);
+    expect(await t.db("people").where({ email: "new.hire@acme.example" }).first()).toBeTruthy();
+  });
+
   it("app_uninstalled erases the installation's token; its team's requests are refused from then on", async () => {
     await installThrough(serve, "T0ALPHA");
     const user = idIn(emulator, "dana@acme.example");
