@@ -145,7 +145,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
     workspaces,
     channelTeam: async (channel) => {
       const found = workspaces ? await workspaces.findChannel(channel, log) : [];
-      if (found.length === 1) return { team: found[0]!.id };
+      const [only] = found;
+      if (only && found.length === 1) return { team: only.workspace.id, channelId: only.channelId };
       return { problem: found.length ? "channel_name_in_several_workspaces" : "channel_not_found" };
     },
     reconcile: createReconciler({ slack: deps.slack, log, retryBaseMs }),

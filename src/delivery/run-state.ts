@@ -89,7 +89,7 @@ export interface RunContext {
    * The installation a program's admin channel (an id or `#name`) is in, or why it can't be posted: in
    * none, or a name found in several (the admins are told, and fix admin_channel with an id).
    */
-  channelTeam: (nameOrId: string) => Promise<{ team: string } | { problem: string }>;
+  channelTeam: (nameOrId: string) => Promise<{ team: string; channelId: string } | { problem: string }>;
   reconcile: Reconciler;
   retryBaseMs: number;
   /** Rows posted at once within a claim. */

@@ -175,8 +175,11 @@ export async function buildTargetsFor(
       // Installed from the link: the channel is in one of the installations, looked for in each (§16).
       if (ctx.workspaces) {
         const where = await ctx.channelTeam(program.adminChannel);
-        if ("team" in where) t.team = where.team;
-        else t.problem = where.problem;
+        // Posted by id: an org token's channels are the org's, and its history is read by id too.
+        if ("team" in where) {
+          t.team = where.team;
+          t.channel = where.channelId;
+        } else t.problem = where.problem;
       }
       out.set(targetKey("channel", id), t);
     }

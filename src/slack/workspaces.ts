@@ -90,17 +90,17 @@ export function createWorkspaces(deps: {
     return teams;
   }
 
-  /** Each installation's channel ids and names (an org's, across its workspaces), kept ten minutes. */
-  const channelLists = new Map<string, { at: number; names: Promise<Set<string>> }>();
-  function channelsOf(ws: Workspace, log: Logger): Promise<Set<string>> {
+  /** Each installation's channels by id and by name, to their id (an org's, across its workspaces), kept ten minutes. */
+  const channelLists = new Map<string, { at: number; names: Promise<Map<string, string>> }>();
+  function channelsOf(ws: Workspace, log: Logger): Promise<Map<string, string>> {
     const had = channelLists.get(ws.id);
     if (had && now() - had.at < CHANNELS_CACHE_MS) return had.names;
     const names = (async () => {
       const r = (await live()).find((x) => x.id === ws.id);
-      if (!r) return new Set<string>();
+      if (!r) return new Map<string, string>();
       const client = clientFor(r.id, r.token);
       const teams = ws.isOrg ? [...(await teamsOf(r.id, r.token, false))] : [undefined];
-      const out = new Set<string>();
+      const out = new Map<string, string>();
       for (const team of teams) {
         let cursor: string | undefined;
         do {
@@ -117,8 +117,9 @@ export function createWorkspaces(deps: {
             log,
           );
           for (const c of page.channels ?? []) {
-            if (c.id) out.add(c.id);
-            if (c.name) out.add(c.name);
+            if (!c.id) continue;
+            out.set(c.id, c.id);
+            if (c.name) out.set(c.name, c.id);
           }
           cursor = page.response_metadata?.next_cursor || undefined;
         } while (cursor);
@@ -157,10 +158,13 @@ export function createWorkspaces(deps: {
      * The installations a channel (an id, or `#name`) is in, oldest first: each installation's channels
      * listed once in a while. An id is in one; a name may be in several.
      */
-    async findChannel(nameOrId: string, log: Logger): Promise<Workspace[]> {
+    async findChannel(nameOrId: string, log: Logger): Promise<Array<{ workspace: Workspace; channelId: string }>> {
       const wanted = nameOrId.replace(/^#/, "");
-      const found: Workspace[] = [];
-      for (const ws of await this.list()) if ((await channelsOf(ws, log)).has(wanted)) found.push(ws);
+      const found: Array<{ workspace: Workspace; channelId: string }> = [];
+      for (const ws of await this.list()) {
+        const id = (await channelsOf(ws, log)).get(wanted);
+        if (id) found.push({ workspace: ws, channelId: id });
+      }
       return found;
     },
     /** Installed or uninstalled just now: the next look reads the database. */
