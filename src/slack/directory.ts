@@ -103,21 +103,29 @@ export function createDirectory(deps: {
    * token looks org-wide); a user deactivated in one is looked for in the next.
    */
   async function acrossInstallations(missing: string[], at: number, wss: Workspaces): Promise<DirectoryEntry[]> {
+    const installations = await wss.list();
     const found: DirectoryEntry[] = [];
     const deactivated = new Map<string, DirectoryEntry>();
-    let left = missing;
-    for (const ws of await wss.list()) {
-      if (!left.length) break;
-      const here = await wss.within(ws.id, () => findIn(left, at, ws));
-      const active = new Set<string>();
+    const left = new Set(missing);
+    const take = (ws: Workspace, here: DirectoryEntry[]) => {
       for (const e of here) {
-        if (e.problem) deactivated.set(e.email, { ...e, team: ws.id });
-        else {
+        if (!left.has(e.email)) continue;
+        if (!e.problem) {
           found.push({ ...e, team: ws.id });
-          active.add(e.email);
-        }
+          left.delete(e.email);
+        } else if (!deactivated.has(e.email)) deactivated.set(e.email, { ...e, team: ws.id });
       }
-      left = left.filter((e) => !active.has(e));
+    };
+    if (missing.length > LOOKUP_THRESHOLD) {
+      // Each installation pages its own users at its own workspace's limit, all at once; the oldest wins.
+      const pages = await Promise.all(installations.map((ws) => wss.within(ws.id, () => findIn(missing, at, ws))));
+      for (const [i, ws] of installations.entries()) take(ws, pages[i] ?? []);
+    } else {
+      // A few lookups: each installation asked only for the emails the older ones did not have.
+      for (const ws of installations) {
+        if (!left.size) break;
+        take(ws, await wss.within(ws.id, () => findIn([...left], at, ws)));
+      }
     }
     for (const e of left) found.push(deactivated.get(e) ?? entry(e, null, at));
     return found;

@@ -261,6 +261,30 @@ describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (e
     expect(notices.map((m) => m.team).sort()).toEqual(["T0BETA", "T0GRID1"]);
   });
 
+  it("many unknown emails: every installation pages its users at once, and an email in two is the oldest one's", async () => {
+    await e.stop();
+    const people = Array.from({ length: 40 }, (_, i) => ({ id: `U${i}`, email: `p${i}@acme.example`, name: `P${i}` }));
+    e = await new SlackEmulator({
+      workspaces: [
+        { teamId: "T0ALPHA", name: "Alpha", users: [...people.slice(0, 20), { ...people[39]!, id: "UA39" }] },
+        { teamId: "T0BETA", name: "Beta", users: people.slice(20) },
+      ],
+      org: { enterpriseId: GRID, name: "Acme Org" },
+    }).start();
+    await t.db("installations").del();
+    await install(t.db, e);
+    const got = await appFor(t.db, e).directory.resolve([...people.map((p) => p.email), "nobody@acme.example"]);
+    expect(got.get("p0@acme.example")).toEqual({ userId: "U0", team: "T0ALPHA" });
+    expect(got.get("p25@acme.example")).toEqual({ userId: "U25", team: "T0BETA" });
+    // In both: Beta was installed first.
+    expect(got.get("p39@acme.example")).toEqual({ userId: "U39", team: "T0BETA" });
+    expect(got.get("nobody@acme.example")).toEqual({ problem: "not_in_slack" });
+    expect(new Set(e.callsOf("users.list").map((c) => c.via))).toEqual(new Set(["T0ALPHA", "T0BETA"]));
+    // The org (no workspaces here) is asked which workspaces it has, each listed with its team_id.
+    expect(e.callsOf("auth.teams.list").map((c) => c.via)).toEqual([GRID]);
+    expect(e.callsOf("users.lookupByEmail")).toEqual([]);
+  });
+
   it("exactly once across two instances with two workspaces and an org", async () => {
     const [a, b] = [appFor(t.db, e, "one"), appFor(t.db, e, "two")];
     await Promise.all([a.delivery.deliverPeriod({ asOf: ASOF }), b.delivery.deliverPeriod({ asOf: ASOF })]);
