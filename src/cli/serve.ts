@@ -83,6 +83,12 @@ export async function runServe(ctx: CliContext): Promise<number> {
     "serving",
   );
   ctx.io.out(buildStartLine({ port: app.port, slackMode, config, audience: delivery.audience, plan, recipients }));
+  if (services.link) {
+    const installs = (await services.link.service.list()).filter((i) => i.revokedAt === null).length;
+    ctx.io.out(
+      `Installed from the link in ${installs} workspace${installs === 1 ? "" : "s"} or org${installs === 1 ? "" : "s"}; add one at http://${config.HTTP_HOST ?? "localhost"}:${app.port}/slack/install (or serve's public URL)\n`,
+    );
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -73,6 +73,12 @@ describe("installed from the link (§16), over HTTP", () => {
     await t.drop();
   });
 
+  it("serve says where the install link is", async () => {
+    await expect
+      .poll(() => serve.output())
+      .toMatch(/Installed from the link in 0 workspaces or orgs; add one at http:\/\/[^ ]+:\d+\/slack\/install/);
+  });
+
   it("/healthz says Slack answers, though no one token is set", async () => {
     const res = await fetch(`${serve.url}/healthz`);
     expect(res.status).toBe(200);
