@@ -97,14 +97,21 @@ async function install(db: TestDb["db"], e: SlackEmulator) {
   return store;
 }
 
-function appFor(db: TestDb["db"], e: SlackEmulator, instanceId?: string, perMinute = 600, admins: string[] = []) {
+function appFor(
+  db: TestDb["db"],
+  e: SlackEmulator,
+  instanceId?: string,
+  perMinute = 600,
+  admins: string[] = [],
+  mode: "fixed" | "local" = "fixed",
+) {
   const config = {
     ...loadConfig({
       SLACK_CLIENT_ID: "1111.2222",
       SLACK_CLIENT_SECRET: "emulator-client-secret",
       SLACK_STATE_SECRET: "s",
       TOKEN_ENCRYPTION_KEY: KEY,
-      REPORT_DELIVERY: "fixed",
+      REPORT_DELIVERY: mode,
     }),
     ...baseConfig,
     REPORT_SCOPE: "all" as const,
@@ -283,6 +290,14 @@ describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (e
     // The org (no workspaces here) is asked which workspaces it has, each listed with its team_id.
     expect(e.callsOf("auth.teams.list").map((c) => c.via)).toEqual([GRID]);
     expect(e.callsOf("users.lookupByEmail")).toEqual([]);
+  });
+
+  it("local-time delivery (the default) sends each DM in its manager's workspace too", async () => {
+    const app = appFor(t.db, e, undefined, 600, [], "local");
+    // A day past the period's start: every zone's 09:00 has come.
+    await app.delivery.deliverDue({ asOf: parseInstant("2026-03-03T12:00", "UTC")! });
+    const dms = dmsByEmail(e);
+    for (const [email, where] of Object.entries(EXPECTED)) expect(dms[email], email).toEqual([where]);
   });
 
   it("exactly once across two instances with two workspaces and an org", async () => {
