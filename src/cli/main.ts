@@ -116,7 +116,15 @@ export async function main(
       "serve's request URL for typed commands (HTTP mode)",
       "http://127.0.0.1:3000/slack/events",
     )
-    .action(async (opts: { port: string; appUrl: string; fromDb?: boolean }) => {
+    .option(
+      "--grid",
+      "the roster in DATABASE_URL in two workspaces and a Grid org of three, for installing serve from its link (§16)",
+    )
+    .action(async (opts: { port: string; appUrl: string; fromDb?: boolean; grid?: boolean }) => {
+      if (opts.grid) {
+        const { runGridEmulator } = await withEmulator(() => import("./emulator-grid.js"));
+        return run((ctx) => runGridEmulator(ctx, opts));
+      }
       const { runEmulator } = await withEmulator(() => import("./emulator.js"));
       await run((ctx) => runEmulator(ctx, opts));
     });
