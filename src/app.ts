@@ -110,7 +110,7 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       reports,
       slack: slack(),
       directory: directory(),
-      pacer: pacers().for(undefined),
+      pacer: pacers().ofRequest(),
       log,
       config,
       now: over.now,

@@ -1,3 +1,4 @@
+import { scopedInstallation } from "../slack/installation-scope.js";
 import { sleep } from "../slack/retry.js";
 
 /**
@@ -70,6 +71,14 @@ export class Pacers {
       this.byTeam.set(key, p);
     }
     return p;
+  }
+
+  /** The pacer of the installation whose request is being answered (a nudge, §18); SLACK_BOT_TOKEN's otherwise. */
+  ofRequest(): Pick<Pacer, "take" | "pause"> {
+    return {
+      take: (channel) => this.for(scopedInstallation()).take(channel),
+      pause: (ms) => this.for(scopedInstallation()).pause(ms),
+    };
   }
 
   /** Every instance posts to every workspace: each takes its share of each workspace's rate. */

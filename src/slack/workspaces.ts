@@ -152,7 +152,7 @@ export function createWorkspaces(deps: {
     async within<T>(id: string, work: () => Promise<T>, teamId?: string): Promise<T> {
       const r = (await live()).find((x) => x.id === id);
       if (!r) throw new WorkspaceGone(id);
-      return scope.run({ client: clientFor(r.id, r.token), teamId }, work);
+      return scope.run({ id: r.id, client: clientFor(r.id, r.token), teamId }, work);
     },
     /**
      * The installations a channel (an id, or `#name`) is in, oldest first: each installation's channels
@@ -204,7 +204,7 @@ export function createWorkspaces(deps: {
     },
     /** Runs `work` for a request Bolt authorized with `token`, from team `teamId`. */
     withToken<T>(id: string, token: string, work: () => Promise<T>, teamId?: string): Promise<T> {
-      return scope.run({ client: clientFor(id, token), teamId }, work);
+      return scope.run({ id, client: clientFor(id, token), teamId }, work);
     },
   };
 }
