@@ -6,6 +6,7 @@ import * as m004 from "./20260112000000_imports.js";
 import * as m005 from "./20260120000000_report_controls.js";
 import * as m006 from "./20260125000000_seen_requests.js";
 import * as m007 from "./20260203000000_nudges.js";
+import * as m020 from "./20260204000000_installations.js";
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   "20260120000000_report_controls": m005,
   "20260125000000_seen_requests": m006,
   "20260203000000_nudges": m007,
+  "20260204000000_installations": m020,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

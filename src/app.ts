@@ -1,19 +1,23 @@
 import type { WebClient } from "@slack/web-api";
-import { type Config, settingsOf } from "./config.js";
+import { type Config, installModeOf, settingsOf } from "./config.js";
+import { createInstallationStore } from "./db/installation-repo.js";
 import type { Db } from "./db/knex.js";
 import { createLedgerStore } from "./db/ledger-repo.js";
+import { createTokenCipher } from "./db/token-cipher.js";
 import { createDeliveryService, type DeliveryService, planPeriod } from "./delivery/delivery-service.js";
-import { Pacer } from "./delivery/pacer.js";
+import { Pacers } from "./delivery/pacer.js";
 import type { Millis } from "./domain/types.js";
 import { safeErrorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { createDropFolder, type DropFolder } from "./services/drop-folder.js";
+import { createInstallationService } from "./services/installation-service.js";
 import { createNudgeService } from "./services/nudge-service.js";
 import { createReportService } from "./services/report-service.js";
 import { createSurfaceService } from "./services/surface-service.js";
 import { createUploadService } from "./services/upload-service.js";
 import { createSlackClient } from "./slack/client.js";
 import { createDirectory } from "./slack/directory.js";
+import { createWorkspaces } from "./slack/workspaces.js";
 
 /** What a caller (a test, the bench) may set instead of the defaults. */
 export interface AppOverrides {
@@ -45,15 +49,33 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
   };
   const reports = createReportService({ db, config });
   const ledger = createLedgerStore(db);
-  const slack = once(() => over.slack ?? createSlackClient(config, { concurrency: over.slackConcurrency }));
-  const directory = once(() =>
-    createDirectory({ db, slack: slack(), log, now: over.now, retryBaseMs: over.retryBaseMs }),
+  // Installed from the link (§16): the installations in the database, a client each; else SLACK_BOT_TOKEN's one.
+  const link = once(() => {
+    if (installModeOf(config) !== "link") return null;
+    const installations = createInstallationStore(db, createTokenCipher(config.TOKEN_ENCRYPTION_KEY!), over.now);
+    const workspaces = createWorkspaces({ installations, config, concurrency: over.slackConcurrency, now: over.now });
+    const service = createInstallationService({ db, installations, workspaces, log, now: over.now });
+    return { installations, workspaces, service };
+  });
+  const slack = once(
+    () => over.slack ?? link()?.workspaces.client ?? createSlackClient(config, { concurrency: over.slackConcurrency }),
   );
-  // One pace for everything this process posts: the DMs of a run and the managers' nudges (§18).
-  const pacer = once(() => new Pacer(config.DELIVERY_RATE_PER_MINUTE, over.now));
+  const directory = once(() =>
+    createDirectory({
+      db,
+      slack: slack(),
+      log,
+      now: over.now,
+      retryBaseMs: over.retryBaseMs,
+      workspaces: link()?.workspaces,
+    }),
+  );
+  // One pace per workspace for everything this process posts there: the DMs of a run and the managers'
+  // nudges (§18); a nudge goes at the pace of the workspace its request came from (§16).
+  const pacers = once(() => new Pacers(config.DELIVERY_RATE_PER_MINUTE, over.now));
   const delivery = once(() =>
     createDeliveryService({
-      pacer: pacer(),
+      pacers: pacers(),
       db,
       ledger,
       slack: slack(),
@@ -65,9 +87,20 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       instanceId: over.instanceId,
       concurrency: over.deliveryConcurrency,
       retryBaseMs: over.retryBaseMs,
+      workspaces: link()?.workspaces,
     }),
   );
-  const surfaces = once(() => createSurfaceService({ db, reports, slack: slack(), log, config, now: over.now }));
+  const surfaces = once(() =>
+    createSurfaceService({
+      db,
+      reports,
+      slack: slack(),
+      log,
+      config,
+      now: over.now,
+      installations: link() ? () => link()!.service.list() : undefined,
+    }),
+  );
   const uploads = once(() =>
     createUploadService({ db, slack: slack(), log, config, emailOf: (user) => surfaces().emailOf(user) }),
   );
@@ -77,7 +110,7 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
       reports,
       slack: slack(),
       directory: directory(),
-      pacer: pacer(),
+      pacer: pacers().ofRequest(),
       log,
       config,
       now: over.now,
@@ -94,6 +127,10 @@ export function createApp(base: { config: Config; db: Db; log: Logger }, over: A
     ledger,
     get slack() {
       return slack();
+    },
+    /** The installations and their clients when installed from the link; null with SLACK_BOT_TOKEN. */
+    get link() {
+      return link();
     },
     get directory() {
       return directory();

@@ -36,6 +36,17 @@ const schema = z.object({
     .string()
     .refine((s) => s.startsWith("xapp-"), "must be an app-level token (xapp-…)")
     .optional(),
+  /** Install from a link (§16): the app's OAuth credentials, and the key the installations' tokens are encrypted with. */
+  SLACK_CLIENT_ID: z.string().optional(),
+  SLACK_CLIENT_SECRET: z.string().optional(),
+  SLACK_STATE_SECRET: z.string().optional(),
+  TOKEN_ENCRYPTION_KEY: z
+    .string()
+    .refine(
+      (s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && Buffer.from(s.trim(), "base64").length === 32,
+      "must be 32 random bytes in base64 (make one with `openssl rand -base64 32`)",
+    )
+    .optional(),
   SLACK_API_URL: z
     .string()
     .default("https://slack.com/api/")
@@ -156,4 +167,26 @@ export function settingsOf(config: PeriodVariables & Pick<Config, "SLACK_APP_TOK
     slackMode: config.SLACK_APP_TOKEN ? ("socket" as const) : ("http" as const),
     periods: periodSettings(config),
   };
+}
+
+const OAUTH_VARIABLES = [
+  "SLACK_CLIENT_ID",
+  "SLACK_CLIENT_SECRET",
+  "SLACK_STATE_SECRET",
+  "TOKEN_ENCRYPTION_KEY",
+] as const;
+type OAuthVariables = Pick<Config, (typeof OAUTH_VARIABLES)[number] | "SLACK_BOT_TOKEN">;
+
+/**
+ * How the app gets its tokens (§16): one workspace's SLACK_BOT_TOKEN (the default), or installations
+ * from the install link. Half the link's variables is a mistake worth stopping for, named here.
+ */
+export function installModeOf(config: OAuthVariables): "token" | "link" {
+  const set = OAUTH_VARIABLES.filter((n) => config[n]);
+  if (config.SLACK_BOT_TOKEN || set.length === 0) return "token";
+  if (set.length < OAUTH_VARIABLES.length)
+    throw new ConfigError(
+      `Installing from a link needs ${OAUTH_VARIABLES.join(", ")}; missing: ${OAUTH_VARIABLES.filter((n) => !config[n]).join(", ")}.`,
+    );
+  return "link";
 }

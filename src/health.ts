@@ -21,6 +21,8 @@ export function createHealthCheck(deps: {
   extra?: Record<string, unknown>;
   timeoutMs?: number;
   slackEveryMs?: number;
+  /** Installed from the link there is no one token to check: whether Slack answers at all (api.test). */
+  tokenless?: boolean;
 }) {
   const timeoutMs = deps.timeoutMs ?? 2000;
   const slackEveryMs = deps.slackEveryMs ?? 15_000;
@@ -30,7 +32,7 @@ export function createHealthCheck(deps: {
     if (slackState && Date.now() - slackState.at < slackEveryMs) return slackState.value;
     let timer: NodeJS.Timeout | undefined;
     const value = await Promise.race([
-      deps.slack.auth.test().then(
+      (deps.tokenless ? deps.slack.api.test() : deps.slack.auth.test()).then(
         () => "ok" as const,
         (err) => {
           const kind = classify(err).kind;

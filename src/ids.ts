@@ -5,6 +5,9 @@
 export const COMMAND = "/mentorship-report";
 export const EVENTS_PATH = "/slack/events";
 export const HEALTH_PATH = "/healthz";
+/** Install from a link (§16): the install page and where Slack sends the installer back. */
+export const INSTALL_PATH = "/slack/install";
+export const OAUTH_REDIRECT_PATH = "/slack/oauth_redirect";
 export const BOT_SCOPES = [
   "chat:write",
   "chat:write.public",

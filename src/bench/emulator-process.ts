@@ -6,12 +6,16 @@ import { type EmulatorOptions, SlackEmulator } from "../emulator/server.js";
 
 /** What the bench reads back from the emulator: each call's method and outcome, and who got each message. */
 export interface EmulatorRecord {
-  calls: Array<{ method: string; at: number; status: number; ok: boolean }>;
+  /** `via`: the workspace whose token the call carried, when the people are spread over `workspaces`. */
+  calls: Array<{ method: string; at: number; status: number; ok: boolean; via?: string }>;
   recipients: string[];
 }
 
-/** `zones`: each user's Slack `tz`, given round the roster in turn (none: no `tz`). */
-type StartOptions = Omit<EmulatorOptions, "users"> & { zones?: string[] };
+/**
+ * `zones`: each user's Slack `tz`, given round the roster in turn (none: no `tz`). `workspaces`: the
+ * roster dealt round that many workspaces (§16), each with its own token and limits.
+ */
+type StartOptions = Omit<EmulatorOptions, "users" | "workspaces"> & { zones?: string[]; workspaces?: number };
 
 type Request =
   | { type: "start"; databaseUrl: string; options: StartOptions }
@@ -35,7 +39,11 @@ export async function startEmulatorProcess(databaseUrl: string, options: StartOp
       });
       child.send(req);
     });
-  const started = await ask<{ url: string; token: string }>({ type: "start", databaseUrl, options });
+  const started = await ask<{ url: string; token: string; teams: Array<{ id: string; token: string }> }>({
+    type: "start",
+    databaseUrl,
+    options,
+  });
   return {
     ...started,
     record: () => ask<EmulatorRecord>({ type: "record" }),
@@ -49,7 +57,7 @@ export async function startEmulatorProcess(databaseUrl: string, options: StartOp
 }
 
 const callsOf = (emulator: SlackEmulator, from: number): EmulatorRecord["calls"] =>
-  emulator.calls.slice(from).map((c) => ({ method: c.method, at: c.at, status: c.status, ok: c.ok }));
+  emulator.calls.slice(from).map((c) => ({ method: c.method, at: c.at, status: c.status, ok: c.ok, via: c.via }));
 
 async function serve(): Promise<void> {
   let emulator: SlackEmulator | null = null;
@@ -58,13 +66,30 @@ async function serve(): Promise<void> {
       const db = createDb(req.databaseUrl);
       const people = await listPeople(db);
       await db.destroy();
-      const { zones, ...options } = req.options;
+      const { zones, workspaces: n, ...options } = req.options;
+      const users = people.map((p, i) => ({
+        id: `U${i}`,
+        email: p.email,
+        name: p.name,
+        tz: zones?.[i % zones.length],
+      }));
+      const teams = Array.from({ length: n ?? 0 }, (_, w) => ({
+        teamId: `T0WS${w + 1}`,
+        name: `Workspace ${w + 1}`,
+        users: users.filter((_u, i) => i % (n ?? 1) === w),
+        channels: w === 0 ? options.channels : [],
+      }));
       emulator = await new SlackEmulator({
         ...options,
-        users: people.map((p, i) => ({ id: `U${i}`, email: p.email, name: p.name, tz: zones?.[i % zones.length] })),
+        ...(n ? { workspaces: teams, channels: [] } : { users }),
         lean: true,
       }).start();
-      process.send?.({ url: emulator.url, token: emulator.token });
+      const started = emulator;
+      process.send?.({
+        url: started.url,
+        token: started.token,
+        teams: teams.map((t) => ({ id: t.teamId, token: started.tokenFor(t.teamId) })),
+      });
     } else if (req.type === "calls" && emulator) {
       process.send?.(callsOf(emulator, req.from));
     } else if (req.type === "record" && emulator) {

@@ -116,7 +116,15 @@ export async function main(
       "serve's request URL for typed commands (HTTP mode)",
       "http://127.0.0.1:3000/slack/events",
     )
-    .action(async (opts: { port: string; appUrl: string; fromDb?: boolean }) => {
+    .option(
+      "--grid",
+      "the roster in DATABASE_URL in two workspaces and a Grid org of three, for installing serve from its link (§16)",
+    )
+    .action(async (opts: { port: string; appUrl: string; fromDb?: boolean; grid?: boolean }) => {
+      if (opts.grid) {
+        const { runGridEmulator } = await withEmulator(() => import("./emulator-grid.js"));
+        return run((ctx) => runGridEmulator(ctx, opts));
+      }
       const { runEmulator } = await withEmulator(() => import("./emulator.js"));
       await run((ctx) => runEmulator(ctx, opts));
     });
@@ -125,12 +133,16 @@ export async function main(
     .command("demo")
     .description("the whole pipeline on bundled sample data, no Slack workspace needed")
     .option("--as-of <iso>", "report time", "2026-03-02T09:00")
-    .action(async (opts: { asOf: string }) => {
+    .option("--grid", "the short part: installed from the link into two workspaces and a Grid org")
+    .action(async (opts: { asOf: string; grid?: boolean }) => {
       const { DEMO_DATABASE, resetDemoDatabase, runDemo } = await withEmulator(() => import("./demo.js"));
+      const { runGridDemo } = await withEmulator(() => import("./demo-grid.js"));
       resetDemoDatabase();
       // The demo's story is on stdout; its logs only when asked for.
-      code = await withContext(io, { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" }, (ctx) =>
-        runDemo(ctx, opts),
+      code = await withContext(
+        io,
+        { ...env, DATABASE_URL: DEMO_DATABASE, LOG_LEVEL: env.LOG_LEVEL ?? "warn" },
+        (ctx) => (opts.grid ? runGridDemo(ctx, opts) : runDemo(ctx, opts)),
       );
     });
 

@@ -24,6 +24,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     db,
     slack,
     extra: { scheduler: config.REPORT_SCHEDULE === "off" ? "off" : "on", mode: slackMode },
+    tokenless: services.link !== null,
   });
   const app = await startSlackApp({
     config,
@@ -36,6 +37,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     // Several instances share PostgreSQL, so replays and retried events are remembered there. SQLite
     // serves one instance: its memory is enough, and an ack never waits on an import's write lock (§15).
     rememberRequest: isPg(db) ? (key, forgetAfter, now) => rememberSignature(db, key, forgetAfter, now) : undefined,
+    link: services.link ?? undefined,
   });
   metrics.watch({
     // The period being delivered now, read when Prometheus scrapes.
@@ -68,7 +70,7 @@ export async function runServe(ctx: CliContext): Promise<number> {
     {
       port: app.port,
       mode: slackMode,
-      team: app.identity.teamId,
+      team: app.identity?.teamId,
       delivery: config.REPORT_SCHEDULE === "off" ? "off" : config.REPORT_DELIVERY,
       audience: delivery.audience
         ? { pilot: { managers: delivery.audience.emails.size, programs: delivery.audience.programs.size } }
@@ -81,6 +83,12 @@ export async function runServe(ctx: CliContext): Promise<number> {
     "serving",
   );
   ctx.io.out(buildStartLine({ port: app.port, slackMode, config, audience: delivery.audience, plan, recipients }));
+  if (services.link) {
+    const installs = (await services.link.service.list()).filter((i) => i.revokedAt === null).length;
+    ctx.io.out(
+      `Installed from the link in ${installs} workspace${installs === 1 ? "" : "s"} or org${installs === 1 ? "" : "s"}; add one at http://${config.HTTP_HOST ?? "localhost"}:${app.port}/slack/install (or serve's public URL)\n`,
+    );
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -5,6 +5,7 @@ import { type ImportRecord, lastImports } from "../db/import-repo.js";
 import { periodsStartedBy, planWaves } from "../delivery/waves.js";
 import { formatDayTime } from "../domain/dates.js";
 import { formatPeriodRange, periodOf, recipientZone } from "../domain/periods.js";
+import { buildInstallationLines } from "../render/installations.js";
 import { type CliContext, parseAsOf } from "./context.js";
 import { outsidePilotText } from "./run-summary.js";
 
@@ -63,6 +64,8 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
   for (const k of tally.skipped) lines.push(`  skipped: dm ${k.recipient}: ${k.reason}`);
   if (tally.outsidePilot.dm || tally.outsidePilot.channel) lines.push(`  ${outsidePilotText(tally.outsidePilot)}`);
   lines.push(...importLines(await lastImports(ctx.db, 3), zone));
+  // Installed from the link: where the app is, and how many managers it reached there (§16).
+  if (app.link) lines.push(...buildInstallationLines(await app.link.service.list(), zone));
   io.out(lines.join("\n") + "\n");
   return 0;
 }

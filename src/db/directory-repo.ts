@@ -7,6 +7,8 @@ export interface DirectoryEntry {
   /** The zone of the user's Slack profile. */
   tz?: string | null;
   checkedAt: number;
+  /** The installation (team or Grid org id) the user was found in (§16); absent with SLACK_BOT_TOKEN. */
+  team?: string | null;
 }
 
 const CHUNK = 5000;
@@ -22,6 +24,7 @@ export async function readDirectory(db: Db, emails: string[]): Promise<Map<strin
         problem: r.problem ?? null,
         tz: r.tz ?? null,
         checkedAt: Number(r.checked_at),
+        team: r.team_id ?? null,
       });
   }
   return out;
@@ -34,9 +37,10 @@ export async function writeDirectory(db: Db, entries: DirectoryEntry[]): Promise
     problem: e.problem,
     tz: e.tz ?? null,
     checked_at: e.checkedAt,
+    team_id: e.team ?? null,
   }));
   await db.transaction(async (trx) => {
-    for (const chunk of chunks(rows, rowsPerInsert(trx, 5)))
+    for (const chunk of chunks(rows, rowsPerInsert(trx, 6)))
       await trx("slack_users").insert(chunk).onConflict("email").merge();
   });
 }

@@ -70,6 +70,8 @@ export interface SlackUserRecord {
   problem: string | null;
   checked_at: number;
   tz: string | null;
+  /** The workspace (or Grid org) the user was found in; null: the one workspace of SLACK_BOT_TOKEN. */
+  team_id?: string | null;
 }
 
 export interface DeliveryRecord {
@@ -91,6 +93,8 @@ export interface DeliveryRecord {
   as_of: number | null;
   /** A nudge (§18): the email of the manager who asked for it. */
   requested_by?: string | null;
+  /** The workspace the row was delivered in (§16); null: the one workspace of SLACK_BOT_TOKEN. */
+  team_id?: string | null;
 }
 
 export interface NudgeOptoutRecord {
@@ -115,6 +119,24 @@ export interface SeenRequestRecord {
   forget_after: number;
 }
 
+export interface InstallationRecord {
+  install_key: string;
+  enterprise_id: string | null;
+  enterprise_name: string | null;
+  team_id: string | null;
+  team_name: string | null;
+  is_enterprise_install: boolean | number;
+  app_id: string | null;
+  bot_id: string | null;
+  bot_user_id: string | null;
+  bot_scopes: string | null;
+  installer_user_id: string | null;
+  enterprise_url: string | null;
+  bot_token_sealed: string | null;
+  installed_at: number;
+  revoked_at: number | null;
+}
+
 declare module "knex/types/tables.js" {
   interface Tables {
     programs: ProgramRecord;
@@ -130,5 +152,6 @@ declare module "knex/types/tables.js" {
     report_controls: ReportControlRecord;
     seen_requests: SeenRequestRecord;
     nudge_optouts: NudgeOptoutRecord;
+    installations: InstallationRecord;
   }
 }

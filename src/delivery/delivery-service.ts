@@ -12,11 +12,12 @@ import type { Logger } from "../logger.js";
 import type { ReportService } from "../services/report-service.js";
 import type { Directory } from "../slack/directory.js";
 import { homeLinkOf } from "../slack/home-link.js";
+import type { Workspaces } from "../slack/workspaces.js";
 import { drain, startHeartbeat } from "./drain.js";
 import { expireEndedPeriods } from "./expire.js";
 import { deliverDue } from "./local-run.js";
 import { sendAdminNotices } from "./notices.js";
-import { Pacer } from "./pacer.js";
+import { Pacers } from "./pacer.js";
 import { resolveRecipients } from "./recipients.js";
 import { createReconciler } from "./reconcile.js";
 import {
@@ -75,8 +76,10 @@ export interface DeliveryDeps {
   concurrency?: number;
   /** First backoff after a transient error; doubles each try. */
   retryBaseMs?: number;
-  /** The workspace's pacer, when other senders (nudges, §18) share it. */
-  pacer?: Pacer;
+  /** The pacers, when other senders (nudges, §18) share each workspace's rate. */
+  pacers?: Pacers;
+  /** Installed from the link (§16): a token per installation, a pace per workspace. */
+  workspaces?: Workspaces | null;
 }
 
 /**
@@ -125,6 +128,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
   const now = deps.now ?? Date.now;
   const retryBaseMs = deps.retryBaseMs ?? 200;
   const periods = periodSettings(config);
+  const pacers = deps.pacers ?? new Pacers(config.DELIVERY_RATE_PER_MINUTE, now);
+  const workspaces = deps.workspaces ?? null;
   const ctx: RunContext = {
     ledger: deps.ledger ?? createLedgerStore(deps.db),
     reports,
@@ -135,7 +140,15 @@ export function createDeliveryService(deps: DeliveryDeps) {
     now,
     instanceId: deps.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`,
     leaseMs: config.DELIVERY_LEASE_SECONDS * 1000,
-    pacer: deps.pacer ?? new Pacer(config.DELIVERY_RATE_PER_MINUTE, now),
+    pacer: pacers.for(undefined),
+    pacers,
+    workspaces,
+    channelTeam: async (channel) => {
+      const found = workspaces ? await workspaces.findChannel(channel, log) : [];
+      const [only] = found;
+      if (only && found.length === 1) return { team: only.workspace.id, channelId: only.channelId };
+      return { problem: found.length ? "channel_name_in_several_workspaces" : "channel_not_found" };
+    },
     reconcile: createReconciler({ slack: deps.slack, log, retryBaseMs }),
     retryBaseMs,
     concurrency: deps.concurrency ?? 4,
@@ -144,7 +157,8 @@ export function createDeliveryService(deps: DeliveryDeps) {
     freshness: { maxAgeDays: config.DATA_MAX_AGE_DAYS ?? 14, zone: config.REPORT_TIMEZONE },
     audience: audienceOf(config),
   };
-  const homeLink = homeLinkOf(deps.slack, log);
+  // The Home tab link names one team: with many installations the DMs go without that button.
+  const homeLink = workspaces ? async () => undefined : homeLinkOf(deps.slack, log);
   const { ledger } = ctx;
 
   /** The tally that ends every run: what the ledger holds now, and what is left open. */

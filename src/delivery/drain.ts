@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DeliveryKind } from "../db/ledger-repo.js";
 import { safeErrorMessage } from "../errors.js";
 import { sleep } from "../slack/retry.js";
-import type { RunContext, RunState, Target } from "./run-state.js";
+import { type RunContext, type RunState, type Target, targetKey } from "./run-state.js";
 import { sendRow } from "./send-row.js";
 import { buildTargetsFor, prepareTargets } from "./targets.js";
 
@@ -71,13 +71,15 @@ export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[
         await sleep(Math.min(1000, leaseMs / 4));
         continue;
       }
-      ctx.pacer.share(await ledger.countLiveOwners(periodId, now()));
+      ctx.pacers.share(await ledger.countLiveOwners(periodId, now()));
       const built = await prepareTargets(ctx, run, rows, await ahead);
       // The next rows' messages are built while these are posted, so posting does not wait on the database.
       ahead = buildAhead(ctx, run, kinds, rows.at(-1)?.id ?? 0);
       const queue = [...rows];
+      // Each workspace has its own pace (§16): a claim spread over several posts as many at once each.
+      const teams = new Set(rows.map((r) => run.targets.get(targetKey(r.kind, r.recipient))?.team)).size;
       await Promise.all(
-        Array.from({ length: Math.min(ctx.concurrency, queue.length) }, async () => {
+        Array.from({ length: Math.min(ctx.concurrency * Math.max(1, teams), queue.length) }, async () => {
           for (let row = queue.shift(); row; row = queue.shift()) {
             if (run.stop) {
               await ledger.release({ id: row.id, claim }, run.stop, now());

@@ -40,8 +40,10 @@ async function sendNotices(ctx: RunContext, run: RunState, programs: Program[]):
   const admins = await directory.resolve(notices.map((n) => n.admin));
   for (const { admin, ...n } of notices) {
     const r = admins.get(admin);
-    if (r && "userId" in r) n.channel = r.userId;
-    else n.problem = r?.problem ?? "not_in_slack";
+    if (r && "userId" in r) {
+      n.channel = r.userId;
+      n.team = r.team;
+    } else n.problem = r?.problem ?? "not_in_slack";
     run.targets.set(targetKey("notice", n.recipient), n);
   }
   await drain(ctx, run, ["notice"]);

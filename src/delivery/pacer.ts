@@ -1,3 +1,4 @@
+import { scopedInstallation } from "../slack/installation-scope.js";
 import { sleep } from "../slack/retry.js";
 
 /**
@@ -44,5 +45,45 @@ export class Pacer {
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
     this.pauses++;
+  }
+}
+
+/**
+ * One pacer per workspace (§16): Slack's limits are each workspace's, so is our pace, and a 429 holds
+ * only the senders of the workspace that answered it. The key is the installation's id; "" is the one
+ * workspace of SLACK_BOT_TOKEN.
+ */
+export class Pacers {
+  private readonly byTeam = new Map<string, Pacer>();
+  private instances = 1;
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  for(team: string | undefined): Pacer {
+    const key = team ?? "";
+    let p = this.byTeam.get(key);
+    if (!p) {
+      p = new Pacer(this.perMinute, this.now);
+      p.share(this.instances);
+      this.byTeam.set(key, p);
+    }
+    return p;
+  }
+
+  /** The pacer of the installation whose request is being answered (a nudge, §18); SLACK_BOT_TOKEN's otherwise. */
+  ofRequest(): Pick<Pacer, "take" | "pause"> {
+    return {
+      take: (channel) => this.for(scopedInstallation()).take(channel),
+      pause: (ms) => this.for(scopedInstallation()).pause(ms),
+    };
+  }
+
+  /** Every instance posts to every workspace: each takes its share of each workspace's rate. */
+  share(instances: number): void {
+    this.instances = instances;
+    for (const p of this.byTeam.values()) p.share(instances);
   }
 }

@@ -7,7 +7,8 @@ import type { Logger } from "../logger.js";
 import type { Message } from "../render/blocks.js";
 import type { ReportService } from "../services/report-service.js";
 import type { Directory, Resolution } from "../slack/directory.js";
-import type { Pacer } from "./pacer.js";
+import type { Workspaces } from "../slack/workspaces.js";
+import type { Pacer, Pacers } from "./pacer.js";
 import type { Reconciler } from "./reconcile.js";
 import type { Audience } from "./targets.js";
 
@@ -57,6 +58,8 @@ export interface Target {
   message: Message;
   /** Where to post: a user id (Slack opens the DM) or a channel id or name. */
   channel?: string;
+  /** The installation to post with (§16); absent with SLACK_BOT_TOKEN's one workspace. */
+  team?: string;
   problem?: string;
   /** The time the report was built at, when not the run's (local time: its due moment). */
   asOf?: Millis;
@@ -76,8 +79,17 @@ export interface RunContext {
   now: () => number;
   instanceId: string;
   leaseMs: number;
-  /** Shared by the service's runs: the workspace rate holds across them. */
+  /** Shared by the service's runs: the workspace rate holds across them. SLACK_BOT_TOKEN's workspace's. */
   pacer: Pacer;
+  /** A pacer per workspace (§16), the one above among them. */
+  pacers: Pacers;
+  /** Installed from the link: each row is sent with the token of the installation its recipient is in. */
+  workspaces: Workspaces | null;
+  /**
+   * The installation a program's admin channel (an id or `#name`) is in, or why it can't be posted: in
+   * none, or a name found in several (the admins are told, and fix admin_channel with an id).
+   */
+  channelTeam: (nameOrId: string) => Promise<{ team: string; channelId: string } | { problem: string }>;
   reconcile: Reconciler;
   retryBaseMs: number;
   /** Rows posted at once within a claim. */

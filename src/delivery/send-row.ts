@@ -3,6 +3,7 @@ import { METADATA_EVENT } from "../ids.js";
 import { hasNewBlocks, type Message, withoutNewBlocks } from "../render/blocks.js";
 import { classify } from "../slack/client.js";
 import { sleep } from "../slack/retry.js";
+import { WorkspaceGone } from "../slack/workspaces.js";
 import { type RunContext, type RunState, targetKey } from "./run-state.js";
 
 const MAX_TRIES = 5;
@@ -10,6 +11,8 @@ const MAX_TRIES = 5;
 export const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
 /** 429s waited out for one row, in total, before the run gives way. */
 const MAX_RATE_LIMITED_PER_ROW_MS = 15 * 60_000;
+/** What Slack answers with an uninstalled app's token. */
+const GONE = new Set(["token_revoked", "invalid_auth", "account_inactive", "team_access_not_granted"]);
 /** This many transient failures in a row, with no success between, means Slack is out of reach. */
 const UNREACHABLE_AFTER = 8;
 
@@ -18,9 +21,22 @@ const UNREACHABLE_AFTER = 8;
  * run. A row found in doubt (`sending`) is first looked for in Slack, so it is never posted twice.
  */
 export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, claim: string): Promise<void> {
-  const { ledger, slack, pacer, log, now } = ctx;
+  const team = run.targets.get(targetKey(row.kind, row.recipient))?.team;
+  if (!ctx.workspaces || team === undefined) return sendRowWith(ctx, run, row, claim);
+  try {
+    // Every call of this row, the check for an earlier post included, goes with its installation's token.
+    return await ctx.workspaces.within(team, () => sendRowWith(ctx, run, row, claim));
+  } catch (err) {
+    if (!(err instanceof WorkspaceGone)) throw err;
+    await ctx.ledger.markFailed({ id: row.id, claim }, "uninstalled", ctx.now());
+  }
+}
+
+async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, claim: string): Promise<void> {
+  const { ledger, slack, log, now } = ctx;
   const fence = { id: row.id, claim };
   const t = run.targets.get(targetKey(row.kind, row.recipient));
+  const pacer = ctx.pacers.for(t?.team);
   if (!t) {
     // Planned by an earlier run whose data had this recipient; today's data does not.
     await ledger.markFailed(fence, "no_longer_in_report", now());
@@ -43,7 +59,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         }
         const found = await ctx.reconcile.findPosted(row, { kind: t.kind, channel: t.channel });
         if (found) {
-          await ledger.markDelivered(fence, { ...found, asOf: t.asOf ?? run.summary.asOf }, now());
+          await ledger.markDelivered(fence, { ...found, asOf: t.asOf ?? run.summary.asOf, team: t.team }, now());
           run.summary.reconciled++;
           return;
         }
@@ -69,7 +85,7 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
       if (release && hasNewBlocks(message)) run.newBlocks = "accepted";
       await ledger.markDelivered(
         fence,
-        { channel: res.channel as string, ts: res.ts as string, asOf: t.asOf ?? run.summary.asOf },
+        { channel: res.channel as string, ts: res.ts as string, asOf: t.asOf ?? run.summary.asOf, team: t.team },
         now(),
       );
       run.summary.deliveredNow[t.kind] = (run.summary.deliveredNow[t.kind] ?? 0) + 1;
@@ -93,6 +109,11 @@ export async function sendRow(ctx: RunContext, run: RunState, row: DeliveryRow, 
         state = "pending";
         if (run.stop) break;
         continue;
+      }
+      if (o.kind === "fatal" && t.team !== undefined && GONE.has(o.reason)) {
+        // One installation's token is gone (uninstalled, revoked): its rows close, the others' go on.
+        await ledger.markFailed(fence, "uninstalled", now());
+        return;
       }
       if (o.kind === "fatal") {
         run.stop = "fatal";

@@ -50,8 +50,10 @@ async function warn(
   for (const admin of open) {
     const t: Target = { kind: "stale", recipient: admin, message };
     const r = users.get(admin);
-    if (r && "userId" in r) t.channel = r.userId;
-    else t.problem = r?.problem ?? "not_in_slack";
+    if (r && "userId" in r) {
+      t.channel = r.userId;
+      t.team = r.team;
+    } else t.problem = r?.problem ?? "not_in_slack";
     run.targets.set(targetKey("stale", admin), t);
   }
   await drain(ctx, run, ["stale"]);

@@ -152,8 +152,10 @@ export async function buildTargetsFor(
         asOf,
       };
       const who = run.resolved.get(t.recipient);
-      if (who && "userId" in who) t.channel = who.userId;
-      else if (who) t.problem = who.problem;
+      if (who && "userId" in who) {
+        t.channel = who.userId;
+        t.team = who.team;
+      } else if (who) t.problem = who.problem;
       out.set(targetKey("dm", t.recipient), t);
     }
     if (!w.channel.length) continue;
@@ -163,13 +165,23 @@ export async function buildTargetsFor(
       if (!program?.adminChannel) continue;
       const [summary] = await reports.programSummaries([program], asOf);
       if (!summary) continue;
-      out.set(targetKey("channel", id), {
+      const t: Target = {
         kind: "channel",
         recipient: id,
         channel: program.adminChannel,
         message: buildProgramBlocks(summary, { zone, period, chart: newBlocks }),
         asOf,
-      });
+      };
+      // Installed from the link: the channel is in one of the installations, looked for in each (§16).
+      if (ctx.workspaces) {
+        const where = await ctx.channelTeam(program.adminChannel);
+        // Posted by id: an org token's channels are the org's, and its history is read by id too.
+        if ("team" in where) {
+          t.team = where.team;
+          t.channel = where.channelId;
+        } else t.problem = where.problem;
+      }
+      out.set(targetKey("channel", id), t);
     }
   }
   return out;

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
 import { prng } from "../random.js";
 import { blockErrors } from "./block-limits.js";
+import { buildTenants, consentPage, type EmulatedOrg, type EmulatedWorkspace, type Tenant } from "./workspaces.js";
 
 const ACK_TIMEOUT_MS = 10_000;
 
@@ -46,6 +47,12 @@ export interface EmulatorOptions {
    * large company measures the app, not the emulator's record of every report.
    */
   lean?: boolean;
+  /** More workspaces beside the default one (§16), each with its own token, users, channels and rate limits. */
+  workspaces?: EmulatedWorkspace[];
+  /** A Grid org over the workspaces that name it, with one org-wide token. */
+  org?: EmulatedOrg;
+  /** The app's OAuth credentials oauth.v2.access checks; defaults are the emulator's own. */
+  oauth?: { clientId: string; clientSecret: string };
 }
 
 export interface RecordedCall {
@@ -55,6 +62,8 @@ export interface RecordedCall {
   status: number;
   ok: boolean;
   error?: string;
+  /** Whose token the call carried: a workspace's team id or an org's enterprise id (T0EMULATED by default). */
+  via?: string;
 }
 
 export interface PostedMessage {
@@ -67,6 +76,9 @@ export interface PostedMessage {
   user?: string;
   /** The message this one answers in a thread. */
   thread_ts?: string;
+  /** The workspace the message landed in, and whose token posted it (a team or an org). */
+  team?: string;
+  via?: string;
 }
 
 /** A file in the emulated workspace: one a user shared (the app may download it) or one the app uploaded. */
@@ -127,6 +139,13 @@ export class SlackEmulator extends EventEmitter {
   private lastPostByChannel = new Map<string, number>();
   private random: () => number;
   private htmlAnswers: { methods: string[]; count: number; afterWork?: boolean } | null = null;
+  private readonly tenants: Tenant[];
+  private readonly teamOf: Map<string, string>;
+  /** Tokens Slack would accept now: uninstalling erases one, a new install (oauth.v2.access) brings it back. */
+  private readonly revoked = new Set<string>();
+  private readonly codes = new Map<string, { tenant: Tenant; redirectUri: string | null }>();
+  /** Workspaces answering every call with 429 until then (ms). */
+  private readonly holds = new Map<string, number>();
   url = "";
   port = 0;
 
@@ -138,6 +157,7 @@ export class SlackEmulator extends EventEmitter {
     this.users = opts.users ?? [];
     this.channels = opts.channels ?? [];
     this.random = prng(opts.faults?.seed ?? 1);
+    ({ tenants: this.tenants, teamOf: this.teamOf } = buildTenants(opts.workspaces ?? [], opts.org));
   }
 
   setFaults(faults: EmulatorOptions["faults"]): void {
@@ -245,7 +265,8 @@ export class SlackEmulator extends EventEmitter {
   }
 
   userIdOf(email: string): string | undefined {
-    return this.users.find((u) => u.email.toLowerCase() === email.toLowerCase())?.id;
+    const match = (u: EmulatedUser) => u.email.toLowerCase() === email.toLowerCase();
+    return (this.users.find(match) ?? this.tenants.flatMap((t) => t.users).find(match))?.id;
   }
 
   callsOf(method: string): RecordedCall[] {
@@ -284,6 +305,7 @@ export class SlackEmulator extends EventEmitter {
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname.startsWith("/files-pri/")) return this.serveFile(req, res, url.pathname);
     if (url.pathname.startsWith("/upload/")) return this.receiveUpload(req, res, url.pathname);
+    if (url.pathname === "/oauth/v2/authorize") return this.authorizePage(res, url);
     let params: Record<string, unknown> = {};
     try {
       params = await this.readBody(req);
@@ -310,6 +332,9 @@ export class SlackEmulator extends EventEmitter {
       status: 200,
       ok: false,
     };
+    const auth = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || (params.token as string | undefined);
+    const tenant = auth ? this.tenantOf(auth) : null;
+    if (tenant && tenant.kind !== "default") record.via = tenant.id;
     this.calls.push(record);
     this.emit("call", record);
 
@@ -318,14 +343,14 @@ export class SlackEmulator extends EventEmitter {
       const kind = this.random();
       if (kind < 0.5) return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": "1" });
       // Half the server errors happen after the work is done, as a lost response would.
-      if (kind < 0.75) this.dispatch(method, params);
+      if (kind < 0.75) this.dispatch(method, params, tenant ?? this.home());
       return this.finish(res, record, 503, { ok: false, error: "service_unavailable" });
     }
 
     const html = this.htmlAnswers;
     if (html && html.count > 0 && html.methods.includes(method)) {
       html.count--;
-      if (html.afterWork) this.dispatch(method, params);
+      if (html.afterWork) this.dispatch(method, params, tenant ?? this.home());
       record.status = 200;
       record.error = "html";
       if (!res.destroyed) {
@@ -336,14 +361,26 @@ export class SlackEmulator extends EventEmitter {
       return;
     }
 
-    const auth = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || (params.token as string | undefined);
+    if (method === "oauth.v2.access") return this.finish(res, record, 200, this.oauthAccess(req, params));
+    if (method === "api.test") return this.finish(res, record, 200, { ok: true, args: {} });
     if (!auth) return this.finish(res, record, 200, { ok: false, error: "not_authed" });
-    if (auth !== (method === "apps.connections.open" ? this.appToken : this.token))
+    if (method === "apps.connections.open" ? auth !== this.appToken : !tenant)
       return this.finish(res, record, 200, { ok: false, error: "invalid_auth" });
+    if (this.revoked.has(auth)) return this.finish(res, record, 200, { ok: false, error: "token_revoked" });
+    const heldFor = tenant ? (this.holds.get(tenant.id) ?? 0) - Date.now() : 0;
+    if (heldFor > 0)
+      return this.finish(
+        res,
+        record,
+        429,
+        { ok: false, error: "ratelimited" },
+        { "Retry-After": String(Math.ceil(heldFor / 1000)) },
+      );
 
     const limit = this.opts.methodLimits?.[method];
     if (limit) {
-      const wait = this.take(method, limit);
+      // Slack's limits are per workspace: each tenant has its own buckets.
+      const wait = this.take(tenant && tenant.kind !== "default" ? `${tenant.id}:${method}` : method, limit);
       if (wait)
         return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": String(wait) });
     }
@@ -353,7 +390,7 @@ export class SlackEmulator extends EventEmitter {
       if (last !== undefined && Date.now() - last < 1000)
         return this.finish(res, record, 429, { ok: false, error: "ratelimited" }, { "Retry-After": "1" });
     }
-    const result = this.dispatch(method, params);
+    const result = this.dispatch(method, params, tenant ?? this.home());
     await this.finish(res, record, 200, result);
   }
 
@@ -378,37 +415,48 @@ export class SlackEmulator extends EventEmitter {
     res.end(JSON.stringify(body));
   }
 
-  private userById(id: string) {
-    return this.users.find((u) => u.id === id);
+  private userById(id: string, ws: Tenant = this.home()) {
+    return ws.users.find((u) => u.id === id);
   }
 
   private dmChannelOf(userId: string): string {
     return `D${userId.replace(/^[UW]/, "")}`;
   }
 
-  private resolveChannel(ch: string): { id: string; user?: string } | { error: string } {
+  private resolveChannel(ch: string, ws: Tenant = this.home()): { id: string; user?: string } | { error: string } {
     if (/^[UW]/.test(ch)) {
-      const u = this.userById(ch);
+      const u = this.userById(ch, ws);
       if (!u) return { error: "channel_not_found" };
       if (u.deleted) return { error: "user_disabled" };
       return { id: this.dmChannelOf(ch), user: ch };
     }
     if (ch.startsWith("D")) {
-      const u = this.users.find((x) => this.dmChannelOf(x.id) === ch);
+      const u = ws.users.find((x) => this.dmChannelOf(x.id) === ch);
       return u ? { id: ch, user: u.id } : { error: "channel_not_found" };
     }
-    const c = this.channels.find((x) => x.id === ch || `#${x.name}` === ch || x.name === ch);
+    const c = ws.channels.find((x) => x.id === ch || `#${x.name}` === ch || x.name === ch);
     if (!c) return { error: "channel_not_found" };
     if (c.botCanPost === false) return { error: "not_in_channel" };
     return { id: c.id };
   }
 
-  private dispatch(method: string, p: Record<string, unknown>): Record<string, unknown> {
+  private dispatch(method: string, p: Record<string, unknown>, ws: Tenant): Record<string, unknown> {
     const newBlocks = this.opts.newBlocks !== false;
+    // An org token reaches many workspaces: the calls that list a workspace need to be told which (§16).
+    if (ws.kind === "org" && (method === "users.list" || method === "conversations.list")) {
+      const team = ws.teams.find((t) => t.id === p.team_id);
+      if (!team) return { ok: false, error: p.team_id ? "team_access_not_granted" : "missing_argument" };
+      const users = ws.users.filter((u) => this.teamOf.get(u.id) === team.id);
+      const channels = ws.channels.filter((c) => this.teamOf.get(c.id) === team.id);
+      ws = { ...ws, users, channels };
+    }
     switch (method) {
       case "apps.connections.open":
         return { ok: true, url: `ws://127.0.0.1:${this.port}/socket` };
+      case "auth.teams.list":
+        return { ok: true, teams: ws.teams, response_metadata: { next_cursor: "" } };
       case "auth.test":
+        if (ws.kind !== "default") return this.authTest(ws);
         return {
           ok: true,
           url: "https://emulated.slack.com/",
@@ -425,25 +473,25 @@ export class SlackEmulator extends EventEmitter {
       case "users.list": {
         const limit = Math.min(Number(p.limit ?? 1000) || 1000, 1000);
         const start = Number(p.cursor ? Buffer.from(String(p.cursor), "base64").toString() : 0) || 0;
-        const page = this.users.slice(start, start + limit);
-        const next = start + limit < this.users.length ? Buffer.from(String(start + limit)).toString("base64") : "";
+        const page = ws.users.slice(start, start + limit);
+        const next = start + limit < ws.users.length ? Buffer.from(String(start + limit)).toString("base64") : "";
         return { ok: true, members: page.map((u) => this.member(u)), response_metadata: { next_cursor: next } };
       }
       case "users.lookupByEmail": {
         const email = String(p.email ?? "").toLowerCase();
-        const u = this.users.find((x) => x.email.toLowerCase() === email);
+        const u = ws.users.find((x) => x.email.toLowerCase() === email);
         // Slack answers users_not_found for deactivated users too.
         return !u || u.deleted ? { ok: false, error: "users_not_found" } : { ok: true, user: this.member(u) };
       }
       case "users.info": {
-        const u = this.userById(String(p.user ?? ""));
+        const u = this.userById(String(p.user ?? ""), ws);
         return u ? { ok: true, user: this.member(u) } : { ok: false, error: "user_not_found" };
       }
       case "conversations.open": {
         const ids = String(p.users ?? "")
           .split(",")
           .filter(Boolean);
-        const u = ids.length === 1 ? this.userById(ids[0]!) : undefined;
+        const u = ids.length === 1 ? this.userById(ids[0]!, ws) : undefined;
         if (!u) return { ok: false, error: "user_not_found" };
         if (u.deleted) return { ok: false, error: "user_disabled" };
         return { ok: true, channel: { id: this.dmChannelOf(u.id) } };
@@ -451,11 +499,11 @@ export class SlackEmulator extends EventEmitter {
       case "conversations.list":
         return {
           ok: true,
-          channels: this.channels.map((c) => ({ id: c.id, name: c.name, is_member: c.botCanPost !== false })),
+          channels: ws.channels.map((c) => ({ id: c.id, name: c.name, is_member: c.botCanPost !== false })),
           response_metadata: { next_cursor: "" },
         };
       case "conversations.history": {
-        const ch = this.resolveChannel(String(p.channel ?? ""));
+        const ch = this.resolveChannel(String(p.channel ?? ""), ws);
         if ("error" in ch) return { ok: false, error: ch.error };
         const oldest = Number(p.oldest ?? 0);
         const withMeta = p.include_all_metadata === true || p.include_all_metadata === "true";
@@ -473,7 +521,7 @@ export class SlackEmulator extends EventEmitter {
         return { ok: true, messages: msgs, has_more: false };
       }
       case "chat.postMessage": {
-        const ch = this.resolveChannel(String(p.channel ?? ""));
+        const ch = this.resolveChannel(String(p.channel ?? ""), ws);
         if ("error" in ch) return { ok: false, error: ch.error };
         if (!p.text && !p.blocks) return { ok: false, error: "no_text" };
         if (typeof p.text === "string" && p.text.length > 40000) return { ok: false, error: "msg_too_long" };
@@ -491,6 +539,7 @@ export class SlackEmulator extends EventEmitter {
           metadata: p.metadata as PostedMessage["metadata"],
           user: ch.user,
           ...(p.thread_ts ? { thread_ts: String(p.thread_ts) } : {}),
+          ...(ws.kind === "default" ? {} : { team: this.teamOf.get(ch.user ?? ch.id), via: ws.id }),
         };
         this.messages.push(msg);
         this.lastPostByChannel.set(String(p.channel), Date.now());
@@ -499,7 +548,7 @@ export class SlackEmulator extends EventEmitter {
       }
       case "views.publish": {
         const view = p.view as { type?: unknown; blocks?: unknown } | undefined;
-        const u = this.userById(String(p.user_id ?? ""));
+        const u = this.userById(String(p.user_id ?? ""), ws);
         if (!u) return { ok: false, error: "user_not_found" };
         if (view?.type !== "home") return { ok: false, error: "invalid_arguments" };
         const errors = blockErrors(view.blocks, { maxBlocks: 100, newBlocks });
@@ -526,7 +575,7 @@ export class SlackEmulator extends EventEmitter {
         if (!files.length || files.some((f) => !f)) return { ok: false, error: "file_not_found" };
         const upload: SharedUpload = { channel: "", files: files as EmulatedFile[] };
         if (p.channel_id) {
-          const ch = this.resolveChannel(String(p.channel_id));
+          const ch = this.resolveChannel(String(p.channel_id), ws);
           if ("error" in ch) return { ok: false, error: ch.error };
           upload.channel = ch.id;
         }
@@ -539,6 +588,147 @@ export class SlackEmulator extends EventEmitter {
       default:
         return { ok: false, error: "unknown_method" };
     }
+  }
+
+  /** The default workspace, whose token is `token` (one workspace, SLACK_BOT_TOKEN). */
+  private home(): Tenant {
+    return {
+      kind: "default",
+      id: "T0EMULATED",
+      name: "Emulated",
+      token: this.token,
+      users: this.users,
+      channels: this.channels,
+      teams: [{ id: "T0EMULATED", name: "Emulated" }],
+    };
+  }
+
+  private tenantOf(token: string): Tenant | null {
+    if (token === this.token) return this.home();
+    return this.tenants.find((t) => t.token === token) ?? null;
+  }
+
+  /** The workspace a user or channel belongs to (T0EMULATED for the default workspace's). */
+  teamOfId(id: string): string {
+    return this.teamOf.get(id) ?? "T0EMULATED";
+  }
+
+  private authTest(ws: Tenant): Record<string, unknown> {
+    const org = ws.kind === "org";
+    return {
+      ok: true,
+      url: org ? `https://${ws.id.toLowerCase()}.enterprise.slack.com/` : `https://${ws.id.toLowerCase()}.slack.com/`,
+      team: org ? undefined : ws.name,
+      user: "mentorship-bot",
+      team_id: org ? undefined : ws.id,
+      user_id: "U0BOT",
+      bot_id: "B0BOT",
+      ...(ws.enterpriseId ? { enterprise_id: ws.enterpriseId } : {}),
+      ...(org ? { is_enterprise_install: true } : {}),
+    };
+  }
+
+  /**
+   * Slack's authorize page: without `team` it lists where the app may be installed; with it, the
+   * installer has allowed, and is sent back to the app's redirect URL with a one-time code.
+   */
+  private authorizePage(res: ServerResponse, url: URL): void {
+    const q = url.searchParams;
+    const oauth = this.oauthCredentials();
+    if (q.get("client_id") !== oauth.clientId) {
+      res.writeHead(400, { "Content-Type": "text/plain" });
+      res.end("invalid client_id");
+      return;
+    }
+    const tenant = this.tenants.find((t) => t.id === q.get("team"));
+    if (!tenant) {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      res.end(consentPage(url, this.tenants));
+      return;
+    }
+    const redirectUri = q.get("redirect_uri");
+    if (!redirectUri) {
+      res.writeHead(400, { "Content-Type": "text/plain" });
+      res.end("redirect_uri is missing");
+      return;
+    }
+    const code = `code-${randomUUID()}`;
+    this.codes.set(code, { tenant, redirectUri });
+    const back = new URL(redirectUri);
+    back.searchParams.set("code", code);
+    if (q.get("state")) back.searchParams.set("state", q.get("state")!);
+    res.writeHead(302, { Location: back.href });
+    res.end();
+  }
+
+  /** A code the authorize page would hand out: a test installs into `team` (a team or enterprise id) directly. */
+  authorizeCode(team: string, redirectUri: string | null = null): string {
+    const tenant = this.tenants.find((t) => t.id === team);
+    if (!tenant) throw new Error(`the emulator hosts no workspace or org ${team}`);
+    const code = `code-${randomUUID()}`;
+    this.codes.set(code, { tenant, redirectUri });
+    return code;
+  }
+
+  private oauthCredentials() {
+    return this.opts.oauth ?? { clientId: "1111.2222", clientSecret: "emulator-client-secret" };
+  }
+
+  private oauthAccess(req: IncomingMessage, p: Record<string, unknown>): Record<string, unknown> {
+    const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const [id, secret] = basic
+      ? Buffer.from(basic, "base64").toString("utf8").split(":")
+      : [String(p.client_id ?? ""), String(p.client_secret ?? "")];
+    const oauth = this.oauthCredentials();
+    if (id !== oauth.clientId) return { ok: false, error: "invalid_client_id" };
+    if (secret !== oauth.clientSecret) return { ok: false, error: "bad_client_secret" };
+    const grant = this.codes.get(String(p.code ?? ""));
+    // A code works once.
+    this.codes.delete(String(p.code ?? ""));
+    if (!grant) return { ok: false, error: "invalid_code" };
+    if (grant.redirectUri && p.redirect_uri !== undefined && p.redirect_uri !== grant.redirectUri)
+      return { ok: false, error: "bad_redirect_uri" };
+    const t = grant.tenant;
+    this.revoked.delete(t.token);
+    const org = t.kind === "org";
+    return {
+      ok: true,
+      app_id: "A0EMULATED",
+      authed_user: { id: t.users[0]?.id ?? "U0INSTALLER" },
+      scope: "chat:write,commands,users:read,users:read.email,im:write,im:history",
+      token_type: "bot",
+      access_token: t.token,
+      bot_user_id: "U0BOT",
+      team: org ? null : { id: t.id, name: t.name },
+      enterprise: t.enterpriseId ? { id: t.enterpriseId, name: org ? t.name : t.enterpriseId } : null,
+      is_enterprise_install: org,
+    };
+  }
+
+  /** The app is removed from a workspace or org: its token stops working, as after app_uninstalled. */
+  uninstall(team: string): void {
+    const t = this.tenants.find((x) => x.id === team);
+    if (!t) throw new Error(`the emulator hosts no workspace or org ${team}`);
+    this.revoked.add(t.token);
+  }
+
+  /** Every call with `team`'s token is answered 429 for `ms`, as a workspace at its limit is. */
+  holdTeam(team: string, ms: number): void {
+    this.holds.set(team, Date.now() + ms);
+  }
+
+  /** The token of a workspace or org the emulator hosts. */
+  tokenFor(team: string): string {
+    const t = this.tenants.find((x) => x.id === team);
+    if (!t) throw new Error(`the emulator hosts no workspace or org ${team}`);
+    return t.token;
+  }
+
+  /** Where a request from `user` comes from: their workspace, and its org when the app is installed org-wide. */
+  private originOf(user: string): { team: string; enterprise?: string; orgInstall: boolean } {
+    const team = this.teamOfId(user);
+    const enterprise = this.opts.workspaces?.find((w) => w.teamId === team)?.enterpriseId;
+    return { team, enterprise, orgInstall: !!enterprise && this.opts.org?.enterpriseId === enterprise };
   }
 
   /** A file as files.info and message events describe it; its download URL is served here. */
@@ -590,9 +780,24 @@ export class SlackEmulator extends EventEmitter {
    * else as a signed POST to `target.url` (the app's /slack/events), as Slack does.
    */
   async sendEvent(event: Record<string, unknown>, target: { url?: string; signingSecret?: string } = {}) {
+    const origin = this.originOf(String(event.user ?? ""));
     const envelope = {
       token: "legacy",
-      team_id: "T0EMULATED",
+      team_id: origin.team,
+      ...(origin.enterprise ? { enterprise_id: origin.enterprise } : {}),
+      ...(origin.team === "T0EMULATED"
+        ? {}
+        : {
+            authorizations: [
+              {
+                team_id: origin.orgInstall ? null : origin.team,
+                enterprise_id: origin.enterprise ?? null,
+                user_id: "U0BOT",
+                is_bot: true,
+                is_enterprise_install: origin.orgInstall,
+              },
+            ],
+          }),
       api_app_id: "A0EMULATED",
       type: "event_callback",
       event_id: `Ev${randomUUID().replace(/-/g, "").slice(0, 12)}`,
@@ -640,10 +845,13 @@ export class SlackEmulator extends EventEmitter {
       action_ts: String(Date.now() / 1000),
       ...(opts.value === undefined ? {} : { value: opts.value }),
     };
+    const origin = this.originOf(opts.user);
     const common = {
       type: "block_actions",
-      team: { id: "T0EMULATED", domain: "emulated" },
-      user: { id: opts.user, team_id: "T0EMULATED" },
+      team: { id: origin.team, domain: "emulated", ...(origin.enterprise ? { enterprise_id: origin.enterprise } : {}) },
+      user: { id: opts.user, team_id: origin.team },
+      ...(origin.enterprise ? { enterprise: { id: origin.enterprise } } : {}),
+      ...(origin.orgInstall ? { is_enterprise_install: true } : {}),
       api_app_id: "A0EMULATED",
       token: "legacy",
       trigger_id: `${id}.trigger`,
@@ -669,14 +877,18 @@ export class SlackEmulator extends EventEmitter {
   /** A slash command as Slack sends it, with a response_url served here. */
   slashCommandFields(user: string, text: string): Record<string, string> {
     const id = `cmd-${Date.now()}-${++this.tsCounter}`;
+    const origin = this.originOf(user);
     return {
       token: "legacy",
-      team_id: "T0EMULATED",
+      team_id: origin.team,
+      ...(origin.enterprise ? { enterprise_id: origin.enterprise } : {}),
+      ...(origin.orgInstall ? { is_enterprise_install: "true" } : {}),
       api_app_id: "A0EMULATED",
       command: "/mentorship-report",
       text,
       user_id: user,
-      user_name: this.userById(user)?.name ?? user,
+      user_name:
+        this.userById(user)?.name ?? this.tenants.flatMap((t) => t.users).find((u) => u.id === user)?.name ?? user,
       channel_id: this.dmChannelOf(user),
       trigger_id: `${id}.trigger`,
       response_url: this.responseUrl(id),
@@ -721,7 +933,9 @@ export class SlackEmulator extends EventEmitter {
 
   private serveFile(req: IncomingMessage, res: ServerResponse, path: string): void {
     const id = /^\/files-pri\/T0EMULATED-(F\w+)\//.exec(path)?.[1] ?? "";
-    const authorized = req.headers.authorization === `Bearer ${this.token}`;
+    const bearer = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+    const authorized =
+      bearer === this.token || this.tenants.some((t) => t.token === bearer && !this.revoked.has(bearer));
     this.downloads.push({ fileId: id, authorized });
     const f = this.files.get(id);
     // Slack answers an unauthenticated file request with its sign-in page, not a 401.

@@ -14,6 +14,7 @@ import {
   type Message,
 } from "./blocks.js";
 import { buildLastImportBlocks, type LastImport } from "./data-in.js";
+import { buildInstallationBlocks, type InstallationLine } from "./installations.js";
 
 // verbatim: a name or word from the data never becomes a link or a mention (§15).
 const section = (text: string): Block => ({ type: "section", text: { type: "mrkdwn", text, verbatim: true } });
@@ -158,6 +159,8 @@ export function buildHomeView(opts: {
   asOf?: number;
   /** The summaries' charts and organizations' table (newer blocks), for a workspace not known to refuse them. */
   charts?: boolean;
+  /** For a global admin, when installed from the link: the installations (§16). */
+  installations?: InstallationLine[];
 }): {
   type: "home";
   blocks: Block[];
@@ -200,8 +203,11 @@ export function buildHomeView(opts: {
         },
       ],
     });
-  const importBlocks: Block[] =
-    opts.lastImport === undefined ? [] : [{ type: "divider" }, ...buildLastImportBlocks(opts.lastImport, opts.zone)];
+  const divider: Block = { type: "divider" };
+  const importBlocks: Block[] = [
+    ...(opts.lastImport === undefined ? [] : [divider, ...buildLastImportBlocks(opts.lastImport, opts.zone)]),
+    ...(opts.installations ? [divider, ...buildInstallationBlocks(opts.installations, opts.zone)] : []),
+  ];
   if (opts.summaries.length && opts.asOf !== undefined)
     blocks.push({ type: "divider" }, ...buildAdminQueue(opts.summaries, opts.asOf, opts.zone));
   let room = LIMITS.homeBlocks - blocks.length - importBlocks.length;

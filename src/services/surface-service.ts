@@ -18,6 +18,7 @@ import {
   withoutNewBlocks,
 } from "../render/blocks.js";
 import { buildCsv } from "../render/csv.js";
+import type { InstallationLine } from "../render/installations.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
 import { readWithRetry, SlackCallError } from "../slack/retry.js";
@@ -31,6 +32,8 @@ export interface SurfaceDeps {
   log: Logger;
   config: Pick<Config, "REPORT_TIMEZONE" | "ADMIN_EMAILS" | "REPORT_ANCHOR_DATE" | "REPORT_INTERVAL_WEEKS">;
   now?: () => number;
+  /** Installed from the link: the installations, listed on the global admins' Home tab (§16). */
+  installations?: () => Promise<InstallationLine[]>;
 }
 
 /** What `/mentorship-report` and the Home tab answer, for a Slack user; no Bolt in here. */
@@ -239,7 +242,19 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const control = person ? await controls.state(person.email, asOf) : "active";
     const lastImport = programs.length ? ((await lastImports(db, 1))[0] ?? null) : undefined;
     const skips = summaries.length ? await controls.skipCounts(asOf) : undefined;
-    return ui.buildHomeView({ report, summaries, zone, control, lastImport, skips, asOf, charts: opts.charts });
+    const globalAdmin = !!person && config.ADMIN_EMAILS.includes(person.email);
+    const installations = globalAdmin && deps.installations ? await deps.installations() : undefined;
+    return ui.buildHomeView({
+      report,
+      summaries,
+      zone,
+      control,
+      lastImport,
+      skips,
+      asOf,
+      charts: opts.charts,
+      installations,
+    });
   }
 
   return { command, homeView, publishHome, emailOf, action };

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import bolt from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import { type Config, ConfigError, settingsOf } from "../config.js";
+import type { InstallationRepo } from "../db/installation-repo.js";
 import { redactEmails, safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -12,11 +13,14 @@ import type { NudgeService } from "../services/nudge-service.js";
 import type { SurfaceService } from "../services/surface-service.js";
 import type { UploadService } from "../services/upload-service.js";
 import { refusePlaceholders, SlackSetupError } from "./client.js";
+import { createInstaller } from "./installer.js";
 import { registerListeners } from "./listeners/index.js";
+import { handleUninstall, type Uninstalls } from "./listeners/uninstall.js";
 import {
   auditRefusal,
   createRequestGuard,
   firstDelivery,
+  type IsServedTeam,
   judgePayload,
   partiesOf,
   type Remember,
@@ -25,6 +29,7 @@ import {
   servedTeams,
 } from "./request-guard.js";
 import { readWithRetry, SlackCallError } from "./retry.js";
+import type { Workspaces } from "./workspaces.js";
 
 const { App, HTTPReceiver, HTTPModuleFunctions, LogLevel } = bolt;
 type BoltLogger = bolt.Logger;
@@ -138,12 +143,15 @@ export interface SlackAppDeps {
   health: () => Promise<Health>;
   /** Replay and event memory shared by the instances on one database (spec §14, §15); this process's own without it. */
   rememberRequest?: Remember;
+  /** Installed from the link (§16): the installations, their clients, and what to do when one is removed. */
+  link?: { installations: InstallationRepo; workspaces: Workspaces; service: Uninstalls };
 }
 
 export interface RunningSlackApp {
   /** The port /healthz and /metrics answer on (and /slack/events over HTTP). */
   port: number;
-  identity: SlackIdentity;
+  /** SLACK_BOT_TOKEN's workspace; null when installed from the link (many workspaces). */
+  identity: SlackIdentity | null;
   stop(): Promise<void>;
 }
 
@@ -236,6 +244,28 @@ function listenFailure(err: unknown, config: Pick<Config, "PORT" | "HTTP_HOST">,
   return new ConfigError(`Cannot listen on ${where} (${host ?? "every interface"}): ${why[code]}.`);
 }
 
+/**
+ * Bolt's authorize, from the installations in the database: a request is served with the token of
+ * its workspace, or of its org's org-wide install; a team the app is not installed in is refused.
+ */
+function authorizeFrom(installations: InstallationRepo) {
+  return async (source: { teamId?: string; enterpriseId?: string; isEnterpriseInstall: boolean }) => {
+    const i = await installations.fetchInstallation({
+      teamId: source.teamId,
+      enterpriseId: source.enterpriseId,
+      isEnterpriseInstall: source.isEnterpriseInstall,
+    });
+    return {
+      botToken: i.bot?.token,
+      botId: i.bot?.id,
+      botUserId: i.bot?.userId,
+      teamId: source.teamId ?? i.team?.id,
+      enterpriseId: i.enterprise?.id,
+      isEnterpriseInstall: !!i.isEnterpriseInstall,
+    };
+  };
+}
+
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 
@@ -245,8 +275,8 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
  * /metrics listen on loopback unless HTTP_HOST says otherwise).
  */
 export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp> {
-  const { config, log, surfaces, uploads, slack } = deps;
-  if (!config.SLACK_BOT_TOKEN)
+  const { config, log, surfaces, uploads, slack, link } = deps;
+  if (!config.SLACK_BOT_TOKEN && !link)
     throw new SlackSetupError("SLACK_BOT_TOKEN is not set: serve needs the app's bot token.");
   const socketMode = settingsOf(config).slackMode === "socket";
   if (!socketMode && !config.SLACK_SIGNING_SECRET) {
@@ -255,19 +285,38 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
     );
   }
   refusePlaceholders(config);
-  const identity = await checkSlackToken(slack, config, log);
+  const identity = link ? null : await checkSlackToken(slack, config, log);
   const ops = opsHandler(deps.health, log, config.METRICS_TOKEN);
-  const isServedTeam = servedTeams(identity);
-  const remember = deps.rememberRequest ?? rememberInProcess();
+  const logger = boltLogger(log);
   const common = {
-    token: config.SLACK_BOT_TOKEN,
-    // We already asked auth.test; Bolt's own check would fail later as an unhandled rejection.
-    tokenVerificationEnabled: false,
-    botId: identity.botId,
-    botUserId: identity.botUserId,
+    ...(link
+      ? { authorize: authorizeFrom(link.installations) }
+      : {
+          token: config.SLACK_BOT_TOKEN,
+          // We already asked auth.test; Bolt's own check would fail later as an unhandled rejection.
+          tokenVerificationEnabled: false,
+          botId: identity?.botId,
+          botUserId: identity?.botUserId,
+        }),
     clientOptions: { slackApiUrl: config.SLACK_API_URL },
-    logger: boltLogger(log),
+    logger,
   };
+  const remember = deps.rememberRequest ?? rememberInProcess();
+  // /slack/install and /slack/oauth_redirect, on the HTTP port or, in Socket Mode, the ops port.
+  const installRoutes = link
+    ? createInstaller({
+        config,
+        installations: link.installations,
+        remember,
+        log,
+        logger,
+        onInstalled: async () => link.workspaces.forget(),
+      }).routes
+    : [];
+  /** Whether a request's team is served: SLACK_BOT_TOKEN's workspace, or (from the link) any installed one (§16). */
+  const isServedTeam: IsServedTeam = link
+    ? (team, enterprise) => link.workspaces.serves(team, enterprise)
+    : servedTeams(identity!);
 
   let app: InstanceType<typeof App>;
   let opsServer: Server | null = null;
@@ -282,7 +331,9 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
     });
     opsServer = createServer(SERVER_TIMEOUTS, (req: IncomingMessage, res: ServerResponse) => {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
-      if (req.method !== "GET" || !ops(path, req, res)) res.writeHead(404).end();
+      const route = installRoutes.find((r) => r.path === path);
+      if (req.method === "GET" && route) void route.handler(req, res);
+      else if (req.method !== "GET" || !ops(path, req, res)) res.writeHead(404).end();
     });
     const server = opsServer;
     const host = config.HTTP_HOST ?? "127.0.0.1";
@@ -298,11 +349,18 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       endpoints: EVENTS_PATH,
       port: config.PORT,
       logger: common.logger,
-      customRoutes: [HEALTH_PATH, METRICS_PATH].map((path) => ({
-        path,
-        method: ["GET"],
-        handler: (req: IncomingMessage, res: ServerResponse) => void ops(path, req, res),
-      })),
+      customRoutes: [
+        ...[HEALTH_PATH, METRICS_PATH].map((path) => ({
+          path,
+          method: ["GET"],
+          handler: (req: IncomingMessage, res: ServerResponse) => void ops(path, req, res),
+        })),
+        ...installRoutes.map((r) => ({
+          path: r.path,
+          method: ["GET"],
+          handler: (req: IncomingMessage, res: ServerResponse) => void r.handler(req, res),
+        })),
+      ],
     });
     receiver.requestListener = createRequestGuard({
       signingSecret,
@@ -318,7 +376,7 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
   if (socketMode)
     app.use(async (args) => {
       const body = args.body as SlackPayload;
-      const refusal = judgePayload(body, { isServedTeam, slackApiUrl: config.SLACK_API_URL });
+      const refusal = await judgePayload(body, { isServedTeam, slackApiUrl: config.SLACK_API_URL });
       const ack = async () => {
         if ("ack" in args && typeof args.ack === "function") await args.ack();
       };
@@ -332,10 +390,23 @@ export async function startSlackApp(deps: SlackAppDeps): Promise<RunningSlackApp
       }
       await args.next();
     });
+  // Installed from the link: the services' client answers with this installation's token.
+  if (link)
+    app.use(async (args) => {
+      const { botToken, teamId, enterpriseId, isEnterpriseInstall } = args.context;
+      if (!botToken) return args.next();
+      const id = (isEnterpriseInstall ? enterpriseId : teamId) ?? teamId ?? "";
+      await link.workspaces.withToken(id, botToken, () => args.next(), teamId);
+    });
   app.error(async (err) => {
     log.error({ err: safeErrorMessage(err) }, "slack app error");
   });
   registerListeners(app, { surfaces, log, uploads, nudges: deps.nudges });
+  if (link) {
+    const uninstall = handleUninstall({ uninstalls: link.service, log });
+    app.event("app_uninstalled", uninstall);
+    app.event("tokens_revoked", uninstall);
+  }
 
   if (socketMode) {
     let timer: NodeJS.Timeout | undefined;

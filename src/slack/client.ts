@@ -2,6 +2,7 @@ import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from "@slack/we
 import { type Config, isPlaceholder } from "../config.js";
 import { AppError, safeErrorMessage } from "../errors.js";
 import { metrics } from "../metrics.js";
+import { scopedToken } from "./installation-scope.js";
 
 export class SlackSetupError extends AppError {
   readonly code = "SLACK_SETUP";
@@ -22,7 +23,16 @@ export function createSlackClient(
       'SLACK_BOT_TOKEN is not set: it is needed to talk to Slack (see README, "Install in Slack").',
     );
   refusePlaceholders(config);
-  return new CountedWebClient(config.SLACK_BOT_TOKEN, {
+  return clientWithToken(config.SLACK_BOT_TOKEN, config, opts);
+}
+
+/** The same client for any token: an installation's (§16), or SLACK_BOT_TOKEN's. */
+export function clientWithToken(
+  token: string | undefined,
+  config: Pick<Config, "SLACK_API_URL">,
+  opts: { concurrency?: number } = {},
+): WebClient {
+  return new CountedWebClient(token, {
     slackApiUrl: config.SLACK_API_URL,
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
@@ -47,7 +57,7 @@ export function refusePlaceholders(
 
 /** Counts every call by method and outcome for /metrics; what the caller sees is unchanged. */
 class CountedWebClient extends WebClient {
-  constructor(token: string, options: WebClientOptions) {
+  constructor(token: string | undefined, options: WebClientOptions) {
     super(token, options);
   }
 
@@ -81,11 +91,13 @@ export async function fetchSlackFile(
   init: { signal?: AbortSignal } = {},
 ): Promise<Response> {
   if (!tokenMayGoTo(url, config)) throw new SlackSetupError(`refusing to send the bot token to ${new URL(url).host}`);
+  // Installed from the link: the token of the installation the file was shared in.
+  const token = config.SLACK_BOT_TOKEN ?? scopedToken();
   // Redirects are followed by hand: each hop must pass the same check before the token goes along.
   let target = url;
   for (let hop = 0; hop < 5; hop++) {
     const res = await fetch(target, {
-      headers: { Authorization: `Bearer ${config.SLACK_BOT_TOKEN}` },
+      headers: { Authorization: `Bearer ${token}` },
       redirect: "manual",
       signal: init.signal,
     });

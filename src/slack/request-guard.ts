@@ -66,6 +66,9 @@ export function auditRefusal(log: Logger, reason: Refusal, parties: RequestParti
   );
 }
 
+/** Whether a team (of an organisation) is served: the token's workspace, or any installed one (§16). */
+export type IsServedTeam = (teamId: string, enterpriseId: string | undefined) => boolean | Promise<boolean>;
+
 /** The workspace (and its Enterprise Grid organisation, if any) the bot token belongs to. */
 export interface ServedWorkspace {
   teamId: string;
@@ -73,8 +76,8 @@ export interface ServedWorkspace {
 }
 
 /**
- * Whether requests naming this team (and organisation) are ours to serve: today the token's own
- * workspace only. The one place that decides it, so serving every installed workspace changes only this.
+ * Whether requests naming this team (and organisation) are ours to serve, with SLACK_BOT_TOKEN: the
+ * token's own workspace only. Installed from the link, app.ts asks the installations instead (§16).
  */
 export function servedTeams(served: ServedWorkspace) {
   return (teamId: string, enterpriseId: string | undefined): boolean =>
@@ -113,16 +116,16 @@ export function teamsNamedBy(body: SlackPayload): { teams: Set<string>; enterpri
  * serve (a request naming none is refused, Slack always names one), and every response_url in it
  * points at Slack. Slack's URL verification names no team and carries nothing to act on.
  */
-export function judgePayload(
+export async function judgePayload(
   body: SlackPayload | null,
-  opts: { isServedTeam: (teamId: string, enterpriseId: string | undefined) => boolean; slackApiUrl: string },
-): Refusal | null {
+  opts: { isServedTeam: IsServedTeam; slackApiUrl: string },
+): Promise<Refusal | null> {
   if (!body || typeof body !== "object") return "team";
   if (body.type === "url_verification") return null;
   const { teams, enterprises } = teamsNamedBy(body);
   if (teams.size === 0 || enterprises.size > 1) return "team";
   const enterprise = [...enterprises][0];
-  for (const team of teams) if (!opts.isServedTeam(team, enterprise)) return "team";
+  for (const team of teams) if (!(await opts.isServedTeam(team, enterprise))) return "team";
   const urls = [
     body.response_url,
     ...(Array.isArray(body.response_urls) ? body.response_urls.map((r) => r?.response_url) : []),
@@ -154,7 +157,7 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  */
 export function createRequestGuard(opts: {
   signingSecret: string;
-  isServedTeam: (teamId: string, enterpriseId: string | undefined) => boolean;
+  isServedTeam: IsServedTeam;
   slackApiUrl: string;
   now?: () => number;
   remember?: Remember;
@@ -185,7 +188,7 @@ export function createRequestGuard(opts: {
     // Past twice the window a replay is stale anyway, so the signature can be forgotten.
     if (!(await remember(signature, at + 2 * WINDOW_SECONDS * 1000, at))) return "replay";
     const body = payloadOf(rawBody, headers["content-type"]);
-    const refusal = judgePayload(body, opts);
+    const refusal = await judgePayload(body, opts);
     if (refusal) return refusal;
     if (body && !(await firstDelivery(remember, body, at))) return "duplicate";
     return null;

@@ -362,7 +362,7 @@ describe("where a request may come from and where the token may go (issue 9 row 
     }
   });
 
-  it("one gate for commands, buttons, views and events: every place a payload names a team, and a button's response_url (§15)", () => {
+  it("one gate for commands, buttons, views and events: every place a payload names a team, and a button's response_url (§15)", async () => {
     const judge = (body: Record<string, unknown>) => judgePayload(body, servesT1);
     const button = (extra: Record<string, unknown>) => ({
       type: "block_actions",
@@ -371,11 +371,11 @@ describe("where a request may come from and where the token may go (issue 9 row 
       response_url: "http://127.0.0.1:3001/response/1",
       ...extra,
     });
-    expect(judge(button({}))).toBeNull();
-    expect(judge(button({ response_url: "http://127.0.0.1:5432/x" }))).toBe("response_url");
-    expect(judge(button({ response_url: "https://hooks.slack.com.evil.example/x" }))).toBe("response_url");
+    expect(await judge(button({}))).toBeNull();
+    expect(await judge(button({ response_url: "http://127.0.0.1:5432/x" }))).toBe("response_url");
+    expect(await judge(button({ response_url: "https://hooks.slack.com.evil.example/x" }))).toBe("response_url");
     expect(
-      judge({
+      await judge({
         type: "view_submission",
         team: { id: "T1" },
         user: { id: "U1", team_id: "T1" },
@@ -383,24 +383,24 @@ describe("where a request may come from and where the token may go (issue 9 row 
       }),
     ).toBe("response_url");
     // No `team`, and the user belongs to another team: refused, not waved through.
-    expect(judge(button({ team: undefined, user: { id: "U1", team_id: "T2" } }))).toBe("team");
-    expect(judge(button({ team: null, user: { id: "U1", team_id: "T2" } }))).toBe("team");
-    expect(judge(button({ view: { team_id: "T2" } }))).toBe("team");
-    expect(judge(button({ enterprise: { id: "E9" } }))).toBe("team");
-    expect(judge({ type: "event_callback", team_id: "T1", authorizations: [{ team_id: "T2" }], event_id: "Ev1" })).toBe(
-      "team",
-    );
-    expect(judge({ type: "event_callback", team_id: "T1", event: { type: "message", team: "T2" } })).toBe("team");
-    expect(judge({ command: "/mentorship-report", user_id: "U1" })).toBe("team");
+    expect(await judge(button({ team: undefined, user: { id: "U1", team_id: "T2" } }))).toBe("team");
+    expect(await judge(button({ team: null, user: { id: "U1", team_id: "T2" } }))).toBe("team");
+    expect(await judge(button({ view: { team_id: "T2" } }))).toBe("team");
+    expect(await judge(button({ enterprise: { id: "E9" } }))).toBe("team");
     expect(
-      judge({ command: "/mentorship-report", team_id: "T1", response_url: "https://hooks.slack.com/commands/1" }),
+      await judge({ type: "event_callback", team_id: "T1", authorizations: [{ team_id: "T2" }], event_id: "Ev1" }),
+    ).toBe("team");
+    expect(await judge({ type: "event_callback", team_id: "T1", event: { type: "message", team: "T2" } })).toBe("team");
+    expect(await judge({ command: "/mentorship-report", user_id: "U1" })).toBe("team");
+    expect(
+      await judge({ command: "/mentorship-report", team_id: "T1", response_url: "https://hooks.slack.com/commands/1" }),
     ).toBeNull();
-    expect(judge({ type: "url_verification", challenge: "x" })).toBeNull();
+    expect(await judge({ type: "url_verification", challenge: "x" })).toBeNull();
     // A workspace of an organisation the token's workspace belongs to.
     const grid = { isServedTeam: servedTeams({ teamId: "T1", enterpriseId: "E1" }), slackApiUrl: servesT1.slackApiUrl };
-    expect(judgePayload(button({ enterprise: { id: "E1" } }), grid)).toBeNull();
+    expect(await judgePayload(button({ enterprise: { id: "E1" } }), grid)).toBeNull();
     expect(
-      judgePayload(
+      await judgePayload(
         button({ enterprise: { id: "E1" }, authorizations: [{ enterprise_id: "E2", team_id: "T1" }] }),
         grid,
       ),

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { BOT_EVENTS, BOT_SCOPES, COMMAND, EVENTS_PATH } from "../../src/ids.js";
+import { BOT_EVENTS, BOT_SCOPES, COMMAND, EVENTS_PATH, OAUTH_REDIRECT_PATH } from "../../src/ids.js";
 
 // Slack's schema (slackapi/manifest-schema, MIT), vendored so a clone tests on its own.
 const schemaPath = new URL("../../vendor/slack/manifest.schema.1.0.0.json", import.meta.url);
@@ -28,6 +28,11 @@ describe("manifest.yml", () => {
     // The report's buttons need interactivity, posted to the same request path.
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(new URL(manifest.settings.interactivity.request_url).pathname).toBe(EVENTS_PATH);
+  });
+
+  it("can be installed from the link, org-wide on Enterprise Grid (§16)", () => {
+    expect(manifest.oauth_config.redirect_urls.map((u: string) => new URL(u).pathname)).toEqual([OAUTH_REDIRECT_PATH]);
+    expect(manifest.settings.org_deploy_enabled).toBe(true);
   });
 
   it("a manifest that breaks the schema is caught", () => {

@@ -87,6 +87,7 @@ export const claimStore = (
         channel: where.channel,
         ts: where.ts,
         ...(where.asOf === undefined ? {} : { as_of: where.asOf }),
+        ...(where.team === undefined ? {} : { team_id: where.team }),
         error: null,
         claim: null,
         lease_until: null,

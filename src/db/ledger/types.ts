@@ -127,7 +127,12 @@ export interface LedgerStore {
   markSending(f: Fence, now: number): Promise<boolean>;
   markPending(f: Fence, error: string | null, now: number): Promise<boolean>;
   /** `asOf`: the time the delivered report was built at, from which the next one tells what changed. */
-  markDelivered(f: Fence, where: { channel: string; ts: string; asOf?: number }, now: number): Promise<boolean>;
+  /** `team`: the installation it was delivered in (§16). */
+  markDelivered(
+    f: Fence,
+    where: { channel: string; ts: string; asOf?: number; team?: string },
+    now: number,
+  ): Promise<boolean>;
   /** Settles the period's pending rows (DMs unless `kind` says) of these recipients as skipped, with the reason, in one statement a chunk. */
   skipPending(q: {
     periodId: string;
