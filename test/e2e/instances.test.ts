@@ -6,13 +6,13 @@ import { SIZES, writeCompany } from "../../src/bench/synthetic.js";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { freshDb, type TestDb } from "../helpers/db.js";
-import { type Served, startServe } from "../helpers/serve.js";
+import { periodBeforeNow, type Served, startServe } from "../helpers/serve.js";
 
 const PG = inject("pgUrl");
 /** The workspace's limit, and each instance's setting: together they must share it, not triple it. */
 const RATE = 1200;
 /** A period long done: with it, the first start catches up today's (§17). */
-const EARLIER = "2026-01-05";
+const EARLIER = periodBeforeNow();
 
 /** DMs per user: every value must be exactly 1. */
 const dmsPerUser = (e: SlackEmulator) => {
@@ -55,7 +55,7 @@ describe.skipIf(!PG)("three serve processes on one PostgreSQL", () => {
       DELIVERY_LEASE_SECONDS: "2",
       DELIVERY_RATE_PER_MINUTE: String(RATE),
     };
-    // Today's period began before now and an earlier one was delivered, so each process delivers at
+    // Today's period began before now and the one before it was delivered, so each process delivers at
     // start (catch-up), all three at once.
     await t.db("delivery_periods").insert({ period_id: EARLIER, completed_at: 0 });
     const started = await Promise.all([startServe(env), startServe(env), startServe(env)]);

@@ -10,7 +10,15 @@ import { importDirectory } from "../../src/import/import-service.js";
 import { BIN, cli, WORKDIR } from "../helpers/cli.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { SAMPLE } from "../helpers/files.js";
-import { freePort, postCommand, type Served, SIGNING_SECRET, signed, startServe } from "../helpers/serve.js";
+import {
+  freePort,
+  periodBeforeNow,
+  postCommand,
+  type Served,
+  SIGNING_SECRET,
+  signed,
+  startServe,
+} from "../helpers/serve.js";
 import { emulatorFor } from "../helpers/slack.js";
 
 const workspace = (t: TestDb): Promise<SlackEmulator> =>
@@ -387,8 +395,8 @@ describe("SIGTERM ends serve within 10 s whatever Slack is doing (issue 9 row 14
   });
 
   it("with every Slack call hanging in Socket Mode and a delivery under way", async () => {
-    // A period delivered before: the start catches up the current one (§17).
-    await t.db("delivery_periods").insert({ period_id: "2026-01-05", completed_at: 0 });
+    // The period before delivered: the start catches up the current one (§17).
+    await t.db("delivery_periods").insert({ period_id: periodBeforeNow(), completed_at: 0 });
     const calls = once(emulator, "call");
     const serve = await startServe({
       DATABASE_URL: t.url,

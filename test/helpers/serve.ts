@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { createServer } from "node:net";
+import { loadConfig, periodSettings } from "../../src/config.js";
+import { periodOf } from "../../src/domain/periods.js";
 import { BIN, WORKDIR } from "./cli.js";
 
 export const SIGNING_SECRET = "test-signing-secret";
@@ -115,4 +117,13 @@ export async function postEvent(url: string, event: Record<string, unknown>): Pr
   });
   await res.text();
   return res.status;
+}
+
+/**
+ * The period just before the one under way now, with the default period variables: a ledger that holds
+ * it makes `serve` catch up the current period at start (§17), as an app that has been running would.
+ */
+export function periodBeforeNow(): string {
+  const s = periodSettings(loadConfig({}));
+  return periodOf(periodOf(Date.now(), s).start - 1, s).id;
 }
