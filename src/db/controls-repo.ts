@@ -52,11 +52,23 @@ const NEW_BLOCKS = "slack.new_blocks_rejected_in";
  * already. Kept per period: a workspace (or its clients) that learns the newer blocks later gets them
  * from the next period on, at the cost of one refused call then.
  */
-export async function workspaceRejectsNewBlocks(db: Db, periodId: string): Promise<boolean> {
-  const r = await db("settings").where("key", NEW_BLOCKS).first();
+export const workspaceRejectsNewBlocks = (db: Db, periodId: string) => rejectedIn(db, NEW_BLOCKS, periodId);
+export const rememberNewBlocksRejected = (db: Db, periodId: string) => rememberRejected(db, NEW_BLOCKS, periodId);
+
+const DATA_TABLE = "slack.data_table_rejected_in";
+
+/**
+ * Whether this workspace refused the `data_table` block in this period: it may still take `table`, so
+ * this is remembered apart from the newer blocks as a whole (§18: data_table, then table, then lines).
+ */
+export const workspaceRejectsDataTable = (db: Db, periodId: string) => rejectedIn(db, DATA_TABLE, periodId);
+export const rememberDataTableRejected = (db: Db, periodId: string) => rememberRejected(db, DATA_TABLE, periodId);
+
+async function rejectedIn(db: Db, key: string, periodId: string): Promise<boolean> {
+  const r = await db("settings").where("key", key).first();
   return r?.value === periodId;
 }
 
-export async function rememberNewBlocksRejected(db: Db, periodId: string): Promise<void> {
-  await db("settings").insert({ key: NEW_BLOCKS, value: periodId }).onConflict("key").merge();
+async function rememberRejected(db: Db, key: string, periodId: string): Promise<void> {
+  await db("settings").insert({ key, value: periodId }).onConflict("key").merge();
 }

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
 import { type Config, periodSettings } from "../config.js";
-import { rememberNewBlocksRejected, skipsOf, workspaceRejectsNewBlocks } from "../db/controls-repo.js";
+import {
+  rememberDataTableRejected,
+  rememberNewBlocksRejected,
+  skipsOf,
+  workspaceRejectsDataTable,
+  workspaceRejectsNewBlocks,
+} from "../db/controls-repo.js";
 import { readDirectory } from "../db/directory-repo.js";
 import type { Db } from "../db/knex.js";
 import { createLedgerStore, type LedgerStore, NOT_IN_PILOT } from "../db/ledger-repo.js";
@@ -154,6 +160,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     concurrency: deps.concurrency ?? 4,
     adminEmails: config.ADMIN_EMAILS,
     rememberNewBlocksRejected: (periodId) => rememberNewBlocksRejected(deps.db, periodId),
+    rememberDataTableRejected: (periodId) => rememberDataTableRejected(deps.db, periodId),
     freshness: { maxAgeDays: config.DATA_MAX_AGE_DAYS ?? 14, zone: config.REPORT_TIMEZONE },
     audience: audienceOf(config),
   };
@@ -194,16 +201,18 @@ export function createDeliveryService(deps: DeliveryDeps) {
       if (expired.length) summary.expired = expired;
     }
 
-    const [lastAsOf, skips, rejectsNewBlocks, homeUrl, dataAsOf] = await Promise.all([
+    const [lastAsOf, skips, rejectsNewBlocks, rejectsDataTable, homeUrl, dataAsOf] = await Promise.all([
       ledger.lastDeliveredAsOf(period.id),
       skipsOf(deps.db, period.id),
       workspaceRejectsNewBlocks(deps.db, period.id),
+      workspaceRejectsDataTable(deps.db, period.id),
       homeLink(),
       reports.dataAsOf(),
     ]);
     run.lastAsOf = lastAsOf;
     run.homeUrl = homeUrl;
     if (rejectsNewBlocks) run.newBlocks = "rejected";
+    if (rejectsDataTable) run.dataTable = "rejected";
     // Who gets what, a batch of managers at a time; the messages are built when their rows are claimed.
     const { dms, channels } = await eachRecipientBatch(reports, opts.asOf, async (items) => {
       await ledger.plan(period.id, items, now());
@@ -257,12 +266,13 @@ export function createDeliveryService(deps: DeliveryDeps) {
     periods,
     timing: { localTime: config.REPORT_LOCAL_TIME ?? "09:00", reportZone: config.REPORT_TIMEZONE },
     extras: async (periodId: string) => {
-      const [skips, rejectsNewBlocks, homeUrl] = await Promise.all([
+      const [skips, rejectsNewBlocks, rejectsDataTable, homeUrl] = await Promise.all([
         skipsOf(deps.db, periodId),
         workspaceRejectsNewBlocks(deps.db, periodId),
+        workspaceRejectsDataTable(deps.db, periodId),
         homeLink(),
       ]);
-      return { skips, rejectsNewBlocks, homeUrl };
+      return { skips, rejectsNewBlocks, rejectsDataTable, homeUrl };
     },
   };
 

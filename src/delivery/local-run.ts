@@ -21,6 +21,7 @@ export interface LocalDeps {
   extras: (periodId: string) => Promise<{
     skips: Map<string, "paused" | "stopped">;
     rejectsNewBlocks: boolean;
+    rejectsDataTable: boolean;
     homeUrl?: string;
   }>;
 }
@@ -132,6 +133,7 @@ async function deliverDueIn(
   }
   const [extras, lastAsOf] = await Promise.all([deps.extras(period.id), ledger.lastDeliveredAsOf(period.id)]);
   if (extras.rejectsNewBlocks) run.newBlocks = "rejected";
+  if (extras.rejectsDataTable) run.dataTable = "rejected";
   run.lastAsOf = lastAsOf;
   run.homeUrl = extras.homeUrl;
   // Each report is built as of its due moment when its row is claimed; here only who is in it is counted.

@@ -97,6 +97,8 @@ export interface RunContext {
   adminEmails: string[];
   /** Records that the workspace refused the newer block types, so later runs start with the simpler forms. */
   rememberNewBlocksRejected: (periodId: string) => Promise<void>;
+  /** Records that the workspace refused `data_table` (it may still take `table`). */
+  rememberDataTableRejected: (periodId: string) => Promise<void>;
   /** Data older than this makes a run warn the program admins first (§13); dates in `zone`. */
   freshness: { maxAgeDays: number; zone: string };
   /** §17: a pilot's managers and programs; null, everyone. */
@@ -134,6 +136,8 @@ export interface RunState {
    */
   newBlocks: "unknown" | "accepted" | "rejected";
   newBlocksProbe: Promise<void> | null;
+  /** A DM's rows go as a `data_table` until the workspace refuses one; then as a `table`. */
+  dataTable: "unknown" | "rejected";
   /** Each manager's as-of of their last delivered report, for what changed since; null: no changes told. */
   lastAsOf: ReadonlyMap<string, Millis> | null;
   /** The app's Home tab, linked from each DM. */
@@ -174,6 +178,7 @@ export function newRunState(period: Period, asOf: Millis): RunState {
     stop: null,
     newBlocks: "unknown",
     newBlocksProbe: null,
+    dataTable: "unknown",
     lastAsOf: null,
   };
 }

@@ -1,6 +1,6 @@
 import type { DeliveryRow } from "../db/ledger-repo.js";
 import { METADATA_EVENT } from "../ids.js";
-import { hasNewBlocks, type Message, withoutNewBlocks } from "../render/blocks.js";
+import { hasDataTable, hasNewBlocks, type Message, withoutNewBlocks } from "../render/blocks.js";
 import { classify } from "../slack/client.js";
 import { sleep } from "../slack/retry.js";
 import { WorkspaceGone } from "../slack/workspaces.js";
@@ -126,7 +126,14 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
           // A workspace that rejects a block still gets the report: first without the newer
           // block types (a table, a chart), then as plain text. The refusal is remembered for the rest
           // of the run and for later runs, so that each message does not fail once first.
-          if (hasNewBlocks(message)) {
+          if (hasDataTable(message)) {
+            // The workspace may still take a table: only data_table is known refused (§18 order).
+            message = withoutNewBlocks(message);
+            if (run.dataTable !== "rejected") {
+              run.dataTable = "rejected";
+              await ctx.rememberDataTableRejected(run.period.id);
+            }
+          } else if (hasNewBlocks(message)) {
             message = withoutNewBlocks(message);
             if (run.newBlocks !== "rejected") {
               run.newBlocks = "rejected";
@@ -163,6 +170,9 @@ async function gateNewBlocks(
   run: RunState,
   message: Message,
 ): Promise<{ message: Message; release: (() => void) | null }> {
+  // A message built before the workspace refused data_table goes in its table form.
+  const known = (m: Message) => (run.dataTable === "rejected" && hasDataTable(m) ? withoutNewBlocks(m) : m);
+  message = known(message);
   while (hasNewBlocks(message) && run.newBlocks === "unknown") {
     if (!run.newBlocksProbe) {
       let done!: () => void;
@@ -178,9 +188,9 @@ async function gateNewBlocks(
       };
     }
     await run.newBlocksProbe;
+    message = known(message);
   }
-  return {
-    message: run.newBlocks === "rejected" && hasNewBlocks(message) ? withoutNewBlocks(message) : message,
-    release: null,
-  };
+  // A workspace that refuses the newer blocks gets the simplest form (a data_table's is two steps down).
+  while (run.newBlocks === "rejected" && hasNewBlocks(message)) message = withoutNewBlocks(message);
+  return { message, release: null };
 }

@@ -138,7 +138,8 @@ export async function buildTargetsFor(
   const out = new Map<string, Target>();
   // A workspace known to refuse the newer blocks gets the simpler forms at once, not after a refusal each.
   const newBlocks = run.newBlocks !== "rejected";
-  const form = newBlocks ? "table" : "sections";
+  // §18: a data_table (sortable, paginated) where the workspace takes it, a table next, lines last.
+  const form = !newBlocks ? "sections" : run.dataTable === "rejected" ? "table" : "data_table";
   let programs: Map<string, Program> | null = null;
   for (const [asOf, w] of wanted) {
     let managers = await reports.managerReports(w.dm, asOf);

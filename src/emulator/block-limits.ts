@@ -9,7 +9,10 @@ const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
  * Block Kit's documented limits, checked the way Slack answers `invalid_blocks`: a list of messages
  * with a JSON pointer each.
  */
-export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlocks: boolean }): string[] {
+export function blockErrors(
+  blocks: unknown,
+  opts: { maxBlocks: number; newBlocks: boolean; dataTable?: boolean },
+): string[] {
   if (!Array.isArray(blocks)) return ["must be an array [json-pointer:/blocks]"];
   const errors: string[] = [];
   if (blocks.length > opts.maxBlocks)
@@ -30,7 +33,8 @@ export function blockErrors(blocks: unknown, opts: { maxBlocks: number; newBlock
     "file",
     "video",
   ]);
-  if (opts.newBlocks) known.add("table").add("data_visualization").add("data_table");
+  if (opts.newBlocks) known.add("table").add("data_visualization");
+  if (opts.newBlocks && opts.dataTable !== false) known.add("data_table");
   blocks.forEach((raw: unknown, i: number) => {
     const at = (p: string) => `[json-pointer:/blocks/${i}${p}]`;
     const b = obj(raw);

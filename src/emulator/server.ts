@@ -38,6 +38,8 @@ export interface EmulatorOptions {
   perChannelLimit?: boolean;
   /** Accept `table` and `data_visualization` blocks. Default on. */
   newBlocks?: boolean;
+  /** Accept `data_table` blocks too (with `newBlocks`). Default on. */
+  dataTable?: boolean;
   /** Answer this share of calls with 429 or 5xx, from a seeded generator. */
   faults?: { probability: number; seed?: number; methods?: string[] };
   /** Hold each response this long (ms), so a test can act while a call is in flight. */
@@ -314,7 +316,11 @@ export class SlackEmulator extends EventEmitter {
     }
     if (url.pathname.startsWith("/response/")) {
       const errors = params.blocks
-        ? blockErrors(params.blocks, { maxBlocks: 50, newBlocks: this.opts.newBlocks !== false })
+        ? blockErrors(params.blocks, {
+            maxBlocks: 50,
+            newBlocks: this.opts.newBlocks !== false,
+            dataTable: this.opts.dataTable !== false,
+          })
         : [];
       this.responses.push({ path: url.pathname, body: params, at: Date.now() });
       this.emit("response", params);
@@ -442,6 +448,7 @@ export class SlackEmulator extends EventEmitter {
 
   private dispatch(method: string, p: Record<string, unknown>, ws: Tenant): Record<string, unknown> {
     const newBlocks = this.opts.newBlocks !== false;
+    const dataTable = this.opts.dataTable !== false;
     // An org token reaches many workspaces: the calls that list a workspace need to be told which (§16).
     if (ws.kind === "org" && (method === "users.list" || method === "conversations.list")) {
       const team = ws.teams.find((t) => t.id === p.team_id);
@@ -526,7 +533,7 @@ export class SlackEmulator extends EventEmitter {
         if (!p.text && !p.blocks) return { ok: false, error: "no_text" };
         if (typeof p.text === "string" && p.text.length > 40000) return { ok: false, error: "msg_too_long" };
         if (p.blocks !== undefined) {
-          const errors = blockErrors(p.blocks, { maxBlocks: 50, newBlocks });
+          const errors = blockErrors(p.blocks, { maxBlocks: 50, newBlocks, dataTable });
           if (errors.length)
             return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
         }
@@ -551,7 +558,7 @@ export class SlackEmulator extends EventEmitter {
         const u = this.userById(String(p.user_id ?? ""), ws);
         if (!u) return { ok: false, error: "user_not_found" };
         if (view?.type !== "home") return { ok: false, error: "invalid_arguments" };
-        const errors = blockErrors(view.blocks, { maxBlocks: 100, newBlocks });
+        const errors = blockErrors(view.blocks, { maxBlocks: 100, newBlocks, dataTable });
         if (errors.length)
           return { ok: false, error: "invalid_blocks", errors, response_metadata: { messages: errors } };
         this.views.push({ userId: u.id, view });

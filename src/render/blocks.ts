@@ -90,6 +90,7 @@ export function withoutNewBlocks(m: Message): Message {
 }
 
 export const hasNewBlocks = (m: Message) => m.blocks.some((b) => NEW_BLOCK_TYPES.has(b.type));
+export const hasDataTable = (m: Message) => m.blocks.some((b) => b.type === "data_table");
 
 export interface Message {
   text: string;

@@ -73,9 +73,11 @@ describe.each(ENGINES)("delivery on %s", (engine) => {
     emulator = await emulatorFor(t.db, { newBlocks: false });
     const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
     expect(s.deliveredNow).toEqual({ dm: 3, channel: 2, notice: 0 });
-    // One refusal teaches the run (and later runs of the period) to send the simpler forms.
+    // A refusal teaches the run (and later runs of the period) to send the simpler forms: two when the
+    // probe is a DM, first refused as a data_table, then as a table (§18 order).
     const refused = emulator.callsOf("chat.postMessage").filter((c) => c.error === "invalid_blocks");
-    expect(refused).toHaveLength(1);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThanOrEqual(2);
     const posts = emulator.messages.filter((m) => !m.user);
     expect(posts).toHaveLength(2);
     for (const p of posts) {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeCompany } from "../../src/bench/synthetic.js";
 import { buildRunSummaryText } from "../../src/cli/run-summary.js";
-import { workspaceRejectsNewBlocks } from "../../src/db/controls-repo.js";
+import { workspaceRejectsDataTable, workspaceRejectsNewBlocks } from "../../src/db/controls-repo.js";
 import { parseInstant } from "../../src/domain/dates.js";
 import type { SlackEmulator } from "../../src/emulator/server.js";
 import { importDirectory } from "../../src/import/import-service.js";
@@ -14,6 +14,13 @@ import { csvDir, SAMPLE } from "../helpers/files.js";
 import { baseConfig, deliveryFor, emulatorFor, everythingSent } from "../helpers/slack.js";
 
 const ASOF = parseInstant("2026-03-02T09:00", "UTC")!;
+
+/** The blocks of each report DM Slack took (not the admins' notices), as JSON. */
+const reportDms = (emulator: SlackEmulator) =>
+  emulator
+    .callsOf("chat.postMessage")
+    .filter((c) => !c.error && JSON.stringify(c.params.metadata ?? {}).includes('"kind":"dm"'))
+    .map((c) => JSON.stringify(c.params.blocks));
 const DAY = 86_400_000;
 const DANA = "dana@acme.example";
 const MENTEES = ["eve@", "liam@", "mia@", "noah@", "zoe@", "Eve ", "Liam ", "Mia ", "Noah ", "Zoe "];
@@ -127,9 +134,38 @@ describe.each(ENGINES)("a workspace that refuses table blocks, on %s", (engine) 
       .filter((c) => JSON.stringify(c.params.metadata ?? {}).includes('"kind":"dm"'));
     expect(s.deliveredNow.dm).toBeGreaterThan(20);
     expect(dmPosts.length / s.deliveredNow.dm).toBeLessThanOrEqual(1.1);
-    expect(dmPosts.filter((c) => c.error === "invalid_blocks")).toHaveLength(1);
+    // The probe is refused twice, as a data_table and then as a table (§18 order), and only then.
+    expect(dmPosts.filter((c) => c.error === "invalid_blocks")).toHaveLength(2);
     // Every DM arrived with its rows as lines instead of a table.
-    expect(emulator.messages.every((m) => !JSON.stringify(m.blocks).includes('"type":"table"'))).toBe(true);
+    expect(emulator.messages.every((m) => !/"type":"(data_)?table"/.test(JSON.stringify(m.blocks)))).toBe(true);
     expect(await workspaceRejectsNewBlocks(t.db, s.period.id)).toBe(true);
+  });
+
+  it("a workspace that takes table but not data_table gets tables after one refusal, remembered for the period", async () => {
+    t = await freshDb(engine);
+    expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
+    emulator = await emulatorFor(t.db, { dataTable: false, channels: [] });
+    const delivery = deliveryFor(t.db, emulator);
+    const s = await delivery.deliverPeriod({ asOf: ASOF });
+    const refused = emulator.callsOf("chat.postMessage").filter((c) => c.error === "invalid_blocks");
+    expect(refused).toHaveLength(1);
+    expect(JSON.stringify(refused[0]?.params.blocks)).toContain('"type":"data_table"');
+    const dms = reportDms(emulator);
+    expect(dms).toHaveLength(s.deliveredNow.dm);
+    expect(dms.every((blocks) => blocks.includes('"type":"table"'))).toBe(true);
+    expect(await workspaceRejectsDataTable(t.db, s.period.id)).toBe(true);
+    expect(await workspaceRejectsNewBlocks(t.db, s.period.id)).toBe(false);
+  });
+
+  it("a workspace that takes data_table gets each DM's rows as one", async () => {
+    t = await freshDb(engine);
+    expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
+    emulator = await emulatorFor(t.db, { channels: [] });
+    const s = await deliveryFor(t.db, emulator).deliverPeriod({ asOf: ASOF });
+    expect(s.deliveredNow.dm).toBeGreaterThan(0);
+    expect(emulator.callsOf("chat.postMessage").filter((c) => c.error === "invalid_blocks")).toHaveLength(0);
+    const dms = reportDms(emulator);
+    expect(dms).toHaveLength(s.deliveredNow.dm);
+    expect(dms.every((blocks) => blocks.includes('"type":"data_table"'))).toBe(true);
   });
 });
