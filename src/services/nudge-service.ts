@@ -12,6 +12,7 @@ import type { Message } from "../render/blocks.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
 import type { Directory } from "../slack/directory.js";
+import type { NudgePort } from "../slack/ports.js";
 import type { ReportService } from "./report-service.js";
 
 export interface NudgeDeps {
@@ -131,7 +132,7 @@ export function createNudgeService(deps: NudgeDeps) {
     return off ? ui.nudgesOffDone() : ui.nudgesOnDone();
   }
 
-  return { nudge, setOff };
+  return { nudge, setOff } satisfies NudgePort;
 }
 
 export type NudgeService = ReturnType<typeof createNudgeService>;

@@ -21,6 +21,7 @@ import { buildCsv } from "../render/csv.js";
 import type { InstallationLine } from "../render/installations.js";
 import * as ui from "../render/surfaces.js";
 import { classify } from "../slack/client.js";
+import type { SurfaceAction, SurfacePort } from "../slack/ports.js";
 import { readWithRetry, SlackCallError } from "../slack/retry.js";
 import { createControlService } from "./control-service.js";
 import type { ReportService } from "./report-service.js";
@@ -205,7 +206,7 @@ export function createSurfaceService(deps: SurfaceDeps) {
   }
 
   /** What a manager's control or CSV button does, for the user who clicked it. */
-  async function action(userId: string, name: "csv" | "pause" | "stop" | "resume" | "queueCsv"): Promise<Message> {
+  async function action(userId: string, name: SurfaceAction): Promise<Message> {
     const email = await emailOf(userId);
     if (name === "queueCsv") return email ? sendQueueCsv(userId, email) : ui.notInRoster();
     const person = email ? await findPerson(db, email) : null;
@@ -257,7 +258,9 @@ export function createSurfaceService(deps: SurfaceDeps) {
     });
   }
 
-  return { command, homeView, publishHome, emailOf, action };
+  // The listeners' port, and what the app itself reads besides (the Home view, a user's email).
+  const service = { command, homeView, publishHome, emailOf, action };
+  return service satisfies SurfacePort;
 }
 
 export type SurfaceService = ReturnType<typeof createSurfaceService>;

@@ -22,16 +22,8 @@ import {
   uploadNothingToRead,
 } from "../render/data-in.js";
 import { fetchSlackFile } from "../slack/client.js";
+import type { FileShare, UploadPort } from "../slack/ports.js";
 import { afterRateLimits, readWithRetry } from "../slack/retry.js";
-
-/** Files shared in a DM with the app: who sent them, where, and the ids Slack gave them. */
-export interface FileShare {
-  user: string;
-  channel: string;
-  /** The message's ts: the answer goes in its thread. */
-  ts: string;
-  fileIds: string[];
-}
 
 export interface UploadDeps {
   db: Db;
@@ -200,7 +192,7 @@ export function createUploadService(deps: UploadDeps) {
     }
   }
 
-  return { receive };
+  return { receive } satisfies UploadPort;
 }
 
 export type UploadService = ReturnType<typeof createUploadService>;

@@ -9,13 +9,11 @@ import { redactEmails, safeErrorMessage } from "../errors.js";
 import { EVENTS_PATH, HEALTH_PATH } from "../ids.js";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
-import type { NudgeService } from "../services/nudge-service.js";
-import type { SurfaceService } from "../services/surface-service.js";
-import type { UploadService } from "../services/upload-service.js";
 import { refusePlaceholders, SlackSetupError } from "./client.js";
 import { createInstaller } from "./installer.js";
 import { registerListeners } from "./listeners/index.js";
 import { handleUninstall, type Uninstalls } from "./listeners/uninstall.js";
+import type { NudgePort, SurfacePort, UploadPort } from "./ports.js";
 import {
   auditRefusal,
   createRequestGuard,
@@ -134,11 +132,11 @@ export interface Health {
 export interface SlackAppDeps {
   config: Config;
   log: Logger;
-  surfaces: SurfaceService;
+  surfaces: SurfacePort;
   /** CSV files program admins send in a DM (spec §13). */
-  uploads?: UploadService;
+  uploads?: UploadPort;
   /** The Nudge buttons (§18). */
-  nudges?: NudgeService;
+  nudges?: NudgePort;
   slack: WebClient;
   health: () => Promise<Health>;
   /** Replay and event memory shared by the instances on one database (spec §14, §15); this process's own without it. */

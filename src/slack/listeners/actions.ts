@@ -4,8 +4,7 @@ import { NUDGE_SETTINGS } from "../../ids.js";
 import type { Logger } from "../../logger.js";
 import { ACTIONS } from "../../render/blocks.js";
 import * as ui from "../../render/surfaces.js";
-import type { NudgeService } from "../../services/nudge-service.js";
-import type { SurfaceService } from "../../services/surface-service.js";
+import type { NudgePort, SurfacePort } from "../ports.js";
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -22,7 +21,7 @@ const BY_ACTION = {
  * done. A click in a message is answered privately in that conversation; a click on the Home tab
  * republishes the tab, whose buttons then show the new state.
  */
-export function handleReportButton(deps: { surfaces: SurfaceService; log: Logger }) {
+export function handleReportButton(deps: { surfaces: SurfacePort; log: Logger }) {
   return async ({
     ack,
     body,
@@ -66,7 +65,7 @@ export function handleReportButton(deps: { surfaces: SurfaceService; log: Logger
  * report. In a message the answer is private to the clicker; on the Home tab the tab is republished
  * (the button then shows the nudge) and the answer goes to the clicker's DM with the app.
  */
-export function handleNudgeButton(deps: { nudges: NudgeService; surfaces: SurfaceService; log: Logger }) {
+export function handleNudgeButton(deps: { nudges: NudgePort; surfaces: SurfacePort; log: Logger }) {
   return async ({
     ack,
     body,

@@ -3,7 +3,7 @@ import { safeErrorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { metrics } from "../../metrics.js";
 import * as ui from "../../render/surfaces.js";
-import type { SurfaceService } from "../../services/surface-service.js";
+import type { SurfacePort } from "../ports.js";
 
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -18,7 +18,7 @@ const actionOf = (text: string) => {
  * through response_url however long the report takes. The request gate (request-guard.ts) has let
  * it through only with a response_url at Slack or at SLACK_API_URL's origin.
  */
-export function handleReportCommand(deps: { surfaces: SurfaceService; log: Logger; concurrency?: number }) {
+export function handleReportCommand(deps: { surfaces: SurfacePort; log: Logger; concurrency?: number }) {
   // Reports are built a few at a time, so a burst of commands never delays the next one's ack.
   const gate = createGate(deps.concurrency ?? 2);
   return async ({ command, ack, respond }: Pick<CommandArgs, "command" | "ack" | "respond">): Promise<void> => {

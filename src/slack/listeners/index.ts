@@ -2,9 +2,7 @@ import type { App, BlockButtonAction } from "@slack/bolt";
 import { COMMAND, NUDGE_ACTION_PATTERN, NUDGE_SETTINGS } from "../../ids.js";
 import type { Logger } from "../../logger.js";
 import { ACTIONS } from "../../render/blocks.js";
-import type { NudgeService } from "../../services/nudge-service.js";
-import type { SurfaceService } from "../../services/surface-service.js";
-import type { UploadService } from "../../services/upload-service.js";
+import type { NudgePort, SurfacePort, UploadPort } from "../ports.js";
 import { handleNudgeButton, handleReportButton } from "./actions.js";
 import { handleReportCommand } from "./commands.js";
 import { handleAppHomeOpened } from "./events.js";
@@ -12,7 +10,7 @@ import { handleFileShare } from "./uploads.js";
 
 export function registerListeners(
   app: App,
-  deps: { surfaces: SurfaceService; log: Logger; uploads?: UploadService; nudges?: NudgeService },
+  deps: { surfaces: SurfacePort; log: Logger; uploads?: UploadPort; nudges?: NudgePort },
 ): void {
   app.command(COMMAND, handleReportCommand(deps));
   app.event("app_home_opened", handleAppHomeOpened(deps));

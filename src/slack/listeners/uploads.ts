@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from "@slack/bolt";
 import { safeErrorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import type { UploadService } from "../../services/upload-service.js";
+import type { UploadPort } from "../ports.js";
 
 export type MessageArgs = SlackEventMiddlewareArgs<"message"> & AllMiddlewareArgs;
 
@@ -10,7 +10,7 @@ export type MessageArgs = SlackEventMiddlewareArgs<"message"> & AllMiddlewareArg
  * the upload service; every other message is left alone. Slack resends an event it thinks was not
  * received, so a share already taken is not taken twice.
  */
-export function handleFileShare(deps: { uploads: UploadService; log: Logger }) {
+export function handleFileShare(deps: { uploads: UploadPort; log: Logger }) {
   const seen = new Set<string>();
   return async ({ event }: Pick<MessageArgs, "event">): Promise<void> => {
     if (event.channel_type !== "im" || event.subtype !== "file_share") return;
