@@ -168,6 +168,27 @@ export function createDeliveryService(deps: DeliveryDeps) {
   const homeLink = workspaces ? async () => undefined : homeLinkOf(deps.slack, log);
   const { ledger } = ctx;
 
+  /**
+   * What every run of a period reads before it sends, fixed or local alike, set on its run state: the
+   * last delivered as-of of each manager (what changed since), the workspace's refusals of the newer
+   * blocks (the DM's form), the Home tab link. Returns the managers' skips (§11).
+   */
+  async function setUpRun(run: RunState): Promise<Map<string, "paused" | "stopped">> {
+    const id = run.period.id;
+    const [lastAsOf, skips, rejectsNewBlocks, rejectsDataTable, homeUrl] = await Promise.all([
+      ledger.lastDeliveredAsOf(id),
+      skipsOf(deps.db, id),
+      workspaceRejectsNewBlocks(deps.db, id),
+      workspaceRejectsDataTable(deps.db, id),
+      homeLink(),
+    ]);
+    run.lastAsOf = lastAsOf;
+    run.homeUrl = homeUrl;
+    if (rejectsNewBlocks) run.newBlocks = "rejected";
+    if (rejectsDataTable) run.dataTable = "rejected";
+    return skips;
+  }
+
   /** The tally that ends every run: what the ledger holds now, and what is left open. */
   async function tallied(run: RunState): Promise<RunSummary> {
     const { summary, period } = run;
@@ -201,18 +222,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
       if (expired.length) summary.expired = expired;
     }
 
-    const [lastAsOf, skips, rejectsNewBlocks, rejectsDataTable, homeUrl, dataAsOf] = await Promise.all([
-      ledger.lastDeliveredAsOf(period.id),
-      skipsOf(deps.db, period.id),
-      workspaceRejectsNewBlocks(deps.db, period.id),
-      workspaceRejectsDataTable(deps.db, period.id),
-      homeLink(),
-      reports.dataAsOf(),
-    ]);
-    run.lastAsOf = lastAsOf;
-    run.homeUrl = homeUrl;
-    if (rejectsNewBlocks) run.newBlocks = "rejected";
-    if (rejectsDataTable) run.dataTable = "rejected";
+    const [skips, dataAsOf] = await Promise.all([setUpRun(run), reports.dataAsOf()]);
     // Who gets what, a batch of managers at a time; the messages are built when their rows are claimed.
     const { dms, channels } = await eachRecipientBatch(reports, opts.asOf, async (items) => {
       await ledger.plan(period.id, items, now());
@@ -265,15 +275,7 @@ export function createDeliveryService(deps: DeliveryDeps) {
     reports,
     periods,
     timing: { localTime: config.REPORT_LOCAL_TIME ?? "09:00", reportZone: config.REPORT_TIMEZONE },
-    extras: async (periodId: string) => {
-      const [skips, rejectsNewBlocks, rejectsDataTable, homeUrl] = await Promise.all([
-        skipsOf(deps.db, periodId),
-        workspaceRejectsNewBlocks(deps.db, periodId),
-        workspaceRejectsDataTable(deps.db, periodId),
-        homeLink(),
-      ]);
-      return { skips, rejectsNewBlocks, rejectsDataTable, homeUrl };
-    },
+    setUpRun,
   };
 
   return {

@@ -8,7 +8,7 @@ import { drain, startHeartbeat } from "./drain.js";
 import { expireEndedPeriods } from "./expire.js";
 import { sendAdminNotices } from "./notices.js";
 import { resolveRecipients } from "./recipients.js";
-import { newRunState, type RunContext, type RunSummary } from "./run-state.js";
+import { newRunState, type RunContext, type RunState, type RunSummary } from "./run-state.js";
 import { warnIfStale } from "./stale-notice.js";
 import { eachRecipientBatch, skipAtTheirWish, skipOutsidePilot } from "./targets.js";
 import { type LocalTiming, periodsStartedBy, planWaves } from "./waves.js";
@@ -17,13 +17,8 @@ export interface LocalDeps {
   reports: ReportService;
   periods: PeriodSettings;
   timing: LocalTiming;
-  /** What a run reads besides the data, as `deliverPeriod` does: managers' skips (§11), the DM's form. */
-  extras: (periodId: string) => Promise<{
-    skips: Map<string, "paused" | "stopped">;
-    rejectsNewBlocks: boolean;
-    rejectsDataTable: boolean;
-    homeUrl?: string;
-  }>;
+  /** The run set-up `deliverPeriod` uses too (the DM's form, what changed since); the managers' skips (§11). */
+  setUpRun: (run: RunState) => Promise<Map<string, "paused" | "stopped">>;
 }
 
 /**
@@ -131,11 +126,7 @@ async function deliverDueIn(
     kinds.set(r.kind, set);
     set.add(r.recipient);
   }
-  const [extras, lastAsOf] = await Promise.all([deps.extras(period.id), ledger.lastDeliveredAsOf(period.id)]);
-  if (extras.rejectsNewBlocks) run.newBlocks = "rejected";
-  if (extras.rejectsDataTable) run.dataTable = "rejected";
-  run.lastAsOf = lastAsOf;
-  run.homeUrl = extras.homeUrl;
+  const skips = await deps.setUpRun(run);
   // Each report is built as of its due moment when its row is claimed; here only who is in it is counted.
   run.asOfFor = (row) => row.dueAt ?? asOf;
   const inReport = new Set<string>();
@@ -151,7 +142,7 @@ async function deliverDueIn(
         ctx,
         run,
         inIt.map((recipient) => ({ kind: "dm", recipient })),
-        extras.skips,
+        skips,
       );
     }
     for (const id of kinds.get("channel") ?? []) if (withChannel.has(id)) summary.planned.channel++;
