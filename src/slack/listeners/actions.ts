@@ -2,11 +2,15 @@ import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } 
 import { safeErrorMessage } from "../../errors.js";
 import { NUDGE_SETTINGS } from "../../ids.js";
 import type { Logger } from "../../logger.js";
-import { ACTIONS } from "../../render/blocks.js";
+import { ACTIONS, type Message } from "../../render/blocks.js";
 import * as ui from "../../render/surfaces.js";
 import type { NudgePort, SurfacePort } from "../ports.js";
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
+
+/** An answer only the clicker sees, below the message they clicked in (which stays as it was). */
+const privately = (respond: ButtonArgs["respond"], m: Message) =>
+  respond({ response_type: "ephemeral", replace_original: false, text: m.text, blocks: m.blocks });
 
 const BY_ACTION = {
   [ACTIONS.csv]: "csv",
@@ -40,21 +44,11 @@ export function handleReportButton(deps: { surfaces: SurfacePort; log: Logger })
         await deps.surfaces.publishHome(user);
         if (name === "csv" || name === "queueCsv")
           await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
-      } else
-        await respond({
-          response_type: "ephemeral",
-          replace_original: false,
-          text: answer.text,
-          blocks: answer.blocks,
-        });
+      } else await privately(respond, answer);
       deps.log.info({ audit: "button", user, action: name }, "report button");
     } catch (err) {
       deps.log.error({ err: safeErrorMessage(err), action: name }, "report button failed");
-      const m = ui.failure();
-      if (body.container?.type !== "view")
-        await respond({ response_type: "ephemeral", replace_original: false, text: m.text, blocks: m.blocks }).catch(
-          () => {},
-        );
+      if (body.container?.type !== "view") await privately(respond, ui.failure()).catch(() => {});
     }
   };
 }
@@ -83,20 +77,10 @@ export function handleNudgeButton(deps: { nudges: NudgePort; surfaces: SurfacePo
       if (body.container?.type === "view") {
         await deps.surfaces.publishHome(user);
         await client.chat.postMessage({ channel: user, text: answer.text, blocks: answer.blocks });
-      } else
-        await respond({
-          response_type: "ephemeral",
-          replace_original: false,
-          text: answer.text,
-          blocks: answer.blocks,
-        });
+      } else await privately(respond, answer);
     } catch (err) {
       deps.log.error({ err: safeErrorMessage(err), action: "nudge" }, "nudge button failed");
-      const m = ui.failure();
-      if (body.container?.type !== "view")
-        await respond({ response_type: "ephemeral", replace_original: false, text: m.text, blocks: m.blocks }).catch(
-          () => {},
-        );
+      if (body.container?.type !== "view") await privately(respond, ui.failure()).catch(() => {});
     }
   };
 }
