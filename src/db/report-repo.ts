@@ -66,7 +66,16 @@ function teamQuery(db: Db, managerEmails: string[], scope: ReportScope): Knex.Qu
  * columns are never selected: the mentee's identity stays in the database.
  */
 export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInput> {
-  const { programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ } = reportQueries(db, q);
+  const [input] = await readReportInputs(db, q, [q.asOf]);
+  return input!;
+}
+
+/**
+ * The same batch as of several moments (a summary's previous period and trend), from one read of it:
+ * the widest window is read once and each moment's input is cut from it. `q.asOf` is not used.
+ */
+export async function readReportInputs(db: Db, q: ReportQuery, asOfs: Millis[]): Promise<ReportInput[]> {
+  const { programsQ, enrollmentsQ, matchesQ, requestsQ, meetingsQ } = reportQueries(db, q, asOfs);
   const [programs, enrollments, matches, requests, meetings] = await Promise.all([
     programsQ,
     rowsOf<
@@ -75,20 +84,10 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
     >(enrollmentsQ),
     rowsOf<Pick<MatchRecord, "match_id" | "program_id" | "mentor_email" | "matched_at" | "closed_at">>(matchesQ),
     rowsOf<Omit<MatchRequestRecord, "mentee_email">>(requestsQ),
-    rowsOf<{ match_id: string; upcoming: number | string; completed: number | string; last_completed: number | null }>(
-      meetingsQ,
-    ),
+    rowsOf<Record<string, number | string | null>>(meetingsQ),
   ]);
 
-  const counts = new Map<string, { upcoming: number; completed: number; last: number | null }>();
-  for (const m of meetings)
-    counts.set(String(m.match_id), {
-      upcoming: Number(m.upcoming),
-      completed: Number(m.completed),
-      last: num(m.last_completed),
-    });
-
-  return {
+  const shared = {
     programs: programs.map(toProgram),
     enrollments: enrollments.map(
       (r): MentorEnrollment => ({
@@ -101,36 +100,54 @@ export async function readReportInput(db: Db, q: ReportQuery): Promise<ReportInp
         addedAt: num(r.added_at),
       }),
     ),
-    matches: matches.map((r): MentorMatch => {
-      const c = counts.get(String(r.match_id));
-      return {
-        id: r.match_id,
-        programId: r.program_id,
-        mentorEmail: r.mentor_email,
-        matchedAt: Number(r.matched_at),
-        closedAt: num(r.closed_at),
-        upcomingMeetings: c?.upcoming ?? 0,
-        completedMeetings: c?.completed ?? 0,
-        lastCompletedAt: c?.last ?? null,
-      };
-    }),
-    requests: requests.map(
-      (r): MentorRequest => ({
-        id: r.request_id,
-        programId: r.program_id,
-        mentorEmail: r.mentor_email,
-        requestedAt: Number(r.requested_at),
-        mentorApprovedAt: num(r.mentor_approved_at),
-        menteeApprovedAt: num(r.mentee_approved_at),
-        adminApprovedAt: num(r.admin_approved_at),
-        closedAt: num(r.closed_at),
-      }),
-    ),
   };
+  const allRequests = requests.map(
+    (r): MentorRequest => ({
+      id: r.request_id,
+      programId: r.program_id,
+      mentorEmail: r.mentor_email,
+      requestedAt: Number(r.requested_at),
+      mentorApprovedAt: num(r.mentor_approved_at),
+      menteeApprovedAt: num(r.mentee_approved_at),
+      adminApprovedAt: num(r.admin_approved_at),
+      closedAt: num(r.closed_at),
+    }),
+  );
+  const meetingsOf = new Map(meetings.map((m) => [String(m.match_id), m]));
+
+  return asOfs.map((asOf, k): ReportInput => {
+    const counts = (matchId: string) => {
+      const m = meetingsOf.get(matchId);
+      return {
+        upcomingMeetings: Number(m?.[`upcoming_${k}`] ?? 0),
+        completedMeetings: Number(m?.[`completed_${k}`] ?? 0),
+        lastCompletedAt: num(m?.[`last_completed_${k}`]),
+      };
+    };
+    return {
+      ...shared,
+      matches: matches
+        .filter((r) => Number(r.matched_at) <= asOf)
+        .map(
+          (r): MentorMatch => ({
+            id: r.match_id,
+            programId: r.program_id,
+            mentorEmail: r.mentor_email,
+            matchedAt: Number(r.matched_at),
+            closedAt: num(r.closed_at),
+            ...counts(String(r.match_id)),
+          }),
+        ),
+      requests: allRequests.filter((r) => r.requestedAt <= asOf && (r.closedAt === null || r.closedAt > asOf)),
+    };
+  });
 }
 
 /** The statements of one batch's read, one per table; the bench's bare read runs these very ones. */
-export function reportQueries(db: Db, q: ReportQuery) {
+export function reportQueries(db: Db, q: ReportQuery, asOfs: Millis[] = [q.asOf]) {
+  // The window that holds every moment asked for: the rows of any of them, each cut out after the read.
+  const latest = Math.max(...asOfs);
+  const earliest = Math.min(...asOfs);
   const scoped = (qb: Knex.QueryBuilder, programCol: string, emailCol: string) => {
     if (q.programIds !== undefined) qb.whereIn(programCol, q.programIds);
     if (q.team) qb.whereIn(emailCol, teamQuery(db, q.team.managerEmails, q.team.scope));
@@ -164,7 +181,7 @@ export function reportQueries(db: Db, q: ReportQuery) {
   const matchesQ = scoped(
     db("matches")
       .select("match_id", "program_id", "mentor_email", "matched_at", "closed_at")
-      .where("matched_at", "<=", q.asOf),
+      .where("matched_at", "<=", latest),
     "program_id",
     "mentor_email",
   );
@@ -181,23 +198,30 @@ export function reportQueries(db: Db, q: ReportQuery) {
         "admin_approved_at",
         "closed_at",
       )
-      .where("requested_at", "<=", q.asOf)
-      .where((w) => w.whereNull("closed_at").orWhere("closed_at", ">", q.asOf)),
+      .where("requested_at", "<=", latest)
+      .where((w) => w.whereNull("closed_at").orWhere("closed_at", ">", earliest)),
     "program_id",
     "mentor_email",
   );
 
-  const meetingsQ = db("meetings")
-    .select("match_id")
-    .select(db.raw("sum(case when scheduled_at > ? then 1 else 0 end) as upcoming", [q.asOf]))
-    .select(db.raw("sum(case when scheduled_at <= ? then 1 else 0 end) as completed", [q.asOf]))
-    .select(db.raw("max(case when scheduled_at <= ? then scheduled_at end) as last_completed", [q.asOf]))
-    .where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", q.asOf))
-    .groupBy("match_id");
+  // Each moment's meeting counts in columns of their own (upcoming_0, completed_0, last_completed_0, …).
+  const meetingsQ = db("meetings").select("match_id");
+  for (const [k, asOf] of asOfs.entries()) {
+    // With one moment the WHERE below already leaves out what was cancelled by then.
+    const live = asOfs.length > 1 ? "(cancelled_at is null or cancelled_at > ?) and " : "";
+    const at = asOfs.length > 1 ? [asOf, asOf] : [asOf];
+    meetingsQ
+      .select(db.raw(`sum(case when ${live}scheduled_at > ? then 1 else 0 end) as ??`, [...at, `upcoming_${k}`]))
+      .select(db.raw(`sum(case when ${live}scheduled_at <= ? then 1 else 0 end) as ??`, [...at, `completed_${k}`]))
+      .select(
+        db.raw(`max(case when ${live}scheduled_at <= ? then scheduled_at end) as ??`, [...at, `last_completed_${k}`]),
+      );
+  }
+  meetingsQ.where((w) => w.whereNull("cancelled_at").orWhere("cancelled_at", ">", earliest)).groupBy("match_id");
   if (q.programIds !== undefined || q.team || q.mentors) {
     meetingsQ.whereIn(
       "match_id",
-      scoped(db("matches").select("match_id").where("matched_at", "<=", q.asOf), "program_id", "mentor_email"),
+      scoped(db("matches").select("match_id").where("matched_at", "<=", latest), "program_id", "mentor_email"),
     );
   }
 

@@ -24,7 +24,10 @@ export function startHeartbeat(ctx: RunContext, run: RunState): () => void {
   return () => clearInterval(heartbeat);
 }
 
-/** The messages of the rows a next claim would likely take; nothing when that read fails (the claim builds them). */
+/**
+ * The messages of the DMs a next claim would likely take; nothing when that read fails (the claim builds
+ * them). Channel summaries are built once, from the run's start (`drain`).
+ */
 function buildAhead(
   ctx: RunContext,
   run: RunState,
@@ -33,7 +36,13 @@ function buildAhead(
 ): Promise<Map<string, Target>> {
   return ctx.ledger
     .peekDue({ periodId: run.period.id, kinds, now: ctx.now(), afterId, limit: CLAIM_BATCH, dueBy: run.dueBy })
-    .then((rows) => buildTargetsFor(ctx, run, rows))
+    .then((rows) =>
+      buildTargetsFor(
+        ctx,
+        run,
+        rows.filter((r) => r.kind !== "channel"),
+      ),
+    )
     .catch(() => new Map<string, Target>());
 }
 
@@ -44,6 +53,14 @@ export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[
   let idleSince = now();
   let lastOpen = Number.POSITIVE_INFINITY;
   let ahead: Promise<Map<string, Target>> = Promise.resolve(new Map());
+  // The channel summaries read every mentor of their programs: built from the start, alongside the DMs,
+  // so the last claim (where the channel rows are) does not hold the run's last DMs while they are built.
+  const channelsAhead: Promise<Map<string, Target>> = kinds.includes("channel")
+    ? ctx.ledger
+        .peekDue({ periodId, kinds: ["channel"], now: now(), afterId: 0, limit: 100_000, dueBy: run.dueBy })
+        .then((rows) => buildTargetsFor(ctx, run, rows))
+        .catch(() => new Map<string, Target>())
+    : Promise.resolve(new Map());
   try {
     for (;;) {
       if (run.stop) break;
@@ -72,7 +89,9 @@ export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[
         continue;
       }
       ctx.pacers.share(await ledger.countLiveOwners(periodId, now()));
-      const built = await prepareTargets(ctx, run, rows, await ahead);
+      const ready = await ahead;
+      if (rows.some((r) => r.kind === "channel")) for (const [k, t] of await channelsAhead) ready.set(k, t);
+      const built = await prepareTargets(ctx, run, rows, ready);
       // The next rows' messages are built while these are posted, so posting does not wait on the database.
       ahead = buildAhead(ctx, run, kinds, rows.at(-1)?.id ?? 0);
       const queue = [...rows];
@@ -94,6 +113,6 @@ export async function drain(ctx: RunContext, run: RunState, kinds: DeliveryKind[
     }
   } finally {
     // Nothing of this run still reads the database once it returns.
-    await ahead;
+    await Promise.all([ahead, channelsAhead]);
   }
 }

@@ -161,11 +161,16 @@ export async function buildTargetsFor(
     }
     if (!w.channel.length) continue;
     programs ??= new Map((await reports.programs()).map((p) => [p.id, p]));
-    for (const id of w.channel) {
-      const program = programs.get(id);
-      if (!program?.adminChannel) continue;
-      const [summary] = await reports.programSummaries([program], asOf);
-      if (!summary) continue;
+    const withChannel = w.channel.flatMap((id) => {
+      const program = programs?.get(id);
+      return program?.adminChannel ? [program] : [];
+    });
+    // Every program's summary from one pass over the mentors, not a pass per program.
+    const summaries = await reports.programSummaries(withChannel, asOf);
+    for (const [i, program] of withChannel.entries()) {
+      const summary = summaries[i];
+      if (!summary || !program.adminChannel) continue;
+      const id = program.id;
       const t: Target = {
         kind: "channel",
         recipient: id,
