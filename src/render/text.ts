@@ -1,4 +1,4 @@
-import { attentionReasonText } from "../domain/attention.js";
+import { attentionReasonText, whoActsText } from "../domain/attention.js";
 import { formatDayTime } from "../domain/dates.js";
 import { dataAsOfLabel } from "../domain/freshness.js";
 import type { ManagerReport, ProgramSummary, ReportDiff, StatusGroup } from "../domain/reports.js";
@@ -78,7 +78,7 @@ function attentionLines(report: ManagerReport): string[] {
     `Needs attention (${report.attention.length}):`,
     ...report.attention.map(
       (a) =>
-        `  ! ${visible(a.mentorName)} <${visible(a.mentorEmail)}> (${visible(a.program)}): ${attentionReasonText(a)}`,
+        `  ! ${visible(a.mentorName)} <${visible(a.mentorEmail)}> (${visible(a.program)}): ${attentionReasonText(a)} — ${whoActsText(a)}`,
     ),
   ];
 }

@@ -77,8 +77,10 @@ describe("the command line", () => {
     const text = cli(at, env).stdout;
     expect(text).toContain("Needs attention (2):");
     expect(text).toContain(
-      "Margaret Hamilton <margaret@acme.example> (Engineering Mentorship): waiting 20 days for admin approval",
+      "Margaret Hamilton <margaret@acme.example> (Engineering Mentorship): waiting 20 days for admin approval — nudge the admins",
     );
+    // Who acts, as the DM says it (§18).
+    expect(text).toMatch(/Alan Turing .*: .* — the program admins match mentors/);
     // Each status's own date column: when a request was made, when a finished match ended or closed.
     expect(text).toMatch(/Requested\s+Upcoming/);
     expect(text).toMatch(/Linus Pauling .* 01-20-2026/);
