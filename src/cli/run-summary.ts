@@ -76,6 +76,10 @@ export function buildRunSummaryText(s: RunSummary, zone: string): string {
     );
   else if (s.interrupted)
     lines.push(`  Stopped for shutdown. ${s.left} left; the next start or another instance finishes them.`);
+  else if (s.rateLimitedTeams?.length)
+    lines.push(
+      `  Slack asked ${s.rateLimitedTeams.length === 1 ? "one workspace" : `${s.rateLimitedTeams.length} workspaces`} (${s.rateLimitedTeams.join(", ")}) to wait ${Math.ceil((s.rateLimited ?? 0) / 1000)} s, longer than a run waits; the others were delivered. ${s.left} left; the next tick or \`send\` finishes them.`,
+    );
   else if (s.rateLimited !== undefined)
     lines.push(
       `  Stopped: Slack asked to wait ${Math.ceil(s.rateLimited / 1000)} s (rate limited), longer than a run waits. ${s.left} left; the next tick or \`send\` finishes them.`,

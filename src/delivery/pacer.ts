@@ -26,8 +26,15 @@ export class Pacer {
     this.interval = (60_000 * Math.max(1, instances)) / this.perMinute;
   }
 
-  async take(channel: string): Promise<void> {
+  /** How long a 429 still holds every sender (ms; 0 when none does). */
+  heldFor(): number {
+    return Math.max(0, this.pausedUntil - this.now());
+  }
+
+  /** `giveUp`: asked again each time a 429 comes back while the sender slept; true, and it returns at once. */
+  async take(channel: string, giveUp?: () => boolean): Promise<void> {
     for (;;) {
+      if (giveUp?.()) return;
       const pauses = this.pauses;
       const t = this.now();
       const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
@@ -76,7 +83,7 @@ export class Pacers {
   /** The pacer of the installation whose request is being answered (a nudge, §18); SLACK_BOT_TOKEN's otherwise. */
   ofRequest(): Pick<Pacer, "take" | "pause"> {
     return {
-      take: (channel) => this.for(scopedInstallation()).take(channel),
+      take: (channel, giveUp) => this.for(scopedInstallation()).take(channel, giveUp),
       pause: (ms) => this.for(scopedInstallation()).pause(ms),
     };
   }

@@ -34,6 +34,11 @@ export interface RunSummary {
   fatal: string | null;
   /** The run stopped on a 429 whose Retry-After (ms) was past its bounds (§15): the rows wait for a later run. */
   rateLimited?: number;
+  /**
+   * With many workspaces (§16): the installations told to wait past the bounds. Only their rows wait for a
+   * later run; the other workspaces' go on.
+   */
+  rateLimitedTeams?: string[];
   /** Open rows of earlier periods this run closed: their period ended before Slack could take them. */
   expired?: ExpiredRow[];
   /** A dry run: who would get what (managers and programs only, never a mentee), and what stands in the way. */
@@ -122,6 +127,8 @@ export interface RunState {
   resolved: Map<string, Resolution>;
   /** Rows this run gave up on after its tries: left for a later run, not taken again by this one. */
   gaveUp: number[];
+  /** Installations that asked this run to wait past its bounds: their rows are left for a later run. */
+  heldTeams: Set<string>;
   /** Claims being worked on now, whose leases the heartbeat renews. */
   activeClaims: Set<string>;
   /** Transient failures in a row, with no success between. */
@@ -173,6 +180,7 @@ export function newRunState(period: Period, asOf: Millis): RunState {
     asOfFor: () => asOf,
     resolved: new Map(),
     gaveUp: [],
+    heldTeams: new Set(),
     activeClaims: new Set(),
     transientStreak: 0,
     stop: null,

@@ -4,7 +4,7 @@ import { hasDataTable, hasNewBlocks, type Message, withoutNewBlocks } from "../r
 import { classify } from "../slack/client.js";
 import { sleep } from "../slack/retry.js";
 import { WorkspaceGone } from "../slack/workspaces.js";
-import { type RunContext, type RunState, targetKey } from "./run-state.js";
+import { type RunContext, type RunState, type Target, targetKey } from "./run-state.js";
 
 const MAX_TRIES = 5;
 /** A single Retry-After longer than this stops the run: the rows wait for a later tick, not a held process. */
@@ -46,6 +46,11 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
     await ledger.markFailed(fence, t.problem, now());
     return;
   }
+  if (t.team !== undefined && run.heldTeams.has(t.team)) {
+    run.gaveUp.push(row.id);
+    await ledger.release(fence, "ratelimited", now());
+    return;
+  }
   let state = row.state;
   let message = t.message;
   let rateLimitedMs = 0;
@@ -66,8 +71,11 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
       }
       const channel = t.channel as string;
       ({ message, release } = await gateNewBlocks(run, message));
-      await pacer.take(channel);
-      if (run.stop) break;
+      // A workspace still held past the bounds by an earlier 429 (this run's or one before) is not waited for.
+      if (pacer.heldFor() > MAX_RATE_LIMIT_WAIT_MS) holdPastBounds(run, t, pacer.heldFor(), log);
+      const held = () => run.stop !== null || (t.team !== undefined && run.heldTeams.has(t.team));
+      await pacer.take(channel, held);
+      if (held()) break;
       if (!(await ledger.markSending(fence, now()))) return; // Our claim was taken over.
       state = "sending";
       const res = await slack.chat.postMessage({
@@ -100,14 +108,11 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
         rateLimitedMs += o.retryAfterMs;
         const at = now();
         const pastPeriod = at < run.period.end && at + o.retryAfterMs >= run.period.end;
-        if (pastPeriod || o.retryAfterMs > MAX_RATE_LIMIT_WAIT_MS || rateLimitedMs > MAX_RATE_LIMITED_PER_ROW_MS) {
-          run.stop = "ratelimited";
-          run.summary.rateLimited = o.retryAfterMs;
-          log.warn({ kind: t.kind, retryAfterMs: o.retryAfterMs }, "rate limited past the run's bounds; stopping");
-        }
+        if (pastPeriod || o.retryAfterMs > MAX_RATE_LIMIT_WAIT_MS || rateLimitedMs > MAX_RATE_LIMITED_PER_ROW_MS)
+          holdPastBounds(run, t, o.retryAfterMs, log);
         await ledger.markPending(fence, "ratelimited", now());
         state = "pending";
-        if (run.stop) break;
+        if (run.stop || (t.team !== undefined && run.heldTeams.has(t.team))) break;
         continue;
       }
       if (o.kind === "fatal" && t.team !== undefined && GONE.has(o.reason)) {
@@ -159,7 +164,25 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
     }
   }
   run.gaveUp.push(row.id);
-  await ledger.release(fence, run.stop ?? "gave_up_after_retries", now());
+  const teamHeld = t.team !== undefined && run.heldTeams.has(t.team);
+  await ledger.release(fence, run.stop ?? (teamHeld ? "ratelimited" : "gave_up_after_retries"), now());
+}
+
+/**
+ * Slack asked to wait past the run's bounds: with many workspaces (§16) only that installation's rows
+ * wait for a later run, the others go on; with SLACK_BOT_TOKEN's one workspace the run stops.
+ */
+function holdPastBounds(run: RunState, t: Target, retryAfterMs: number, log: RunContext["log"]): void {
+  run.summary.rateLimited = Math.max(run.summary.rateLimited ?? 0, retryAfterMs);
+  if (t.team === undefined) {
+    if (!run.stop) log.warn({ kind: t.kind, retryAfterMs }, "rate limited past the run's bounds; stopping");
+    run.stop ??= "ratelimited";
+    return;
+  }
+  if (run.heldTeams.has(t.team)) return;
+  run.heldTeams.add(t.team);
+  run.summary.rateLimitedTeams = [...run.heldTeams];
+  log.warn({ team: t.team, retryAfterMs }, "one workspace rate limited past the run's bounds; its rows wait");
 }
 
 /**

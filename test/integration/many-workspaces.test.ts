@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
+import { buildRunSummaryText } from "../../src/cli/run-summary.js";
 import { loadConfig } from "../../src/config.js";
 import { createInstallationStore } from "../../src/db/installation-repo.js";
 import { createTokenCipher } from "../../src/db/token-cipher.js";
@@ -194,6 +195,40 @@ describe.each(ENGINES)("two workspaces and a Grid org of three on %s (§16)", (e
     expect(heldAt).toBeGreaterThan(0);
     expect(last.get("T0BETA")! - heldAt).toBeGreaterThanOrEqual(1900);
     for (const team of ["T0ALPHA", "T0GRID1", "T0GRID3"]) expect(last.get(team)! - heldAt, team).toBeLessThan(1900);
+  });
+
+  it("a Retry-After past the run's bounds in one workspace leaves only its rows for a later run; the others are delivered", async () => {
+    // Beta asks to wait ten minutes at its first post: longer than a run waits (5 min).
+    e.on("call", (c: { method: string; via?: string }) => {
+      if (c.method === "chat.postMessage" && c.via === "T0BETA") e.holdTeam("T0BETA", 10 * 60_000);
+    });
+    const app = appFor(t.db, e);
+    const started = Date.now();
+    const s = await app.delivery.deliverPeriod({ asOf: ASOF });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(s.fatal).toBeNull();
+    expect(s.rateLimitedTeams).toEqual(["T0BETA"]);
+    const dms = dmsByEmail(e);
+    for (const [email, where] of Object.entries(EXPECTED))
+      expect(dms[email], email).toEqual(where.via === "T0BETA" ? undefined : [where]);
+    // Beta's two DMs and its channel summary wait; nothing of theirs failed.
+    expect(s.left).toBe(3);
+    expect(s.tally?.failed).toEqual([]);
+    expect(buildRunSummaryText(s, "UTC")).toContain("Slack asked one workspace (T0BETA) to wait 600 s");
+
+    // The next tick of the same process does not post to Beta while its wait stands, nor wait for it.
+    const betaPosts = () => e.calls.filter((c) => c.via === "T0BETA" && c.method === "chat.postMessage").length;
+    const before = betaPosts();
+    const again = await app.delivery.deliverPeriod({ asOf: ASOF });
+    expect(betaPosts()).toBe(before);
+    expect(again.left).toBe(3);
+
+    // Once the wait is over, a run delivers Beta's rows: once each.
+    e.holdTeam("T0BETA", 0);
+    e.removeAllListeners("call");
+    const later = await appFor(t.db, e).delivery.deliverPeriod({ asOf: ASOF });
+    expect(later.left).toBe(0);
+    for (const [email, where] of Object.entries(EXPECTED)) expect(dmsByEmail(e)[email], email).toEqual([where]);
   });
 
   it("uninstalled mid-period: that workspace's open rows close as uninstalled, nothing goes out with its token, the others are delivered", async () => {
