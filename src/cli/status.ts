@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import { createApp } from "../app.js";
 import { readManagerZones } from "../db/directory-repo.js";
-import { type ImportRecord, lastImports } from "../db/import-repo.js";
+import { type ImportRecord, lastImports, lastSuccessfulImportAt } from "../db/import-repo.js";
 import { periodsStartedBy, planWaves } from "../delivery/waves.js";
 import { formatDayTime } from "../domain/dates.js";
 import { formatPeriodRange, periodOf, recipientZone } from "../domain/periods.js";
@@ -63,19 +63,23 @@ export async function runStatus(ctx: CliContext, opts: { asOf?: string }): Promi
   for (const f of tally.failed) lines.push(`  failed: ${f.kind} ${f.recipient}: ${f.error}`);
   for (const k of tally.skipped) lines.push(`  skipped: dm ${k.recipient}: ${k.reason}`);
   if (tally.outsidePilot.dm || tally.outsidePilot.channel) lines.push(`  ${outsidePilotText(tally.outsidePilot)}`);
-  lines.push(...importLines(await lastImports(ctx.db, 3), zone));
+  lines.push(...importLines(await lastImports(ctx.db, 3), await lastSuccessfulImportAt(ctx.db), zone));
   // Installed from the link: where the app is, and how many managers it reached there (§16).
   if (app.link) lines.push(...buildInstallationLines(await app.link.service.list(), zone));
   io.out(lines.join("\n") + "\n");
   return 0;
 }
 
-/** The last imports, newest first: when, from where, what they did or why they were refused. */
-function importLines(imports: ImportRecord[], zone: string): string[] {
+/**
+ * The last imports, newest first: when, from where, what they did or why they were refused. When none
+ * of them was imported, the last one that was: what the reports show (or that they show nothing yet).
+ */
+function importLines(imports: ImportRecord[], lastGood: number | null, zone: string): string[] {
   if (imports.length === 0) return ["Imports: none yet."];
+  const at = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat("MM-dd-yyyy HH:mm");
   const lines = ["Last imports:"];
   for (const i of imports) {
-    const when = DateTime.fromMillis(i.finishedAt, { zone }).toFormat("MM-dd-yyyy HH:mm");
+    const when = at(i.finishedAt);
     const sum = (k: "added" | "changed" | "removed") => i.files.reduce((n, f) => n + f[k], 0);
     const what =
       i.outcome === "imported"
@@ -84,5 +88,11 @@ function importLines(imports: ImportRecord[], zone: string): string[] {
     lines.push(`  ${when}  ${i.source.padEnd(12)} ${i.outcome.padEnd(8)}  ${what}`);
     for (const p of i.outcome === "imported" ? [] : i.problems.slice(0, 3)) lines.push(`      ${p}`);
   }
+  if (imports.some((i) => i.outcome === "imported")) return lines;
+  lines.push(
+    lastGood === null
+      ? "  No import has gone through yet: the reports have no data."
+      : `  Last import that went through: ${at(lastGood)}; the reports show its data.`,
+  );
   return lines;
 }

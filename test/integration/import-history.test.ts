@@ -1,8 +1,11 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runStatus } from "../../src/cli/status.js";
+import { loadConfig } from "../../src/config.js";
 import { lastImports, lastSuccessfulImportAt } from "../../src/db/import-repo.js";
 import { importDirectory } from "../../src/import/import-service.js";
+import { createLogger } from "../../src/logger.js";
 import { ENGINES, freshDb, type TestDb } from "../helpers/db.js";
 import { csvDir, SAMPLE } from "../helpers/files.js";
 
@@ -50,5 +53,26 @@ describe.each(ENGINES)("import history on %s", (engine) => {
     expect(failed).toMatchObject({ source: "folder", outcome: "failed", problemCount: 1 });
     expect(failed!.problems[0]).toMatch(/meetings\.csv is a folder, not a CSV file/);
     expect(await lastSuccessfulImportAt(t.db)).toBe(firstAt);
+  });
+
+  it("status names the last import that went through when the newest ones were all refused", async () => {
+    const status = async () => {
+      let out = "";
+      const io = { out: (s: string) => (out += s), err: (s: string) => (out += s), isTTY: false };
+      const config = { ...loadConfig({}), REPORT_TIMEZONE: "UTC" };
+      await runStatus({ config, db: t.db, log: createLogger("silent"), io }, { asOf: "2026-03-03" });
+      return out;
+    };
+    const bad = csvDir({ "meetings.csv": "meeting_id,match_id,scheduled_at,cancelled_at\nmt1,m404,soon,\n" });
+    await importDirectory(t.db, bad, { zone: "UTC", source: "slack:U123" });
+    expect(await status()).toContain("No import has gone through yet: the reports have no data.");
+
+    await importDirectory(t.db, SAMPLE, { zone: "UTC", now: () => Date.parse("2026-03-01T08:30:00Z") });
+    // The good import is among the three listed: no extra line.
+    expect(await status()).not.toContain("Last import that went through");
+    for (let i = 0; i < 3; i++) await importDirectory(t.db, bad, { zone: "UTC", source: "slack:U123" });
+    const out = await status();
+    expect(out).not.toMatch(/imported {2}6 files/);
+    expect(out).toContain("Last import that went through: 03-01-2026 08:30; the reports show its data.");
   });
 });
