@@ -69,10 +69,18 @@ export function startConsole(opts: {
     return id;
   };
 
+  /** Whether the prompt is the last thing printed: what the app shows later comes with a prompt of its own. */
+  let prompted = false;
+  const shown = (s: string) => {
+    out(s);
+    if (prompted) out("> ");
+  };
   const onView = (v: { userId: string; view: { blocks?: unknown[] } }) =>
-    out(`\n── Home tab of ${who(v.userId)} ${"─".repeat(20)}\n${messageAsText({ text: "", blocks: v.view.blocks })}\n`);
+    shown(
+      `\n── Home tab of ${who(v.userId)} ${"─".repeat(20)}\n${messageAsText({ text: "", blocks: v.view.blocks })}\n`,
+    );
   const onResponse = (body: { text?: string; blocks?: unknown[] }) =>
-    out(
+    shown(
       `\n── answer (only you see it) ${"─".repeat(20)}\n${messageAsText({ text: body.text ?? "", blocks: body.blocks })}\n`,
     );
   const onUpload = (u: SharedUpload) => {
@@ -80,7 +88,7 @@ export function startConsole(opts: {
       const lines = f.content.toString("utf8").trimEnd().split(/\r?\n/).length;
       // A CSV report has a header; anything else (the problems of an import) is just lines.
       const size = /\.csv$/i.test(f.name) ? `${lines - 1} rows and a header` : `${lines} line${lines === 1 ? "" : "s"}`;
-      out(`\n── file ${f.name} in ${u.channel}: ${size} ${"─".repeat(10)}\n`);
+      shown(`\n── file ${f.name} in ${u.channel}: ${size} ${"─".repeat(10)}\n`);
     }
   };
   emulator.on("view", onView);
@@ -176,10 +184,14 @@ export function startConsole(opts: {
   const rl = createInterface({ input: opts.input });
   let queue = Promise.resolve();
   rl.on("line", (line) => {
+    prompted = false;
     queue = queue.then(() =>
       handle(line)
         .catch((err: Error) => out(`error: ${err.message}\n`))
-        .then(() => out("> ")),
+        .then(() => {
+          out("> ");
+          prompted = true;
+        }),
     );
   });
   return {

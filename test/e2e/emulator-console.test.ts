@@ -112,6 +112,8 @@ describe("the emulator's console: typed commands, clicks and files reach a runni
     const homes = out().split("Home tab of Dana Brooks").length - 1;
     emulator.type("home");
     await emulator.until("Home tab of Dana Brooks", homes + 1);
+    // The Home tab arrives after the prompt was printed: it comes with a prompt of its own.
+    await emulator.until(/Home tab of Dana Brooks <dana@acme\.example> ─+\n(?:(?!Home tab of)[^])*\n> $/);
   });
 
   it("help lists every command the console takes", async () => {
