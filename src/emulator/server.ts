@@ -139,6 +139,14 @@ export class SlackEmulator extends EventEmitter {
   private tsCounter = 0;
   private buckets = new Map<string, { tokens: number; at: number }>();
   private lastPostByChannel = new Map<string, number>();
+  /**
+   * Each roster's users by id and by email, built on first use: a post to one of a million users must not
+   * scan them all. Keyed by the array, which is replaced (never changed in place) when users come or go.
+   */
+  private readonly rosterIndex = new WeakMap<
+    EmulatedUser[],
+    { byId: Map<string, EmulatedUser>; byEmail: Map<string, EmulatedUser> }
+  >();
   private random: () => number;
   private htmlAnswers: { methods: string[]; count: number; afterWork?: boolean } | null = null;
   private readonly tenants: Tenant[];
@@ -421,8 +429,22 @@ export class SlackEmulator extends EventEmitter {
     res.end(JSON.stringify(body));
   }
 
+  private indexOf(users: EmulatedUser[]) {
+    let index = this.rosterIndex.get(users);
+    if (!index) {
+      index = { byId: new Map(), byEmail: new Map() };
+      for (const u of users) {
+        if (!index.byId.has(u.id)) index.byId.set(u.id, u);
+        const email = u.email.toLowerCase();
+        if (!index.byEmail.has(email)) index.byEmail.set(email, u);
+      }
+      this.rosterIndex.set(users, index);
+    }
+    return index;
+  }
+
   private userById(id: string, ws: Tenant = this.home()) {
-    return ws.users.find((u) => u.id === id);
+    return this.indexOf(ws.users).byId.get(id);
   }
 
   private dmChannelOf(userId: string): string {
@@ -437,7 +459,8 @@ export class SlackEmulator extends EventEmitter {
       return { id: this.dmChannelOf(ch), user: ch };
     }
     if (ch.startsWith("D")) {
-      const u = ws.users.find((x) => this.dmChannelOf(x.id) === ch);
+      // A DM's id is its user's with D for U or W.
+      const u = this.userById(`U${ch.slice(1)}`, ws) ?? this.userById(`W${ch.slice(1)}`, ws);
       return u ? { id: ch, user: u.id } : { error: "channel_not_found" };
     }
     const c = ws.channels.find((x) => x.id === ch || `#${x.name}` === ch || x.name === ch);
@@ -486,7 +509,7 @@ export class SlackEmulator extends EventEmitter {
       }
       case "users.lookupByEmail": {
         const email = String(p.email ?? "").toLowerCase();
-        const u = ws.users.find((x) => x.email.toLowerCase() === email);
+        const u = this.indexOf(ws.users).byEmail.get(email);
         // Slack answers users_not_found for deactivated users too.
         return !u || u.deleted ? { ok: false, error: "users_not_found" } : { ok: true, user: this.member(u) };
       }
