@@ -114,8 +114,11 @@ export async function planPeriod(
       plan.push({ kind: "dm", recipient: m.manager.email, rows: rowCount(m), ...(problem ? { problem } : {}) });
     }
   }
-  for (const program of await deps.reports.programs()) {
-    const [s] = await deps.reports.programSummaries([program], asOf);
+  const programs = await deps.reports.programs();
+  // The counts only: one pass over the mentors for every program, no trend.
+  const summaries = await deps.reports.programSummaries(programs, asOf, { trend: false });
+  for (const [i, program] of programs.entries()) {
+    const s = summaries[i];
     plan.push({
       kind: "channel",
       recipient: program.id,

@@ -165,8 +165,9 @@ export async function buildTargetsFor(
       const program = programs?.get(id);
       return program?.adminChannel ? [program] : [];
     });
-    // Every program's summary from one pass over the mentors, not a pass per program.
-    const summaries = await reports.programSummaries(withChannel, asOf);
+    // Every program's summary from one pass over the mentors, not a pass per program; it shares the
+    // process with the run's DMs.
+    const summaries = await reports.programSummaries(withChannel, asOf, { share: true });
     for (const [i, program] of withChannel.entries()) {
       const summary = summaries[i];
       if (!summary || !program.adminChannel) continue;

@@ -149,7 +149,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
   async function summaries(
     programs: Program[],
     asOf: Millis,
-    opts: { trend: boolean; size: number },
+    opts: { trend: boolean; size: number; share: boolean },
   ): Promise<ProgramSummary[]> {
     const programIds = programs.map((p) => p.id);
     const settings = attention(asOf);
@@ -178,9 +178,10 @@ export function createReportService({ db, config: given }: ReportDeps) {
       previous = addCounts(previous, rowsBefore!);
       for (const [k, r] of rowsAtStarts.entries()) points[k] = addCounts(points[k]!, r);
       // A summary reads every mentor of its programs; with SQLite's synchronous driver nothing else runs
-      // meanwhile. After each batch it waits as long again: a delivery run posts its DMs and a slash
-      // command answers in between, at no less than half their pace.
-      await new Promise((resolve) => setTimeout(resolve, performance.now() - t));
+      // meanwhile. Between batches others get their turn; built in the background of a delivery run
+      // (`share`), it waits as long as the batch took, so the DMs keep at least half their pace.
+      const took = performance.now() - t;
+      await new Promise((resolve) => (opts.share ? setTimeout(resolve, took) : setImmediate(resolve)));
     }
     const importedAt = await dataAsOf();
     return built.map((s, i) => {
@@ -262,7 +263,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
       await checkZone();
       const program = await findProgram(db, programId);
       if (!program) throw new NotFoundError(`program ${JSON.stringify(programId)} does not exist`);
-      const [summary] = await summaries([program], asOf, { trend: true, size: SUMMARY_BATCH });
+      const [summary] = await summaries([program], asOf, { trend: true, size: SUMMARY_BATCH, share: false });
       return summary!;
     },
 
@@ -273,11 +274,15 @@ export function createReportService({ db, config: given }: ReportDeps) {
     async programSummaries(
       programs: Program[],
       asOf: Millis,
-      opts: { trend?: boolean; batch?: number } = {},
+      opts: { trend?: boolean; batch?: number; share?: boolean } = {},
     ): Promise<ProgramSummary[]> {
       if (!programs.length) return [];
       await checkZone();
-      return summaries(programs, asOf, { trend: opts.trend !== false, size: opts.batch ?? SUMMARY_BATCH });
+      return summaries(programs, asOf, {
+        trend: opts.trend !== false,
+        size: opts.batch ?? SUMMARY_BATCH,
+        share: opts.share === true,
+      });
     },
 
     managerReports,
@@ -328,7 +333,9 @@ export function createReportService({ db, config: given }: ReportDeps) {
           dataAsOf: importedAt,
         }));
       const managers = await withBranches(await withNudges(built, asOf));
-      const summarized = programs.length ? await summaries(programs, asOf, { trend: false, size: SUMMARY_BATCH }) : [];
+      const summarized = programs.length
+        ? await summaries(programs, asOf, { trend: false, size: SUMMARY_BATCH, share: false })
+        : [];
       return {
         managers,
         programs: programs.map((program, i) => ({ program, summary: summarized[i]! })),
