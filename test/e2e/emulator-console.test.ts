@@ -113,7 +113,7 @@ describe("the emulator's console: typed commands, clicks and files reach a runni
     emulator.type("home");
     await emulator.until("Home tab of Dana Brooks", homes + 1);
     // The Home tab arrives after the prompt was printed: it comes with a prompt of its own.
-    await emulator.until(/Home tab of Dana Brooks <dana@acme\.example> ─+\n(?:(?!Home tab of)[^])*\n> $/);
+    await emulator.until(/Home tab of Dana Brooks <dana@acme\.example> ─+\n(?:(?!Home tab of)[\s\S])*\n> $/);
   });
 
   it("help lists every command the console takes", async () => {
