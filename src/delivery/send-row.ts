@@ -46,7 +46,10 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
     await ledger.markFailed(fence, t.problem, now());
     return;
   }
-  if (t.team !== undefined && run.heldTeams.has(t.team)) {
+  // A workspace told to wait past the run's bounds (§16): its rows are left for a later run.
+  const teamHeld = () => t.team !== undefined && run.heldTeams.has(t.team);
+  const held = () => run.stop !== null || teamHeld();
+  if (teamHeld()) {
     run.gaveUp.push(row.id);
     await ledger.release(fence, "ratelimited", now());
     return;
@@ -73,7 +76,6 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
       ({ message, release } = await gateNewBlocks(run, message));
       // A workspace still held past the bounds by an earlier 429 (this run's or one before) is not waited for.
       if (pacer.heldFor() > MAX_RATE_LIMIT_WAIT_MS) holdPastBounds(run, t, pacer.heldFor(), log);
-      const held = () => run.stop !== null || (t.team !== undefined && run.heldTeams.has(t.team));
       await pacer.take(channel, held);
       if (held()) break;
       if (!(await ledger.markSending(fence, now()))) return; // Our claim was taken over.
@@ -112,7 +114,7 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
           holdPastBounds(run, t, o.retryAfterMs, log);
         await ledger.markPending(fence, "ratelimited", now());
         state = "pending";
-        if (run.stop || (t.team !== undefined && run.heldTeams.has(t.team))) break;
+        if (held()) break;
         continue;
       }
       if (o.kind === "fatal" && t.team !== undefined && GONE.has(o.reason)) {
@@ -164,8 +166,7 @@ async function sendRowWith(ctx: RunContext, run: RunState, row: DeliveryRow, cla
     }
   }
   run.gaveUp.push(row.id);
-  const teamHeld = t.team !== undefined && run.heldTeams.has(t.team);
-  await ledger.release(fence, run.stop ?? (teamHeld ? "ratelimited" : "gave_up_after_retries"), now());
+  await ledger.release(fence, run.stop ?? (teamHeld() ? "ratelimited" : "gave_up_after_retries"), now());
 }
 
 /**
