@@ -116,7 +116,7 @@ export async function planPeriod(
   }
   const programs = await deps.reports.programs();
   // The counts only: one pass over the mentors for every program, no trend.
-  const summaries = await deps.reports.programSummaries(programs, asOf, { trend: false });
+  const summaries = await deps.reports.programSummaries(programs, asOf, { trend: false, rowsOf: [] });
   for (const [i, program] of programs.entries()) {
     const s = summaries[i];
     plan.push({

@@ -166,8 +166,8 @@ export async function buildTargetsFor(
       return program?.adminChannel ? [program] : [];
     });
     // Every program's summary from one pass over the mentors, not a pass per program; it shares the
-    // process with the run's DMs.
-    const summaries = await reports.programSummaries(withChannel, asOf, { share: true });
+    // process with the run's DMs. The channel message shows counts: no row is kept.
+    const summaries = await reports.programSummaries(withChannel, asOf, { share: true, rowsOf: [] });
     for (const [i, program] of withChannel.entries()) {
       const summary = summaries[i];
       if (!summary || !program.adminChannel) continue;

@@ -12,6 +12,9 @@ export const STATUSES = [
 
 export type Status = (typeof STATUSES)[number];
 
+/** The requests the admins' queue lists (§18). */
+export const ADMIN_WAITING: Status = "Match Request-Waiting Admin Approval";
+
 export const STATUS_ORDER: ReadonlyMap<Status, number> = new Map(STATUSES.map((s, i) => [s, i]));
 
 export interface ApprovalSettings {

@@ -1,6 +1,7 @@
 import type { AttentionItem } from "../domain/attention.js";
 import { formatDate, formatDayTime } from "../domain/dates.js";
 import type { ManagerReport, ProgramSummary } from "../domain/reports.js";
+import { ADMIN_WAITING } from "../domain/statuses.js";
 import type { ReportRow } from "../domain/types.js";
 import { COMMAND, NUDGE_SETTINGS } from "../ids.js";
 import {
@@ -99,7 +100,6 @@ export const failure = (): Message =>
     "Something went wrong while building your report. Please try again in a minute; if it keeps happening, tell your program admin.",
   );
 
-const ADMIN_WAITING = "Match Request-Waiting Admin Approval";
 /** Requests of the admins' queue shown on the Home tab; the CSV has them all. */
 export const QUEUE_LINES = 20;
 

@@ -149,9 +149,14 @@ export function createReportService({ db, config: given }: ReportDeps) {
   async function summaries(
     programs: Program[],
     asOf: Millis,
-    opts: { trend: boolean; size: number; share: boolean },
+    opts: { trend: boolean; size: number; share: boolean; rowsOf?: readonly Status[] },
   ): Promise<ProgramSummary[]> {
     const programIds = programs.map((p) => p.id);
+    // Rows only of the statuses asked for: a channel message shows counts, and at a million people
+    // every program's rows, merged batch after batch, would be hundreds of thousands held and copied.
+    const keep = opts.rowsOf ? new Set(opts.rowsOf) : null;
+    const keptRows = (s: ProgramSummary): ProgramSummary =>
+      keep ? { ...s, groups: s.groups.filter((g) => keep.has(g.status)) } : s;
     const settings = attention(asOf);
     const before = DateTime.fromMillis(asOf, { zone }).minus({ weeks: config.REPORT_INTERVAL_WEEKS }).toMillis();
     const starts = opts.trend ? trendStarts(asOf) : [];
@@ -173,7 +178,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
       const inputs = await readReportInputs(db, { asOf, programIds, mentors: batch }, moments);
       const [rows, rowsBefore, ...rowsAtStarts] = inputs.map((input, k) => buildRows(input, moments[k]!, zone));
       built = programs.map((p, i) =>
-        mergeProgramSummaries(p, built[i]!, buildProgramSummary(p, rows!, asOf, settings)),
+        mergeProgramSummaries(p, built[i]!, keptRows(buildProgramSummary(p, rows!, asOf, settings))),
       );
       previous = addCounts(previous, rowsBefore!);
       for (const [k, r] of rowsAtStarts.entries()) points[k] = addCounts(points[k]!, r);
@@ -269,12 +274,13 @@ export function createReportService({ db, config: given }: ReportDeps) {
 
     /**
      * Several programs' summaries, their data read together a batch of `batch` mentors at a time; with
-     * `trend` (the default), their counts at the start of each of the last six periods too.
+     * `trend` (the default), their counts at the start of each of the last six periods too. `rowsOf`:
+     * the statuses whose rows the summaries' groups keep (default: every one; `[]`: counts only).
      */
     async programSummaries(
       programs: Program[],
       asOf: Millis,
-      opts: { trend?: boolean; batch?: number; share?: boolean } = {},
+      opts: { trend?: boolean; batch?: number; share?: boolean; rowsOf?: readonly Status[] } = {},
     ): Promise<ProgramSummary[]> {
       if (!programs.length) return [];
       await checkZone();
@@ -282,6 +288,7 @@ export function createReportService({ db, config: given }: ReportDeps) {
         trend: opts.trend !== false,
         size: opts.batch ?? SUMMARY_BATCH,
         share: opts.share === true,
+        rowsOf: opts.rowsOf,
       });
     },
 

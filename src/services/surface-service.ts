@@ -7,6 +7,7 @@ import type { Db } from "../db/knex.js";
 import { findPerson, findProgram, listPrograms } from "../db/report-repo.js";
 import { formatDate } from "../domain/dates.js";
 import { periodOf } from "../domain/periods.js";
+import { ADMIN_WAITING } from "../domain/statuses.js";
 import type { Program } from "../domain/types.js";
 import type { Logger } from "../logger.js";
 import {
@@ -186,7 +187,9 @@ export function createSurfaceService(deps: SurfaceDeps) {
   async function sendQueueCsv(userId: string, email: string): Promise<Message> {
     const programs = (await listPrograms(db)).filter((p) => isAdminOf(email, p));
     if (!programs.length) return ui.noQueue();
-    const rows = ui.adminQueue(await reports.programSummaries(programs, now(), { trend: false }));
+    const rows = ui.adminQueue(
+      await reports.programSummaries(programs, now(), { trend: false, rowsOf: [ADMIN_WAITING] }),
+    );
     if (!rows.length) return ui.queueEmpty();
     try {
       const dm = await slack.conversations.open({ users: userId });
@@ -239,7 +242,8 @@ export function createSurfaceService(deps: SurfaceDeps) {
     const asOf = now();
     const report = person ? await reports.managerReport(person.email, asOf) : null;
     const programs = email ? (await listPrograms(db)).filter((p) => isAdminOf(email, p)) : [];
-    const summaries = await reports.programSummaries(programs, asOf);
+    // The Home tab lists only the admins' queue; of the other rows it shows counts.
+    const summaries = await reports.programSummaries(programs, asOf, { rowsOf: [ADMIN_WAITING] });
     const control = person ? await controls.state(person.email, asOf) : "active";
     const lastImport = programs.length ? ((await lastImports(db, 1))[0] ?? null) : undefined;
     const skips = summaries.length ? await controls.skipCounts(asOf) : undefined;

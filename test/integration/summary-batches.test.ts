@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/knex.js";
 import { readReportInput, readReportInputs } from "../../src/db/report-repo.js";
 import { parseInstant } from "../../src/domain/dates.js";
+import { ADMIN_WAITING } from "../../src/domain/statuses.js";
 import type { ReportInput } from "../../src/domain/types.js";
 import { importDirectory } from "../../src/import/import-service.js";
 import { createReportService } from "../../src/services/report-service.js";
@@ -100,6 +101,25 @@ describe.each(ENGINES)("program summaries built a batch of mentors at a time, on
       expect(whole.flatMap((s) => s.byOrganization).length).toBeGreaterThan(1);
       expect(whole.some((s) => Object.values(s.attention).some((n) => n > 0))).toBe(true);
       expect(whole.some((s) => (s.trend ?? []).length > 1)).toBe(true);
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it("a summary that keeps the rows of some statuses (or none) has the same counts, and of its rows only those", async () => {
+    const t = await freshDb(engine);
+    try {
+      expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
+      const reports = createReportService({ db: t.db, config: { REPORT_TIMEZONE: "UTC", REPORT_SCOPE: "direct" } });
+      const programs = await reports.programs();
+      const whole = await reports.programSummaries(programs, ASOF, { batch: 1 });
+      const countsOnly = await reports.programSummaries(programs, ASOF, { batch: 1, rowsOf: [] });
+      const queue = await reports.programSummaries(programs, ASOF, { batch: 1, rowsOf: [ADMIN_WAITING] });
+      expect(countsOnly).toEqual(whole.map((s) => ({ ...s, groups: [] })));
+      expect(queue).toEqual(whole.map((s) => ({ ...s, groups: s.groups.filter((g) => g.status === ADMIN_WAITING) })));
+      // Not trivially equal: the sample has rows of several statuses, the admins' queue among them.
+      expect(whole.flatMap((s) => s.groups).length).toBeGreaterThan(2);
+      expect(queue.flatMap((s) => s.groups.flatMap((g) => g.rows)).length).toBeGreaterThan(0);
     } finally {
       await t.drop();
     }
