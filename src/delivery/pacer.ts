@@ -2,6 +2,14 @@ import { scopedInstallation } from "../slack/installation-scope.js";
 import { sleep } from "../slack/retry.js";
 
 /**
+ * How far behind the clock a slot may be taken: a stall of the event loop this long (a synchronous
+ * SQLite read, a garbage collection) loses no slot, the posts it held go at once after it. Any span
+ * then has at most this much of the rate's posts more than its length allows, as a token bucket
+ * would (Slack's limits are per minute and tolerate short bursts); at Slack's own rates, a post or two.
+ */
+export const CATCH_UP_MS = 250;
+
+/**
  * Spaces posts evenly at the workspace rate, at most one a second per channel, and holds every
  * sender after a 429 until its Retry-After has passed: we stay under Slack's limits instead of
  * bouncing off them.
@@ -37,9 +45,15 @@ export class Pacer {
       if (giveUp?.()) return;
       const pauses = this.pauses;
       const t = this.now();
-      const slot = Math.max(t, this.next, this.pausedUntil, this.perChannel.get(channel) ?? 0);
+      const slot = Math.max(
+        this.next ? t - CATCH_UP_MS : t,
+        this.next,
+        this.pausedUntil,
+        this.perChannel.get(channel) ?? 0,
+      );
       this.next = slot + this.interval;
-      this.perChannel.set(channel, slot + 1000);
+      // A channel's second counts from when its post goes, never from a slot caught up from the past.
+      this.perChannel.set(channel, Math.max(slot, t) + 1000);
       if (this.perChannel.size > 10_000)
         for (const [c, until] of this.perChannel) if (until < t) this.perChannel.delete(c);
       if (slot > t) await sleep(slot - t);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { rememberSignature } from "../../src/db/seen-requests-repo.js";
-import { Pacer } from "../../src/delivery/pacer.js";
+import { CATCH_UP_MS, Pacer } from "../../src/delivery/pacer.js";
 import { SlackEmulator } from "../../src/emulator/server.js";
 import type { Logger } from "../../src/logger.js";
 import { classify, tokenMayGoTo } from "../../src/slack/client.js";
@@ -213,6 +213,24 @@ describe("the pacer (issue 8 item 7)", () => {
     const t0 = performance.now();
     for (let i = 0; i < 5; i++) await p.take(`C${i}`);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+  });
+
+  it("loses no slot to a stall of the event loop shorter than its catch-up, and takes no more than that", async () => {
+    const p = new Pacer(600); // one every 100 ms
+    const t0 = performance.now();
+    await p.take("C0");
+    // A synchronous read holds the loop for 200 ms: the two slots it covered are taken at once after it.
+    while (performance.now() - t0 < 200);
+    await p.take("C1");
+    await p.take("C2");
+    expect(performance.now() - t0).toBeLessThan(240);
+    await p.take("C3");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    // After a long stall, only CATCH_UP_MS of slots come at once; the rest keep the pace.
+    while (performance.now() - t0 < 1300);
+    const t1 = performance.now();
+    for (let i = 4; i < 9; i++) await p.take(`C${i}`);
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(4 * 100 - CATCH_UP_MS - 10);
   });
 
   it("holds one channel to a post a second", async () => {
