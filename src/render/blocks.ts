@@ -718,17 +718,16 @@ function delta(s: ProgramSummary, status: ProgramSummary["counts"][number]["stat
 }
 
 /**
- * A program's summary for its admins' channel: counts per relevant status with the change since the
- * previous period, what needs attention, then per organization. `requestedBy`: the Slack user who
- * posted it on demand, named in the post.
- */
-/**
  * `chart`: the newer blocks (pie, trend, organizations' table), with the lines form as `simpler`;
  * `trendOnly`: of those only the trend, for a Home tab that holds several summaries (a surface takes
- * two charts and one table at most).
+ * two charts and one table at most). `requestedBy`: the Slack user who posted it on demand, named in the post.
  */
 type ProgramRenderOptions = RenderOptions & { chart?: boolean; trendOnly?: boolean; requestedBy?: string };
 
+/**
+ * A program's summary for its admins' channel: counts per relevant status with the change since the
+ * previous period, what needs attention, then per organization.
+ */
 export function buildProgramBlocks(s: ProgramSummary, o: ProgramRenderOptions): Message {
   const lines = programMessage(s, o, false);
   if (!o.chart) return lines;
