@@ -45,6 +45,7 @@ export class Pacer {
       if (giveUp?.()) return;
       const pauses = this.pauses;
       const t = this.now();
+      // A pacer that has not posted yet has missed no slot: its first post opens the pace.
       const slot = Math.max(
         this.next ? t - CATCH_UP_MS : t,
         this.next,

@@ -87,12 +87,19 @@ async function load(db: Db, input: ReportInput): Promise<void> {
 }
 
 describe.each(ENGINES)("program summaries built a batch of mentors at a time, on %s", (engine) => {
-  it("the sample company: batches of one mentor give the summaries built whole, trend and change included", async () => {
-    const t = await freshDb(engine);
-    try {
+  describe("the sample company", () => {
+    let t: TestDb;
+    let reports: ReturnType<typeof createReportService>;
+    let programs: Awaited<ReturnType<typeof reports.programs>>;
+    beforeAll(async () => {
+      t = await freshDb(engine);
       expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
-      const reports = createReportService({ db: t.db, config: { REPORT_TIMEZONE: "UTC", REPORT_SCOPE: "direct" } });
-      const programs = await reports.programs();
+      reports = createReportService({ db: t.db, config: { REPORT_TIMEZONE: "UTC", REPORT_SCOPE: "direct" } });
+      programs = await reports.programs();
+    });
+    afterAll(async () => t.drop());
+
+    it("batches of one mentor give the summaries built whole, trend and change included", async () => {
       const whole = await reports.programSummaries(programs, ASOF, { batch: WHOLE });
       const byOne = await reports.programSummaries(programs, ASOF, { batch: 1 });
       expect(byOne).toEqual(whole);
@@ -101,17 +108,9 @@ describe.each(ENGINES)("program summaries built a batch of mentors at a time, on
       expect(whole.flatMap((s) => s.byOrganization).length).toBeGreaterThan(1);
       expect(whole.some((s) => Object.values(s.attention).some((n) => n > 0))).toBe(true);
       expect(whole.some((s) => (s.trend ?? []).length > 1)).toBe(true);
-    } finally {
-      await t.drop();
-    }
-  });
+    });
 
-  it("a summary that keeps the rows of some statuses (or none) has the same counts, and of its rows only those", async () => {
-    const t = await freshDb(engine);
-    try {
-      expect((await importDirectory(t.db, SAMPLE, { zone: "UTC" })).ok).toBe(true);
-      const reports = createReportService({ db: t.db, config: { REPORT_TIMEZONE: "UTC", REPORT_SCOPE: "direct" } });
-      const programs = await reports.programs();
+    it("a summary that keeps the rows of some statuses (or none) has the same counts, and of its rows only those", async () => {
       const whole = await reports.programSummaries(programs, ASOF, { batch: 1 });
       const countsOnly = await reports.programSummaries(programs, ASOF, { batch: 1, rowsOf: [] });
       const queue = await reports.programSummaries(programs, ASOF, { batch: 1, rowsOf: [ADMIN_WAITING] });
@@ -120,9 +119,7 @@ describe.each(ENGINES)("program summaries built a batch of mentors at a time, on
       // Not trivially equal: the sample has rows of several statuses, the admins' queue among them.
       expect(whole.flatMap((s) => s.groups).length).toBeGreaterThan(2);
       expect(queue.flatMap((s) => s.groups.flatMap((g) => g.rows)).length).toBeGreaterThan(0);
-    } finally {
-      await t.drop();
-    }
+    });
   });
 
   describe("generated companies", () => {
